@@ -1,0 +1,262 @@
+//! Settings from the environment. Secrets are never printed: `Debug` redacts them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where the data lives. The backend is chosen from the URL scheme, never by trial.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parse `sqlite://PATH`, `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"));
+        match path {
+            Some(p) if !p.is_empty() => Ok(DatabaseUrl::Sqlite(PathBuf::from(p))),
+            _ => Err(ConfigError(format!(
+                "DATABASE_URL must start with sqlite:// or postgres:// (got a value starting with {:?})",
+                scheme_of(raw)
+            ))),
+        }
+    }
+
+    /// A form safe for logs and error messages: no password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => redact_postgres(url),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn scheme_of(raw: &str) -> String {
+    match raw.find("://") {
+        Some(i) => raw[..i + 3].to_owned(),
+        None => raw.chars().take(12).collect(),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_postgres(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return "postgres://…".to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.rfind('@') else {
+        return url.split('?').next().unwrap_or(url).to_owned();
+    };
+    let userinfo = &rest[..at];
+    let user = userinfo.split(':').next().unwrap_or("");
+    let host = rest[at + 1..].split('?').next().unwrap_or("");
+    let masked = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_owned()
+    };
+    format!("{}{}@{}", &url[..scheme_end + 3], masked, host)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every setting of the application. Built from the environment by [`Settings::from_env`],
+/// or field by field (tests do this: no global configuration).
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    /// `NEIGHBORBID_SECRET_KEY`; when `None` a key is generated once into the data dir.
+    pub secret_key: Option<Vec<u8>>,
+    pub timezone: chrono_tz::Tz,
+    /// The development top-up form on `/wallet` (on until a payment gateway replaces it).
+    pub dev_topup: bool,
+    /// Login attempts allowed per client IP per minute.
+    pub login_attempts_per_ip: u32,
+    /// Login attempts allowed per username per 15 minutes.
+    pub login_attempts_per_username: u32,
+    pub db_pool_size: u32,
+    /// actix worker threads (0 = one per core).
+    pub workers: usize,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<from environment>"),
+            )
+            .field("timezone", &self.timezone)
+            .field("dev_topup", &self.dev_topup)
+            .field("login_attempts_per_ip", &self.login_attempts_per_ip)
+            .field(
+                "login_attempts_per_username",
+                &self.login_attempts_per_username,
+            )
+            .field("db_pool_size", &self.db_pool_size)
+            .field("workers", &self.workers)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
+pub const MIN_SECRET_KEY_BYTES: usize = 64;
+
+impl Settings {
+    /// Defaults for a data directory: SQLite file inside it, everything else as documented.
+    pub fn with_data_dir(data_dir: &Path) -> Self {
+        Settings {
+            database_url: DatabaseUrl::Sqlite(data_dir.join("neighborbid.db")),
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: data_dir.to_path_buf(),
+            secret_key: None,
+            timezone: chrono_tz::Asia::Seoul,
+            dev_topup: true,
+            login_attempts_per_ip: 30,
+            login_attempts_per_username: 10,
+            db_pool_size: 16,
+            workers: 0,
+            secure_cookies: false,
+        }
+    }
+
+    /// Read every `NEIGHBORBID_*` variable and `DATABASE_URL`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(
+            get("NEIGHBORBID_DATA_DIR")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "./data".to_owned()),
+        );
+        let mut s = Settings::with_data_dir(&data_dir);
+        if let Some(url) = get("DATABASE_URL").filter(|s| !s.is_empty()) {
+            s.database_url = DatabaseUrl::parse(&url)?;
+        }
+        if let Some(bind) = get("NEIGHBORBID_BIND").filter(|s| !s.is_empty()) {
+            s.bind = bind;
+        }
+        if let Some(key) = get("NEIGHBORBID_SECRET_KEY").filter(|s| !s.is_empty()) {
+            if key.len() < MIN_SECRET_KEY_BYTES {
+                return Err(ConfigError(format!(
+                    "NEIGHBORBID_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes (it has {})",
+                    key.len()
+                )));
+            }
+            s.secret_key = Some(key.into_bytes());
+        }
+        if let Some(tz) = get("NEIGHBORBID_TIMEZONE").filter(|s| !s.is_empty()) {
+            s.timezone = tz.parse().map_err(|_| {
+                ConfigError(format!(
+                    "NEIGHBORBID_TIMEZONE {tz:?} is not an IANA time zone name (e.g. Asia/Seoul)"
+                ))
+            })?;
+        }
+        if let Some(v) = get("NEIGHBORBID_DEV_TOPUP") {
+            s.dev_topup = parse_bool("NEIGHBORBID_DEV_TOPUP", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_SECURE_COOKIES") {
+            s.secure_cookies = parse_bool("NEIGHBORBID_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_LOGIN_ATTEMPTS_PER_IP") {
+            s.login_attempts_per_ip = parse_num("NEIGHBORBID_LOGIN_ATTEMPTS_PER_IP", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME") {
+            s.login_attempts_per_username =
+                parse_num("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_DB_POOL_SIZE") {
+            s.db_pool_size = parse_num("NEIGHBORBID_DB_POOL_SIZE", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_WORKERS") {
+            s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
+        }
+        Ok(s)
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError(format!("{name} must be true or false"))),
+    }
+}
+
+fn parse_num<T: std::str::FromStr + PartialOrd + From<u8>>(
+    name: &str,
+    v: &str,
+) -> Result<T, ConfigError> {
+    match v.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        _ => Err(ConfigError(format!("{name} must be a whole number ≥ 1"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_passwords_are_redacted() {
+        let u =
+            DatabaseUrl::parse("postgres://bob:hunter2@db.local:5432/nb?sslmode=disable").unwrap();
+        let shown = u.redacted();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(shown, "postgres://bob:***@db.local:5432/nb");
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("host=localhost port=5432").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("data/x.db"))
+        );
+    }
+
+    #[test]
+    fn short_secret_keys_are_refused() {
+        let err =
+            Settings::from_lookup(|n| (n == "NEIGHBORBID_SECRET_KEY").then(|| "short".to_owned()))
+                .unwrap_err();
+        assert!(err.0.contains("at least 64 bytes"));
+    }
+}

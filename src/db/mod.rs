@@ -1,0 +1,269 @@
+//! The database: one connection type over SQLite and PostgreSQL, the pool, migrations and
+//! transactions. This is the one place where the two backends differ.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+
+/// One connection type for both backends.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Run `$body` with `$c` bound to the inner connection of whichever backend this is.
+/// The body is type-checked once per backend, so backend-only DSL (`for_update`) works.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Open one connection, choosing the backend from the URL scheme (never by trial:
+/// diesel's `MultiConnection::establish` falls through to SQLite and hides the real error).
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
+    match url {
+        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(DbConnection::Pg),
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.to_str().ok_or_else(|| {
+                ConnectionError::InvalidConnectionUrl("the SQLite path is not UTF-8".into())
+            })?;
+            let mut c = SqliteConnection::establish(path)?;
+            // busy_timeout first: switching to WAL needs the lock another process may hold.
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Sqlite(c))
+        }
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL scheme.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Connect once (to report a clear error), migrate, and build the pool.
+pub fn connect_and_migrate(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<DbPool> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        }
+    }
+    let mut conn = establish(url).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot connect to the database at {}: {}",
+            url.redacted(),
+            one_line(&e.to_string())
+        )
+    })?;
+    run_migrations(&mut conn)?;
+    drop(conn);
+    r2d2::Pool::builder()
+        .max_size(pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(30))
+        .build(ConnectionManager { url: url.clone() })
+        .with_context(|| format!("cannot open a connection pool to {}", url.redacted()))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Apply pending migrations. On PostgreSQL an advisory lock keeps several starting
+/// processes from migrating at once.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(724365001)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+            c.batch_execute("SELECT pg_advisory_unlock(724365001)")?;
+            result
+        }
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}")),
+    }
+}
+
+/// Errors that can tell whether the database asked us to try again
+/// (PostgreSQL serialization failure or deadlock; SQLite busy).
+pub trait TxError: From<DieselError> {
+    fn database_error(&self) -> Option<&DieselError>;
+
+    fn is_retryable(&self) -> bool {
+        self.database_error().is_some_and(is_retryable)
+    }
+}
+
+pub fn is_retryable(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("deadlock detected")
+                || m.contains("database is locked")
+                || m.contains("could not serialize")
+        }
+        _ => false,
+    }
+}
+
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+const MAX_TX_ATTEMPTS: u32 = 5;
+
+/// Run `body` as one write transaction that takes its locks up front:
+/// SQLite `BEGIN IMMEDIATE` (the write lock before the first read), PostgreSQL
+/// `READ COMMITTED` with `SELECT … FOR UPDATE` inside. Retried a bounded number of
+/// times when the database reports a serialization failure or deadlock.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, mut body: F) -> Result<T, E>
+where
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run_tx(
+            conn,
+            "BEGIN IMMEDIATE",
+            "BEGIN ISOLATION LEVEL READ COMMITTED",
+            &mut body,
+        ) {
+            Err(e) if attempt < MAX_TX_ATTEMPTS && e.is_retryable() => {
+                tracing::debug!(attempt, "transaction retried");
+                std::thread::sleep(Duration::from_millis(2 * u64::from(attempt)));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Run `body` as a read-only transaction over one consistent snapshot.
+pub fn read_tx<T, E, F>(conn: &mut DbConnection, mut body: F) -> Result<T, E>
+where
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
+    run_tx(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        &mut body,
+    )
+}
+
+fn run_tx<T, E, F>(
+    conn: &mut DbConnection,
+    sqlite_begin: &str,
+    pg_begin: &str,
+    body: &mut F,
+) -> Result<T, E>
+where
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, pg_begin)?,
+    }
+    match body(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Lock the wallet rows of `user_ids` in ascending id order (the global lock order),
+/// after the caller has locked its auction or product row. On SQLite the transaction
+/// already holds the database write lock, so this is a plain read.
+pub fn lock_wallets(
+    conn: &mut DbConnection,
+    user_ids: &[i64],
+) -> QueryResult<Vec<crate::services::wallet::WalletRow>> {
+    use schema::wallets::dsl as w;
+    let mut ids = user_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    match conn {
+        DbConnection::Pg(c) => w::wallets
+            .filter(w::user_id.eq_any(&ids))
+            .order(w::user_id.asc())
+            .for_update()
+            .select(crate::services::wallet::WalletRow::as_select())
+            .load(c),
+        DbConnection::Sqlite(c) => w::wallets
+            .filter(w::user_id.eq_any(&ids))
+            .order(w::user_id.asc())
+            .select(crate::services::wallet::WalletRow::as_select())
+            .load(c),
+    }
+}
+
+/// Which backend a connection talks to (for the few places that need raw SQL).
+pub fn is_postgres(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Pg(_))
+}

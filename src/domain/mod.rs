@@ -1,0 +1,11 @@
+//! Pure types and rules: no I/O. Input is parsed into these at the edge.
+
+pub mod account;
+pub mod money;
+
+pub use account::{DisplayName, Password, Username};
+pub use money::{AmountError, Won};
+
+/// Whole-number ids of users (and their wallets, which share the user's id).
+pub type UserId = i64;
+pub type RegionId = i64;

@@ -1,0 +1,156 @@
+//! The `neighborbid` command: `serve` (default), `migrate`, `create-admin`, `audit`, `seed-demo`.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+
+use neighborbid::config::Settings;
+use neighborbid::db::{self, schema::regions};
+use neighborbid::domain::{Password, Username};
+use neighborbid::services::{accounts, audit, seed};
+use neighborbid::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "neighborbid",
+    version,
+    about = "NeighborBid: a neighbourhood auction site"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site (the default): http://127.0.0.1:8080 unless NEIGHBORBID_BIND says otherwise.
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Create an admin account (or promote an existing one). The password is read from
+    /// NEIGHBORBID_ADMIN_PASSWORD or, when unset, from the first line of standard input.
+    CreateAdmin {
+        /// The admin's username.
+        username: String,
+    },
+    /// Check that every wallet matches its journal and no money was created or lost.
+    /// Exits 0 when clean, 1 on any difference.
+    Audit,
+    /// Add demo neighbours with money in their wallets (safe to run twice).
+    SeedDemo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    neighborbid::telemetry::init("info,actix_server=warn");
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => pool(&settings).map(|_| {
+            println!(
+                "database is up to date ({})",
+                settings.database_url.redacted()
+            );
+            ExitCode::SUCCESS
+        }),
+        Command::CreateAdmin { username } => create_admin(&settings, &username),
+        Command::Audit => run_audit(&settings),
+        Command::SeedDemo => seed_demo(&settings),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {}", message.replace('\n', " "));
+    ExitCode::FAILURE
+}
+
+fn pool(settings: &Settings) -> anyhow::Result<db::DbPool> {
+    db::connect_and_migrate(&settings.database_url, 2)
+}
+
+fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = settings.bind.clone();
+        let db = settings.database_url.redacted();
+        let app = Application::build(settings).await?;
+        let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
+        tracing::info!(database = %db, "NeighborBid is listening on http://{host}:{}", app.port());
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn create_admin(settings: &Settings, username: &str) -> anyhow::Result<ExitCode> {
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!(e))?;
+    let raw = match std::env::var("NEIGHBORBID_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprint!("Password for {username}: ");
+                std::io::stderr().flush()?;
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let password =
+        Password::parse_new(&raw, &raw, username.as_str()).map_err(|e| anyhow::anyhow!(e))?;
+    let pool = pool(settings)?;
+    let mut conn = pool.get()?;
+    let region: i64 = regions::table
+        .filter(regions::level.eq(3))
+        .order(regions::id.asc())
+        .select(regions::id)
+        .first(&mut conn)?;
+    let hash = accounts::hash_password(&password)?;
+    match accounts::create_or_promote_admin(&mut conn, &username, &hash, region)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        accounts::AdminOutcome::Created(id) => println!("created admin {username} (user {id})"),
+        accounts::AdminOutcome::Promoted(id) => {
+            println!(
+                "{username} (user {id}) already existed and is now an admin; password unchanged"
+            )
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let pool = pool(settings)?;
+    let mut conn = pool.get()?;
+    let report = audit::run(&mut conn)?;
+    print!("{}", report.summary());
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn seed_demo(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let pool = pool(settings)?;
+    let mut conn = pool.get()?;
+    let created = seed::seed_demo(&mut conn)?;
+    if created.is_empty() {
+        println!("demo data already present");
+    } else {
+        println!(
+            "created demo users {} (password: {}), each with ₩{} in their wallet",
+            created.join(", "),
+            seed::DEMO_PASSWORD,
+            neighborbid::domain::money::group_thousands(seed::DEMO_DEPOSIT)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,210 @@
+//! Accounts: sign-up (user and wallet in one transaction), login lookup, admins.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use diesel::prelude::*;
+
+use crate::db::schema::{regions, users, wallets};
+use crate::db::{is_unique_violation, write_tx, DbConnection};
+use crate::domain::{DisplayName, Password, RegionId, UserId, Username, Won};
+use crate::services::now;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+pub struct NewAccount {
+    pub username: Username,
+    pub display_name: DisplayName,
+    pub region_id: RegionId,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("That username is taken; choose another.")]
+    UsernameTaken,
+    #[error("Choose your neighbourhood from the list.")]
+    UnknownRegion,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(SignUpError);
+
+/// argon2id with the crate's recommended parameters and a fresh salt. Slow on purpose:
+/// call it on the blocking pool.
+pub fn hash_password(password: &Password) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.expose().as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
+}
+
+/// Constant-work check of a password against a stored PHC string.
+pub fn verify_password(stored_hash: &str, password: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), stored_hash)
+        .is_ok()
+}
+
+/// Create a user and their empty wallet in one transaction.
+#[tracing::instrument(skip_all, fields(user.name = %new.username))]
+pub fn create_account(
+    conn: &mut DbConnection,
+    new: &NewAccount,
+    password_hash: &str,
+) -> Result<UserId, SignUpError> {
+    let result = write_tx(conn, |conn| {
+        let level: Option<i32> = regions::table
+            .find(new.region_id)
+            .select(regions::level)
+            .first(conn)
+            .optional()?;
+        if level != Some(3) {
+            return Err(SignUpError::UnknownRegion);
+        }
+        let at = now();
+        let id: i64 = diesel::insert_into(users::table)
+            .values((
+                users::username.eq(new.username.as_str()),
+                users::password_hash.eq(password_hash),
+                users::display_name.eq(new.display_name.as_str()),
+                users::region_id.eq(new.region_id),
+                users::role.eq(new.role.as_str()),
+                users::is_active.eq(true),
+                users::created_at.eq(at),
+            ))
+            .returning(users::id)
+            .get_result(conn)?;
+        diesel::insert_into(wallets::table)
+            .values((
+                wallets::user_id.eq(id),
+                wallets::balance.eq(0_i64),
+                wallets::locked.eq(0_i64),
+                wallets::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        Ok(id)
+    });
+    match result {
+        Err(SignUpError::Unexpected(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(is_unique_violation) =>
+        {
+            Err(SignUpError::UsernameTaken)
+        }
+        other => other,
+    }
+}
+
+/// What login needs to know about a username.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct LoginRow {
+    pub id: i64,
+    pub password_hash: String,
+    pub is_active: bool,
+}
+
+pub fn find_login(conn: &mut DbConnection, username: &Username) -> QueryResult<Option<LoginRow>> {
+    users::table
+        .filter(users::username.eq(username.as_str()))
+        .select(LoginRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The logged-in user as every page shows them: name, role and wallet.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub region_id: RegionId,
+    pub balance: Won,
+    pub locked: Won,
+}
+
+pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<CurrentUser>> {
+    let row: Option<(i64, String, String, String, bool, i64, i64, i64)> = users::table
+        .inner_join(wallets::table)
+        .filter(users::id.eq(id))
+        .select((
+            users::id,
+            users::username,
+            users::display_name,
+            users::role,
+            users::is_active,
+            users::region_id,
+            wallets::balance,
+            wallets::locked,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(
+        |(id, username, display_name, role, active, region_id, balance, locked)| {
+            active.then(|| CurrentUser {
+                id,
+                username,
+                display_name,
+                is_admin: role == Role::Admin.as_str(),
+                region_id,
+                balance: Won::new(balance).unwrap_or(Won::ZERO),
+                locked: Won::new(locked).unwrap_or(Won::ZERO),
+            })
+        },
+    ))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Created(UserId),
+    Promoted(UserId),
+}
+
+/// `create-admin`: a new admin account, or an existing account promoted to admin.
+pub fn create_or_promote_admin(
+    conn: &mut DbConnection,
+    username: &Username,
+    password_hash: &str,
+    region_id: RegionId,
+) -> Result<AdminOutcome, SignUpError> {
+    let existing: Option<i64> = users::table
+        .filter(users::username.eq(username.as_str()))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = existing {
+        write_tx(conn, |conn| {
+            diesel::update(users::table.find(id))
+                .set(users::role.eq(Role::Admin.as_str()))
+                .execute(conn)
+                .map_err(SignUpError::from)
+        })?;
+        return Ok(AdminOutcome::Promoted(id));
+    }
+    let display_name = DisplayName::parse(username.as_str())
+        .map_err(|e| SignUpError::Unexpected(anyhow::anyhow!(e)))?;
+    create_account(
+        conn,
+        &NewAccount {
+            username: username.clone(),
+            display_name,
+            region_id,
+            role: Role::Admin,
+        },
+        password_hash,
+    )
+    .map(AdminOutcome::Created)
+}

@@ -1,0 +1,150 @@
+//! Build the application: data dir, secret key, pool + migrations, routes, server.
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_session::config::PersistentSession;
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::{Settings, MIN_SECRET_KEY_BYTES};
+use crate::db::{self, DbPool};
+use crate::web::{self as site, ratelimit::Limiter, AppState};
+
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: DbPool,
+}
+
+impl Application {
+    /// Prepare everything and bind the listener; the server runs once awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let key = session_key(&settings)?;
+        let url = settings.database_url.clone();
+        let size = settings.db_pool_size;
+        let pool = actix_web::rt::task::spawn_blocking(move || db::connect_and_migrate(&url, size))
+            .await
+            .context("database setup was interrupted")??;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            login_by_ip: Limiter::new(settings.login_attempts_per_ip, Duration::from_secs(60)),
+            login_by_username: Limiter::new(
+                settings.login_attempts_per_username,
+                Duration::from_secs(15 * 60),
+            ),
+            dummy_hash: OnceLock::new(),
+        });
+        let secure = settings.secure_cookies;
+        let mut server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("nb_session".to_owned())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .session_lifecycle(
+                    PersistentSession::default()
+                        .session_ttl(actix_web::cookie::time::Duration::days(14)),
+                )
+                .build();
+            App::new()
+                .wrap(from_fn(site::csrf::guard))
+                .wrap(session)
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(site::csrf::FORM_LIMIT)
+                        .error_handler(site::error::form_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(site::error::query_error))
+                .app_data(web::PathConfig::default().error_handler(site::error::path_error))
+                .configure(site::routes)
+                .default_service(web::to(site::pages::not_found))
+        })
+        .listen(listener)?;
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.run();
+        Ok(Application { port, server, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn pool(&self) -> DbPool {
+        self.pool.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The session/CSRF key: `NEIGHBORBID_SECRET_KEY`, or one generated once into the data
+/// directory (mode 0600) so a restart keeps everyone logged in.
+pub fn session_key(settings: &Settings) -> anyhow::Result<Key> {
+    if let Some(bytes) = &settings.secret_key {
+        return Ok(Key::from(bytes));
+    }
+    let path = settings.data_dir.join(SECRET_KEY_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= MIN_SECRET_KEY_BYTES => Ok(Key::from(&bytes)),
+        Ok(_) => anyhow::bail!(
+            "{} is shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to generate a new key",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Key::generate();
+            write_private(&path, key.master())?;
+            tracing::info!(path = %path.display(), "generated a new session key");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}

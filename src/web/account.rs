@@ -1,0 +1,312 @@
+//! Sign-up, log-in and log-out pages.
+
+use std::time::Duration;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::{DisplayName, Password, Username};
+use crate::services::accounts::{self, NewAccount, Role, SignUpError};
+use crate::services::reference::{self, RegionGroup};
+use crate::web::ctx::safe_next;
+use crate::web::session::{self, flash};
+use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+
+/// Sign-up form (`username`, `password`, `password_confirm`, `display_name`, `region_id`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignUpForm {
+    pub username: String,
+    pub password: String,
+    pub password_confirm: String,
+    pub display_name: String,
+    pub region_id: String,
+}
+
+/// The sign-up page, blank or re-rendered with the reasons it was refused.
+#[derive(Template)]
+#[template(path = "account/signup.html")]
+pub struct SignUpPage {
+    pub ctx: Ctx,
+    pub errors: Vec<String>,
+    pub username: String,
+    pub display_name: String,
+    pub region_id: i64,
+    pub groups: Vec<RegionGroup>,
+}
+
+async fn region_groups(state: &AppState) -> Result<Vec<RegionGroup>, AppError> {
+    Ok(db(state, |conn| {
+        reference::neighbourhood_groups(conn).map_err(anyhow::Error::new)
+    })
+    .await?)
+}
+
+pub async fn signup_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if ctx.user.is_some() {
+        return Ok(see_other("/"));
+    }
+    let groups = region_groups(&state).await?;
+    render(
+        StatusCode::OK,
+        &SignUpPage {
+            ctx,
+            errors: vec![],
+            username: String::new(),
+            display_name: String::new(),
+            region_id: 0,
+            groups,
+        },
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<SignUpForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = Vec::new();
+    let username = Username::parse(&form.username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let display_name = DisplayName::parse(&form.display_name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let password = Password::parse_new(&form.password, &form.password_confirm, &form.username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let region_id = form.region_id.trim().parse::<i64>().ok();
+    if region_id.is_none() {
+        errors.push("Choose your neighbourhood from the list.".to_owned());
+    }
+
+    let outcome = match (username, display_name, password, region_id) {
+        (Some(username), Some(display_name), Some(password), Some(region_id))
+            if errors.is_empty() =>
+        {
+            let new = NewAccount {
+                username,
+                display_name,
+                region_id,
+                role: Role::Member,
+            };
+            let result: Result<i64, SignUpError> = db(&state, move |conn| {
+                let hash = accounts::hash_password(&password)?;
+                accounts::create_account(conn, &new, &hash)
+            })
+            .await;
+            match result {
+                Ok(id) => Some(id),
+                Err(SignUpError::Unexpected(e)) => return Err(AppError::Internal(e)),
+                Err(rule) => {
+                    errors.push(rule.to_string());
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
+    if let Some(user_id) = outcome {
+        session::log_in(&session, user_id)?;
+        flash(
+            &session,
+            "success",
+            "Welcome to NeighborBid! Your wallet is ready.",
+        );
+        return Ok(see_other("/"));
+    }
+    let ctx = Ctx::load(&req).await?;
+    let groups = region_groups(&state).await?;
+    render(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SignUpPage {
+            ctx,
+            errors,
+            username: clip(&form.username, 40),
+            display_name: clip(&form.display_name, 60),
+            region_id: region_id.unwrap_or(0),
+            groups,
+        },
+    )
+}
+
+/// Keep re-rendered input short (a 10 KB username is not echoed back whole).
+fn clip(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    pub next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    pub next: String,
+}
+
+/// The log-in page.
+#[derive(Template)]
+#[template(path = "account/login.html")]
+pub struct LoginPage {
+    pub ctx: Ctx,
+    pub error: Option<String>,
+    pub username: String,
+    pub next: String,
+}
+
+pub async fn login_form(ctx: Ctx, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    if ctx.user.is_some() {
+        return Ok(see_other("/"));
+    }
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            ctx,
+            error: None,
+            username: String::new(),
+            next: safe_next(&query.next).unwrap_or_default(),
+        },
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let next = safe_next(&form.next).unwrap_or_default();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let username = Username::parse(&form.username).ok();
+    let limit_key = username
+        .as_ref()
+        .map_or_else(|| clip(&form.username, 40), |u| u.as_str().to_owned());
+
+    let limited = state
+        .login_by_ip
+        .check(&ip)
+        .and_then(|()| state.login_by_username.check(&limit_key));
+    if let Err(wait) = limited {
+        tracing::warn!(client.ip = %ip, "login rate limit reached");
+        return login_refused(
+            &req,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many login attempts. Wait {} and try again.",
+                describe_wait(wait)
+            ),
+            &form.username,
+            next,
+        )
+        .await;
+    }
+
+    let user_id = match (username, Password::parse_any(&form.password)) {
+        (Some(username), Some(password)) => {
+            let state2 = state.clone();
+            db(&state, move |conn| {
+                let row = accounts::find_login(conn, &username)?;
+                let dummy = state2
+                    .dummy_hash
+                    .get_or_init(|| {
+                        accounts::hash_password(
+                            &Password::parse_any("dummy-password")
+                                .unwrap_or_else(|| unreachable!()),
+                        )
+                        .unwrap_or_default()
+                    })
+                    .clone();
+                Ok::<_, anyhow::Error>(match row {
+                    Some(r)
+                        if r.is_active
+                            && accounts::verify_password(&r.password_hash, password.expose()) =>
+                    {
+                        Some(r.id)
+                    }
+                    Some(_) => None,
+                    None => {
+                        let _ = accounts::verify_password(&dummy, password.expose());
+                        None
+                    }
+                })
+            })
+            .await?
+        }
+        _ => None,
+    };
+    match user_id {
+        Some(id) => {
+            session::log_in(&session, id)?;
+            flash(&session, "success", "You are logged in.");
+            Ok(see_other(if next.is_empty() { "/" } else { &next }))
+        }
+        None => {
+            login_refused(
+                &req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Wrong username or password.".to_owned(),
+                &form.username,
+                next,
+            )
+            .await
+        }
+    }
+}
+
+async fn login_refused(
+    req: &HttpRequest,
+    status: StatusCode,
+    error: String,
+    username: &str,
+    next: String,
+) -> Result<HttpResponse, AppError> {
+    let ctx = Ctx::load(req).await?;
+    let mut resp = render(
+        status,
+        &LoginPage {
+            ctx,
+            error: Some(error),
+            username: clip(username, 40),
+            next,
+        },
+    )?;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(60_u32),
+        );
+    }
+    Ok(resp)
+}
+
+fn describe_wait(wait: Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    if secs < 90 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", secs.div_ceil(60))
+    }
+}
+
+pub async fn logout(session: Session) -> HttpResponse {
+    session::log_out(&session);
+    flash(&session, "info", "You are logged out.");
+    see_other("/")
+}

@@ -1,0 +1,161 @@
+//! Extractors: [`Ctx`] (what every page needs: user, wallet, CSRF token, flashes, time zone)
+//! and [`SessionUser`] (just the logged-in user's id, for POST handlers that redirect).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::NaiveDateTime;
+
+use crate::services::accounts::{self, CurrentUser};
+use crate::web::error::AppError;
+use crate::web::session::{self, Flash};
+use crate::web::{db, AppState};
+
+/// The context of one page.
+pub struct Ctx {
+    pub user: Option<CurrentUser>,
+    pub csrf_token: String,
+    pub tz: chrono_tz::Tz,
+    pub path: String,
+    session: Option<Session>,
+}
+
+impl Ctx {
+    /// For pages rendered without a request (error pages).
+    pub fn anonymous() -> Ctx {
+        Ctx {
+            user: None,
+            csrf_token: String::new(),
+            tz: chrono_tz::Asia::Seoul,
+            path: "/".to_owned(),
+            session: None,
+        }
+    }
+
+    /// Build the context for a request (one query when logged in).
+    pub async fn load(req: &HttpRequest) -> Result<Ctx, AppError> {
+        let session = req.get_session();
+        let state = state(req)?;
+        let user = match session::user_id(&session) {
+            Some(id) => {
+                let user = db(&state, move |conn| {
+                    accounts::current_user(conn, id).map_err(anyhow::Error::new)
+                })
+                .await?;
+                if user.is_none() {
+                    session::log_out(&session);
+                }
+                user
+            }
+            None => None,
+        };
+        Ok(Ctx {
+            user,
+            csrf_token: session::csrf_token(&session),
+            tz: state.settings.timezone,
+            path: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            session: Some(session),
+        })
+    }
+
+    /// The logged-in user, or a redirect to the login page.
+    pub fn require_user(&self) -> Result<&CurrentUser, AppError> {
+        self.user.as_ref().ok_or_else(|| AppError::LoginRequired {
+            next: self.path.clone(),
+        })
+    }
+
+    pub fn require_admin(&self) -> Result<&CurrentUser, AppError> {
+        let user = self.require_user()?;
+        if user.is_admin {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden(
+                "This page is for administrators.".to_owned(),
+            ))
+        }
+    }
+
+    /// Flash messages, shown once (called by the layout while rendering).
+    pub fn take_flashes(&self) -> Vec<Flash> {
+        self.session
+            .as_ref()
+            .map(session::take_flashes)
+            .unwrap_or_default()
+    }
+
+    /// A stored UTC time in the site's time zone.
+    pub fn time(&self, utc: &NaiveDateTime) -> String {
+        utc.and_utc()
+            .with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Ctx, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ctx::load(&req).await })
+    }
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
+}
+
+/// The id of the logged-in user from the session alone (no query); the service checks the rest.
+pub struct SessionUser {
+    pub id: i64,
+    pub session: Session,
+}
+
+impl FromRequest for SessionUser {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<SessionUser, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        std::future::ready(match session::user_id(&session) {
+            Some(id) => Ok(SessionUser { id, session }),
+            None => Err(AppError::LoginRequired {
+                next: req
+                    .headers()
+                    .get(actix_web::http::header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(local_path)
+                    .unwrap_or_else(|| "/".to_owned()),
+            }),
+        })
+    }
+}
+
+/// The path part of a same-site URL, for `next=`; `None` for anything else.
+pub fn local_path(url: &str) -> Option<String> {
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            &rest[rest.find('/')?..]
+        }
+        None => url,
+    };
+    safe_next(path)
+}
+
+/// Only local absolute paths are allowed as redirect targets (no `//host`, no scheme).
+pub fn safe_next(next: &str) -> Option<String> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+        .then(|| next.to_owned())
+}

@@ -1,0 +1,95 @@
+//! HTTP: routes, extractors (page context, session user, CSRF), page templates, error pages.
+//! Handlers are thin: extract → parse → one service call → choose the response.
+
+pub mod account;
+pub mod admin;
+pub mod csrf;
+pub mod ctx;
+pub mod error;
+pub mod pages;
+pub mod ratelimit;
+pub mod session;
+pub mod wallet;
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::config::Settings;
+use crate::db::{DbConnection, DbPool};
+pub use ctx::{Ctx, SessionUser};
+pub use error::AppError;
+
+/// Shared by every worker.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub login_by_ip: ratelimit::Limiter,
+    pub login_by_username: ratelimit::Limiter,
+    /// A real argon2 hash to verify against when a username does not exist (same timing).
+    pub dummy_hash: OnceLock<String>,
+}
+
+/// Run `f` with a pooled connection on the blocking pool, carrying the request's span.
+/// A transaction is one such closure: it never spans an `.await`.
+pub async fn db<T, E, F>(state: &AppState, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<anyhow::Error> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool
+            .get()
+            .map_err(|e| E::from(anyhow::Error::new(e).context("no database connection")))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| E::from(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Render a template with a status code.
+pub fn render<T: Template>(
+    status: actix_web::http::StatusCode,
+    page: &T,
+) -> Result<HttpResponse, AppError> {
+    let html = page
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// 303 See Other to `location`.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}
+
+/// Every route of the site.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/healthz", web::get().to(pages::healthz))
+        .route("/static/css/site.css", web::get().to(pages::stylesheet))
+        .service(
+            web::resource("/signup")
+                .route(web::get().to(account::signup_form))
+                .route(web::post().to(account::signup)),
+        )
+        .service(
+            web::resource("/login")
+                .route(web::get().to(account::login_form))
+                .route(web::post().to(account::login)),
+        )
+        .service(web::resource("/logout").route(web::post().to(account::logout)))
+        .route("/wallet", web::get().to(wallet::show))
+        .service(web::resource("/wallet/top-up").route(web::post().to(wallet::top_up)))
+        .route("/admin", web::get().to(admin::dashboard))
+        .route("/admin/audit", web::get().to(admin::audit));
+}

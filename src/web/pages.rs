@@ -1,0 +1,47 @@
+//! The home page, health check, stylesheet and the 404 fallback.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::connection::SimpleConnection;
+
+use crate::web::{db, render, AppError, AppState, Ctx};
+
+/// The front page: what NeighborBid is, and where to go next.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub ctx: Ctx,
+}
+
+pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    render(StatusCode::OK, &HomePage { ctx })
+}
+
+/// `200 ok` when the database answers, `503` when it does not.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let result: Result<(), anyhow::Error> = db(&state, |conn| {
+        conn.batch_execute("SELECT 1").map_err(anyhow::Error::new)
+    })
+    .await;
+    match result {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
+        }
+    }
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/css/site.css"))
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
