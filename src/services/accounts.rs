@@ -50,6 +50,15 @@ pub fn hash_password(password: &Password) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
 }
 
+/// A real hash of a throwaway password: verifying against it when a username does not exist
+/// makes a failed login take as long as a wrong password.
+pub fn dummy_hash() -> String {
+    Argon2::default()
+        .hash_password(b"no such user here")
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 /// Constant-work check of a password against a stored PHC string.
 pub fn verify_password(stored_hash: &str, password: &str) -> bool {
     Argon2::default()
@@ -136,8 +145,20 @@ pub struct CurrentUser {
     pub locked: Won,
 }
 
+#[derive(Queryable)]
+struct UserWalletRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    is_active: bool,
+    region_id: i64,
+    balance: i64,
+    locked: i64,
+}
+
 pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<CurrentUser>> {
-    let row: Option<(i64, String, String, String, bool, i64, i64, i64)> = users::table
+    let row: Option<UserWalletRow> = users::table
         .inner_join(wallets::table)
         .filter(users::id.eq(id))
         .select((
@@ -152,19 +173,15 @@ pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<C
         ))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(
-        |(id, username, display_name, role, active, region_id, balance, locked)| {
-            active.then(|| CurrentUser {
-                id,
-                username,
-                display_name,
-                is_admin: role == Role::Admin.as_str(),
-                region_id,
-                balance: Won::new(balance).unwrap_or(Won::ZERO),
-                locked: Won::new(locked).unwrap_or(Won::ZERO),
-            })
-        },
-    ))
+    Ok(row.filter(|r| r.is_active).map(|r| CurrentUser {
+        id: r.id,
+        username: r.username,
+        display_name: r.display_name,
+        is_admin: r.role == Role::Admin.as_str(),
+        region_id: r.region_id,
+        balance: Won::new(r.balance).unwrap_or(Won::ZERO),
+        locked: Won::new(r.locked).unwrap_or(Won::ZERO),
+    }))
 }
 
 #[derive(Debug, PartialEq, Eq)]

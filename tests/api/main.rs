@@ -1,0 +1,15 @@
+//! Black-box tests: the real app on 127.0.0.1:0 with a fresh database per test, driven over
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+//! HTTP, each on SQLite and on PostgreSQL (see `helpers::both_databases!`).
+
+mod helpers;
+
+mod accounts;
+mod audit;
+mod cli;
+mod health;
+mod wallet;
