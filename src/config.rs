@@ -107,6 +107,10 @@ pub struct Settings {
     pub workers: usize,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Run the scheduler (opens and closes auctions on time) in this process.
+    pub scheduler: bool,
+    /// Tests: count every SQL statement the app's pool runs.
+    pub query_counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl fmt::Debug for Settings {
@@ -129,7 +133,8 @@ impl fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("secure_cookies", &self.secure_cookies)
-            .finish()
+            .field("scheduler", &self.scheduler)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,6 +155,8 @@ impl Settings {
             db_pool_size: 16,
             workers: 0,
             secure_cookies: false,
+            scheduler: true,
+            query_counter: None,
         }
     }
 
@@ -192,6 +199,9 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_SECURE_COOKIES") {
             s.secure_cookies = parse_bool("NEIGHBORBID_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_SCHEDULER") {
+            s.scheduler = parse_bool("NEIGHBORBID_SCHEDULER", &v)?;
         }
         if let Some(v) = get("NEIGHBORBID_LOGIN_ATTEMPTS_PER_IP") {
             s.login_attempts_per_ip = parse_num("NEIGHBORBID_LOGIN_ATTEMPTS_PER_IP", &v)?;

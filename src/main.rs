@@ -74,7 +74,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn pool(settings: &Settings) -> anyhow::Result<db::DbPool> {
-    db::connect_and_migrate(&settings.database_url, 2)
+    db::connect_and_migrate(&settings.database_url, 2, None)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -18,6 +18,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::{Settings, MIN_SECRET_KEY_BYTES};
 use crate::db::{self, DbPool};
+use crate::services::reference::Reference;
 use crate::web::{self as site, ratelimit::Limiter, AppState};
 
 pub const SECRET_KEY_FILE: &str = "secret.key";
@@ -26,6 +27,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    scheduler: bool,
 }
 
 impl Application {
@@ -40,9 +42,16 @@ impl Application {
         let key = session_key(&settings)?;
         let url = settings.database_url.clone();
         let size = settings.db_pool_size;
-        let pool = actix_web::rt::task::spawn_blocking(move || db::connect_and_migrate(&url, size))
-            .await
-            .context("database setup was interrupted")??;
+        let counter = settings.query_counter.clone();
+        let (pool, reference) = actix_web::rt::task::spawn_blocking(move || {
+            let pool = db::connect_and_migrate(&url, size, counter)?;
+            let mut conn = pool.get()?;
+            let reference = Reference::load(&mut conn)?;
+            drop(conn);
+            Ok::<_, anyhow::Error>((pool, reference))
+        })
+        .await
+        .context("database setup was interrupted")??;
 
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -57,6 +66,7 @@ impl Application {
                 Duration::from_secs(15 * 60),
             ),
             dummy_hash: OnceLock::new(),
+            reference: Arc::new(reference),
         });
         let secure = settings.secure_cookies;
         let mut server = HttpServer::new(move || {
@@ -80,6 +90,7 @@ impl Application {
                         .limit(site::csrf::FORM_LIMIT)
                         .error_handler(site::error::form_error),
                 )
+                .app_data(web::PayloadConfig::default().limit(site::csrf::MULTIPART_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(site::error::query_error))
                 .app_data(web::PathConfig::default().error_handler(site::error::path_error))
                 .configure(site::routes)
@@ -90,7 +101,12 @@ impl Application {
             server = server.workers(settings.workers);
         }
         let server = server.run();
-        Ok(Application { port, server, pool })
+        Ok(Application {
+            port,
+            server,
+            pool,
+            scheduler: settings.scheduler,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -105,7 +121,13 @@ impl Application {
         self.pool.clone()
     }
 
+    /// Serve (and run the scheduler) until the server stops or this future is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _scheduler = if self.scheduler {
+            Some(crate::jobs::spawn(self.pool.clone())?)
+        } else {
+            None
+        };
         self.server.await
     }
 }

@@ -3,7 +3,11 @@
 
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use diesel::connection::InstrumentationEvent;
 
 use anyhow::Context as _;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -65,6 +69,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    query_counter: Option<Arc<AtomicU64>>,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -72,7 +77,16 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let Some(counter) = &self.query_counter {
+            let counter = counter.clone();
+            conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
@@ -86,7 +100,11 @@ impl r2d2::ManageConnection for ConnectionManager {
 }
 
 /// Connect once (to report a clear error), migrate, and build the pool.
-pub fn connect_and_migrate(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<DbPool> {
+pub fn connect_and_migrate(
+    url: &DatabaseUrl,
+    pool_size: u32,
+    query_counter: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -106,7 +124,10 @@ pub fn connect_and_migrate(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<
         .max_size(pool_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(30))
-        .build(ConnectionManager { url: url.clone() })
+        .build(ConnectionManager {
+            url: url.clone(),
+            query_counter,
+        })
         .with_context(|| format!("cannot open a connection pool to {}", url.redacted()))
 }
 
@@ -127,10 +148,18 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
             c.batch_execute("SELECT pg_advisory_unlock(724365001)")?;
             result
         }
-        DbConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}")),
+        DbConnection::Sqlite(c) => {
+            // One write transaction around all of them: a second process starting at the same
+            // moment waits, then finds nothing pending (each migration becomes a savepoint).
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            match c.run_pending_migrations(SQLITE_MIGRATIONS) {
+                Ok(_) => Ok(AnsiTransactionManager::commit_transaction(c)?),
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    Err(anyhow::anyhow!("migration failed: {e}"))
+                }
+            }
+        }
     }
 }
 
@@ -266,4 +295,26 @@ pub fn lock_wallets(
 /// Which backend a connection talks to (for the few places that need raw SQL).
 pub fn is_postgres(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Pg(_))
+}
+
+/// Load the first row of `$query` and lock it: `SELECT … FOR UPDATE` on PostgreSQL (with
+/// `skip_locked`, rows another transaction holds are passed over); a plain read on SQLite,
+/// whose `BEGIN IMMEDIATE` already holds the database write lock. The query is written once
+/// and type-checked per backend.
+#[macro_export]
+macro_rules! first_for_update {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => $query.for_update().first(c).optional(),
+            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
+        }
+    };
+    (skip_locked, $conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => {
+                $query.for_update().skip_locked().first(c).optional()
+            }
+            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
+        }
+    };
 }

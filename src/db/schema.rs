@@ -57,4 +57,54 @@ diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(wallets -> users (user_id));
 diesel::joinable!(ledger_entries -> wallets (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(regions, categories, users, wallets, ledger_entries);
+diesel::table! {
+    auctions (id) {
+        id -> BigInt,
+        seller_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        category_id -> BigInt,
+        region_id -> BigInt,
+        image_name -> Nullable<Text>,
+        start_price -> BigInt,
+        bid_unit -> BigInt,
+        buy_now_price -> Nullable<BigInt>,
+        current_price -> BigInt,
+        leader_id -> Nullable<BigInt>,
+        bid_count -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        is_national -> Bool,
+        status -> Text,
+        winner_id -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> BigInt,
+        auction_id -> BigInt,
+        bidder_id -> BigInt,
+        amount -> BigInt,
+        is_buy_now -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(bids -> auctions (auction_id));
+diesel::joinable!(bids -> users (bidder_id));
+diesel::joinable!(auctions -> categories (category_id));
+diesel::joinable!(auctions -> regions (region_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    categories,
+    users,
+    wallets,
+    ledger_entries,
+    auctions,
+    bids,
+);

@@ -2,7 +2,9 @@
 //! locks in the one global order; each takes `&mut DbConnection` so callers can compose them.
 
 pub mod accounts;
+pub mod auctions;
 pub mod audit;
+pub mod bidding;
 pub mod reference;
 pub mod seed;
 pub mod wallet;

@@ -67,3 +67,74 @@ pub fn all_categories(conn: &mut DbConnection) -> QueryResult<Vec<Category>> {
         .select(Category::as_select())
         .load(conn)
 }
+
+/// The seeded reference data, loaded once at start-up (it never changes while serving),
+/// so list pages need no query for their filters.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    pub regions: Vec<Region>,
+    pub categories: Vec<Category>,
+}
+
+impl Reference {
+    pub fn load(conn: &mut DbConnection) -> QueryResult<Reference> {
+        Ok(Reference {
+            regions: all_regions(conn)?,
+            categories: all_categories(conn)?,
+        })
+    }
+
+    pub fn region(&self, id: i64) -> Option<&Region> {
+        self.regions.iter().find(|r| r.id == id)
+    }
+
+    pub fn category(&self, id: i64) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// A region and every region below it (a district includes its neighbourhoods).
+    pub fn with_descendants(&self, id: i64) -> Vec<i64> {
+        let mut out = vec![id];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i];
+            out.extend(
+                self.regions
+                    .iter()
+                    .filter(|r| r.parent_id == Some(parent))
+                    .map(|r| r.id),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    pub fn region_name(&self, id: i64) -> String {
+        self.region(id)
+            .map(|r| r.full_name.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn category_name(&self, id: i64) -> String {
+        self.category(id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Neighbourhoods grouped under "city › district".
+    pub fn neighbourhood_groups(&self) -> Vec<RegionGroup> {
+        self.regions
+            .iter()
+            .filter(|r| r.level == 2)
+            .map(|district| RegionGroup {
+                label: district.full_name.clone(),
+                regions: self
+                    .regions
+                    .iter()
+                    .filter(|r| r.parent_id == Some(district.id))
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    }
+}

@@ -6,7 +6,8 @@ use askama::Template;
 
 use crate::domain::money::group_thousands;
 use crate::services::audit::{self, AuditReport};
-use crate::web::{db, render, AppError, AppState, Ctx};
+use crate::web::session::flash;
+use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
 /// `/admin`: the money at a glance and links to the admin tools.
 #[derive(Template)]
@@ -46,4 +47,109 @@ pub async fn audit(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse,
     ctx.require_admin()?;
     let report = db(&state, audit::run).await?;
     render(StatusCode::OK, &AuditPage { ctx, report })
+}
+
+/// `/admin/auctions`: open auctions past their end (Close) and every open auction (Cancel).
+#[derive(Template)]
+#[template(path = "admin/auctions.html")]
+pub struct AdminAuctionsPage {
+    pub ctx: Ctx,
+    pub due: Vec<AdminAuctionRow>,
+    pub open: Vec<AdminAuctionRow>,
+}
+
+pub struct AdminAuctionRow {
+    pub id: i64,
+    pub title: String,
+    pub price: crate::domain::Won,
+    pub bid_count: i32,
+    pub ends_at: String,
+}
+
+pub async fn auctions(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    ctx.require_admin()?;
+    let at = crate::services::now();
+    let (due, open) = db(&state, move |conn| {
+        Ok::<_, anyhow::Error>((
+            crate::services::auctions::past_end(conn, at, 200)?,
+            crate::services::auctions::open_auctions(conn, 200)?,
+        ))
+    })
+    .await?;
+    let row = |a: &crate::services::auctions::Auction| AdminAuctionRow {
+        id: a.id,
+        title: a.title.clone(),
+        price: a.current_price(),
+        bid_count: a.bid_count,
+        ends_at: ctx.time(&a.ends_at),
+    };
+    let due = due.iter().map(row).collect();
+    let open = open.iter().map(row).collect();
+    render(StatusCode::OK, &AdminAuctionsPage { ctx, due, open })
+}
+
+/// Close a past-end auction now (what the scheduler does, by hand).
+pub async fn close_auction(
+    ctx: Ctx,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require_admin()?;
+    let id = path.into_inner();
+    let result = db(&state, move |conn| {
+        crate::services::bidding::close_auction(conn, id, crate::services::now())
+    })
+    .await;
+    use crate::services::bidding::CloseError;
+    let session = &session;
+    match result {
+        Ok(closed) => flash(
+            session,
+            "success",
+            format!("Auction #{id} closed: {}.", closed.status.label()),
+        ),
+        Err(CloseError::NotFound) => return Err(AppError::NotFound),
+        Err(CloseError::Unexpected(e)) => return Err(AppError::Internal(e)),
+        Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),
+    }
+    Ok(see_other("/admin/auctions"))
+}
+
+/// Cancel any open auction; the leader's hold is released.
+pub async fn cancel_auction(
+    ctx: Ctx,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require_admin()?;
+    let id = path.into_inner();
+    let result = db(&state, move |conn| {
+        crate::services::bidding::cancel_auction(
+            conn,
+            id,
+            crate::services::bidding::Canceller::Admin,
+            crate::services::now(),
+        )
+    })
+    .await;
+    use crate::services::bidding::CancelError;
+    let session = &session;
+    match result {
+        Ok(released) => flash(
+            session,
+            "success",
+            match released {
+                Some((_, amount)) => {
+                    format!("Auction #{id} cancelled; {amount} released to the leader.")
+                }
+                None => format!("Auction #{id} cancelled."),
+            },
+        ),
+        Err(CancelError::NotFound) => return Err(AppError::NotFound),
+        Err(CancelError::Unexpected(e)) => return Err(AppError::Internal(e)),
+        Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),
+    }
+    Ok(see_other("/admin/auctions"))
 }

@@ -3,12 +3,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod auctions;
 pub mod csrf;
 pub mod ctx;
 pub mod error;
 pub mod pages;
 pub mod ratelimit;
 pub mod session;
+pub mod upload;
 pub mod wallet;
 
 use std::sync::{Arc, OnceLock};
@@ -29,6 +31,8 @@ pub struct AppState {
     pub login_by_username: ratelimit::Limiter,
     /// A real argon2 hash to verify against when a username does not exist (same timing).
     pub dummy_hash: OnceLock<String>,
+    /// Regions and categories, loaded once.
+    pub reference: Arc<crate::services::reference::Reference>,
 }
 
 /// Run `f` with a pooled connection on the blocking pool, carrying the request's span.
@@ -74,7 +78,34 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// Every route of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
+    cfg.route("/", web::get().to(auctions::browse))
+        .service(
+            web::resource("/auctions")
+                .route(web::get().to(auctions::browse))
+                .route(web::post().to(auctions::create)),
+        )
+        .route("/auctions/new", web::get().to(auctions::new_form))
+        .route("/auctions/{id}", web::get().to(auctions::show))
+        .route("/auctions/{id}/bids", web::post().to(auctions::bid))
+        .route("/auctions/{id}/buy-now", web::post().to(auctions::buy_now))
+        .service(
+            web::resource("/auctions/{id}/edit")
+                .route(web::get().to(auctions::edit_form))
+                .route(web::post().to(auctions::edit)),
+        )
+        .route("/auctions/{id}/cancel", web::post().to(auctions::cancel))
+        .route("/me/listings", web::get().to(auctions::my_listings))
+        .route("/me/bids", web::get().to(auctions::my_bids))
+        .route("/uploads/{name}", web::get().to(auctions::image))
+        .route("/admin/auctions", web::get().to(admin::auctions))
+        .route(
+            "/admin/auctions/{id}/close",
+            web::post().to(admin::close_auction),
+        )
+        .route(
+            "/admin/auctions/{id}/cancel",
+            web::post().to(admin::cancel_auction),
+        )
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
         .service(

@@ -1,22 +1,9 @@
 //! The home page, health check, stylesheet and the 404 fallback.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use askama::Template;
 use diesel::connection::SimpleConnection;
 
-use crate::web::{db, render, AppError, AppState, Ctx};
-
-/// The front page: what NeighborBid is, and where to go next.
-#[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage {
-    pub ctx: Ctx,
-}
-
-pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    render(StatusCode::OK, &HomePage { ctx })
-}
+use crate::web::{db, AppError, AppState};
 
 /// `200 ok` when the database answers, `503` when it does not.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -1,0 +1,3 @@
+DROP TABLE bids;
+DROP FUNCTION bids_append_only();
+DROP TABLE auctions;

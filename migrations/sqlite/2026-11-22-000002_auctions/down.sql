@@ -1,0 +1,4 @@
+DROP TRIGGER bids_no_delete;
+DROP TRIGGER bids_no_update;
+DROP TABLE bids;
+DROP TABLE auctions;

@@ -1,0 +1,62 @@
+//! The scheduler inside the server: opens scheduled auctions at their start and closes due
+//! auctions within about a second of their end, each in its own transaction, so one failure
+//! never blocks the others. Several processes may run it at once on PostgreSQL: a row another
+//! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::DbPool;
+use crate::services::bidding::{self, CloseError};
+use crate::services::now;
+
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Stops the scheduler thread when dropped.
+pub struct SchedulerGuard {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for SchedulerGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn spawn(pool: DbPool) -> std::io::Result<SchedulerGuard> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("scheduler".to_owned())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if let Err(e) = tick(&pool) {
+                    tracing::warn!(error = format!("{e:#}"), "scheduler tick failed");
+                }
+                std::thread::sleep(TICK);
+            }
+        })?;
+    Ok(SchedulerGuard { stop })
+}
+
+/// One pass: activate due scheduled auctions, then close every due one.
+pub fn tick(pool: &DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let at = now();
+    bidding::activate_due(&mut conn, at)?;
+    for id in bidding::due_for_close(&mut conn, at, 200)? {
+        match bidding::close_auction(&mut conn, id, now()) {
+            Ok(closed) => {
+                tracing::info!(
+                    auction.id = id,
+                    status = closed.status.as_str(),
+                    "auction closed"
+                );
+            }
+            Err(CloseError::AlreadyClosed | CloseError::Busy | CloseError::NotDue) => {}
+            Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,461 @@
+//! Listings: create, edit, browse, look, and the "my listings / my bids" pages.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{auctions, bids, users};
+use crate::db::{write_tx, DbConnection};
+use crate::domain::auction::{AuctionStatus, PriceState};
+use crate::domain::{UserId, Won};
+use crate::first_for_update;
+use crate::services::reference::Reference;
+
+/// The longest an auction may run ahead of now.
+pub const MAX_AHEAD_DAYS: i64 = 30;
+
+/// A whole auction row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = auctions)]
+pub struct Auction {
+    pub id: i64,
+    pub seller_id: i64,
+    pub title: String,
+    pub description: String,
+    pub category_id: i64,
+    pub region_id: i64,
+    pub image_name: Option<String>,
+    pub start_price: i64,
+    pub bid_unit: i64,
+    pub buy_now_price: Option<i64>,
+    pub current_price: i64,
+    pub leader_id: Option<i64>,
+    pub bid_count: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub is_national: bool,
+    pub status: String,
+    pub winner_id: Option<i64>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+fn won(n: i64) -> Won {
+    Won::new(n).unwrap_or(Won::ZERO)
+}
+
+impl Auction {
+    pub fn status(&self) -> AuctionStatus {
+        AuctionStatus::parse(&self.status).unwrap_or(AuctionStatus::Cancelled)
+    }
+
+    pub fn prices(&self) -> PriceState {
+        PriceState {
+            start_price: won(self.start_price),
+            bid_unit: won(self.bid_unit),
+            buy_now_price: self.buy_now_price.map(won),
+            current_price: won(self.current_price),
+            bid_count: self.bid_count,
+        }
+    }
+
+    pub fn current_price(&self) -> Won {
+        won(self.current_price)
+    }
+
+    pub fn buy_now(&self) -> Option<Won> {
+        self.buy_now_price.map(won)
+    }
+}
+
+/// A listing as typed, already parsed into domain values by the web layer.
+#[derive(Debug, Clone)]
+pub struct ListingDraft {
+    pub title: String,
+    pub description: String,
+    pub category_id: i64,
+    pub region_id: i64,
+    pub start_price: Won,
+    pub bid_unit: Won,
+    pub buy_now_price: Option<Won>,
+    /// `None`: now.
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: NaiveDateTime,
+    pub is_national: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    #[error("{}", .0.join(" "))]
+    Invalid(Vec<String>),
+    #[error("This listing cannot be changed: it already has bids or has ended.")]
+    Locked,
+    #[error("This listing is not yours.")]
+    NotYours,
+    #[error("No such listing.")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(ListingError);
+
+/// Every rule a listing must keep; all reasons at once.
+pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTime) -> Vec<String> {
+    let mut errors = Vec::new();
+    if reference.category(draft.category_id).is_none() {
+        errors.push("Choose a category from the list.".to_owned());
+    }
+    if reference
+        .region(draft.region_id)
+        .is_none_or(|r| r.level != 3)
+    {
+        errors.push("Choose a neighbourhood from the list.".to_owned());
+    }
+    if draft.start_price.get() % draft.bid_unit.get() != 0 {
+        errors.push(format!(
+            "The start price must be a whole multiple of the bid unit ({}).",
+            draft.bid_unit
+        ));
+    }
+    if let Some(buy_now) = draft.buy_now_price {
+        if buy_now <= draft.start_price {
+            errors.push("The buy-now price must be above the start price.".to_owned());
+        }
+    }
+    let starts = draft.starts_at.unwrap_or(now);
+    if draft.ends_at <= starts {
+        errors.push("The end time must be after the start time.".to_owned());
+    }
+    if draft.ends_at <= now {
+        errors.push("The end time must be in the future.".to_owned());
+    }
+    if draft.ends_at > now + Duration::days(MAX_AHEAD_DAYS) {
+        errors.push(format!(
+            "An auction can end at most {MAX_AHEAD_DAYS} days from now."
+        ));
+    }
+    errors
+}
+
+/// Create a listing: `scheduled` when it starts in the future, `active` otherwise.
+#[tracing::instrument(skip_all, fields(user.id = seller_id))]
+pub fn create_listing(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    seller_id: UserId,
+    draft: &ListingDraft,
+    image_name: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<i64, ListingError> {
+    let errors = check_draft(draft, reference, now);
+    if !errors.is_empty() {
+        return Err(ListingError::Invalid(errors));
+    }
+    let starts_at = draft.starts_at.filter(|s| *s > now).unwrap_or(now);
+    let status = if starts_at > now {
+        AuctionStatus::Scheduled
+    } else {
+        AuctionStatus::Active
+    };
+    write_tx(conn, |conn| {
+        let id: i64 = diesel::insert_into(auctions::table)
+            .values((
+                auctions::seller_id.eq(seller_id),
+                auctions::title.eq(&draft.title),
+                auctions::description.eq(&draft.description),
+                auctions::category_id.eq(draft.category_id),
+                auctions::region_id.eq(draft.region_id),
+                auctions::image_name.eq(image_name),
+                auctions::start_price.eq(draft.start_price.get()),
+                auctions::bid_unit.eq(draft.bid_unit.get()),
+                auctions::buy_now_price.eq(draft.buy_now_price.map(Won::get)),
+                auctions::current_price.eq(draft.start_price.get()),
+                auctions::bid_count.eq(0),
+                auctions::starts_at.eq(starts_at),
+                auctions::ends_at.eq(draft.ends_at),
+                auctions::is_national.eq(draft.is_national),
+                auctions::status.eq(status.as_str()),
+                auctions::created_at.eq(now),
+                auctions::updated_at.eq(now),
+            ))
+            .returning(auctions::id)
+            .get_result(conn)?;
+        Ok(id)
+    })
+}
+
+/// Edit a listing: only its seller, only while it has no bids and is open.
+#[tracing::instrument(skip_all, fields(auction.id = auction_id, user.id = seller_id))]
+pub fn edit_listing(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    auction_id: i64,
+    seller_id: UserId,
+    draft: &ListingDraft,
+    new_image: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), ListingError> {
+    let errors = check_draft(draft, reference, now);
+    if !errors.is_empty() {
+        return Err(ListingError::Invalid(errors));
+    }
+    write_tx(conn, |conn| {
+        let a: Auction = first_for_update!(
+            conn,
+            auctions::table
+                .find(auction_id)
+                .select(Auction::as_select())
+        )?
+        .ok_or(ListingError::NotFound)?;
+        if a.seller_id != seller_id {
+            return Err(ListingError::NotYours);
+        }
+        if a.bid_count > 0 || !a.status().is_open() {
+            return Err(ListingError::Locked);
+        }
+        let starts_at = draft.starts_at.filter(|s| *s > now).unwrap_or(now);
+        let status = if starts_at > now {
+            AuctionStatus::Scheduled
+        } else {
+            AuctionStatus::Active
+        };
+        diesel::update(auctions::table.find(auction_id))
+            .set((
+                auctions::title.eq(&draft.title),
+                auctions::description.eq(&draft.description),
+                auctions::category_id.eq(draft.category_id),
+                auctions::region_id.eq(draft.region_id),
+                auctions::image_name.eq(new_image.or(a.image_name.as_deref())),
+                auctions::start_price.eq(draft.start_price.get()),
+                auctions::bid_unit.eq(draft.bid_unit.get()),
+                auctions::buy_now_price.eq(draft.buy_now_price.map(Won::get)),
+                auctions::current_price.eq(draft.start_price.get()),
+                auctions::starts_at.eq(starts_at),
+                auctions::ends_at.eq(draft.ends_at),
+                auctions::is_national.eq(draft.is_national),
+                auctions::status.eq(status.as_str()),
+                auctions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
+    auctions::table
+        .find(id)
+        .select(Auction::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One line of an auction's bid history.
+#[derive(Debug, Clone, Queryable)]
+pub struct BidLine {
+    pub amount: i64,
+    pub is_buy_now: bool,
+    pub bidder_id: i64,
+    pub bidder_name: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The newest `limit` bids of an auction, newest first.
+pub fn bid_history(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<BidLine>> {
+    bids::table
+        .inner_join(users::table)
+        .filter(bids::auction_id.eq(auction_id))
+        .order(bids::id.desc())
+        .limit(limit)
+        .select((
+            bids::amount,
+            bids::is_buy_now,
+            bids::bidder_id,
+            users::display_name,
+            bids::created_at,
+        ))
+        .load(conn)
+}
+
+/// Display names of a few users (seller, leader, winner) in one query.
+pub fn display_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    EndingSoon,
+    Newest,
+    PriceUp,
+    PriceDown,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Sort {
+        match s {
+            "newest" => Sort::Newest,
+            "price_up" => Sort::PriceUp,
+            "price_down" => Sort::PriceDown,
+            _ => Sort::EndingSoon,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::EndingSoon => "ending",
+            Sort::Newest => "newest",
+            Sort::PriceUp => "price_up",
+            Sort::PriceDown => "price_down",
+        }
+    }
+}
+
+/// What the browse page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub text: Option<String>,
+    /// The chosen region and every region under it.
+    pub region_ids: Option<Vec<i64>>,
+    pub category_id: Option<i64>,
+    pub national: Option<bool>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    /// Open (scheduled or active) auctions, or closed ones.
+    pub ended: bool,
+    pub sort: Sort,
+    pub page: i64,
+}
+
+pub const PER_PAGE: i64 = 20;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `%text%` for LIKE, with the wildcards in the text escaped.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+macro_rules! filtered {
+    ($f:expr) => {{
+        let f: &ListFilter = $f;
+        let mut q = auctions::table.into_boxed();
+        q = if f.ended {
+            q.filter(auctions::status.eq_any(["sold", "no_bids", "cancelled"]))
+        } else {
+            q.filter(auctions::status.eq_any(["scheduled", "active"]))
+        };
+        if let Some(text) = &f.text {
+            q = q.filter(lower(auctions::title).like(like_pattern(text)).escape('\\'));
+        }
+        if let Some(ids) = &f.region_ids {
+            q = q.filter(auctions::region_id.eq_any(ids.clone()));
+        }
+        if let Some(c) = f.category_id {
+            q = q.filter(auctions::category_id.eq(c));
+        }
+        if let Some(n) = f.national {
+            q = q.filter(auctions::is_national.eq(n));
+        }
+        if let Some(min) = f.min_price {
+            q = q.filter(auctions::current_price.ge(min));
+        }
+        if let Some(max) = f.max_price {
+            q = q.filter(auctions::current_price.le(max));
+        }
+        q
+    }};
+}
+
+/// One page of listings and the number of matches: two queries, whatever the page holds.
+pub fn browse(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<(Vec<Auction>, i64)> {
+    let total: i64 = filtered!(f).count().get_result(conn)?;
+    let mut q = filtered!(f).select(Auction::as_select());
+    q = match f.sort {
+        Sort::EndingSoon if f.ended => q.order((auctions::ends_at.desc(), auctions::id.desc())),
+        Sort::EndingSoon => q.order((auctions::ends_at.asc(), auctions::id.asc())),
+        Sort::Newest => q.order(auctions::id.desc()),
+        Sort::PriceUp => q.order((auctions::current_price.asc(), auctions::id.asc())),
+        Sort::PriceDown => q.order((auctions::current_price.desc(), auctions::id.desc())),
+    };
+    let rows = q
+        .limit(PER_PAGE)
+        .offset((f.page.max(1) - 1).saturating_mul(PER_PAGE))
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// A seller's listings, newest first.
+pub fn listings_of(conn: &mut DbConnection, seller_id: UserId) -> QueryResult<Vec<Auction>> {
+    auctions::table
+        .filter(auctions::seller_id.eq(seller_id))
+        .order(auctions::id.desc())
+        .select(Auction::as_select())
+        .load(conn)
+}
+
+/// Every auction a user bid on, with their highest bid, newest auction first.
+pub fn bids_of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<(Auction, i64)>> {
+    let mine: Vec<(i64, Option<i64>)> = bids::table
+        .filter(bids::bidder_id.eq(user_id))
+        .group_by(bids::auction_id)
+        .select((bids::auction_id, diesel::dsl::max(bids::amount)))
+        .load(conn)?;
+    let ids: Vec<i64> = mine.iter().map(|(id, _)| *id).collect();
+    let list = auctions::table
+        .filter(auctions::id.eq_any(&ids))
+        .order(auctions::id.desc())
+        .select(Auction::as_select())
+        .load(conn)?;
+    Ok(list
+        .into_iter()
+        .map(|a| {
+            let top = mine
+                .iter()
+                .find(|(id, _)| *id == a.id)
+                .and_then(|(_, m)| *m)
+                .unwrap_or(0);
+            (a, top)
+        })
+        .collect())
+}
+
+/// Open auctions whose end has passed (the admin's Close list), soonest first.
+pub fn past_end(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Auction>> {
+    auctions::table
+        .filter(auctions::status.eq_any(["scheduled", "active"]))
+        .filter(auctions::ends_at.le(now))
+        .order(auctions::ends_at.asc())
+        .limit(limit)
+        .select(Auction::as_select())
+        .load(conn)
+}
+
+/// Open auctions, ending soonest first (the admin's Cancel list).
+pub fn open_auctions(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Auction>> {
+    auctions::table
+        .filter(auctions::status.eq_any(["scheduled", "active"]))
+        .order(auctions::ends_at.asc())
+        .limit(limit)
+        .select(Auction::as_select())
+        .load(conn)
+}

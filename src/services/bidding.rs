@@ -1,0 +1,539 @@
+//! Money in auctions: bid, buy now, close, cancel. Each is one transaction that locks the
+//! auction row first, then the wallets it touches in ascending user id (DESIGN.md §4).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{auctions, bids};
+use crate::db::{lock_wallets, write_tx, DbConnection};
+use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
+use crate::domain::{UserId, Won};
+use crate::first_for_update;
+use crate::services::auctions::Auction;
+use crate::services::wallet::{apply_movement, Movement, WalletRow};
+
+pub mod kind {
+    pub const BID_HOLD: &str = "bid_hold";
+    pub const BID_RELEASE: &str = "bid_release";
+    pub const SETTLE_OUT: &str = "settle_out";
+    pub const SETTLE_IN: &str = "settle_in";
+}
+
+/// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceBidError {
+    #[error("No such auction.")]
+    NotFound,
+    #[error("Bidding has not started yet.")]
+    NotStarted,
+    #[error("This auction has ended.")]
+    Ended,
+    #[error("You cannot bid on your own auction.")]
+    OwnAuction,
+    #[error("Your bid must be at least {minimum}.")]
+    TooLow { minimum: Won },
+    #[error("Bids go up in steps of {unit}: enter a whole multiple of {unit}.")]
+    NotMultiple { unit: Won },
+    #[error("A bid of {buy_now} or more is a purchase: use Buy now for {buy_now} instead.")]
+    UseBuyNow { buy_now: Won },
+    #[error(
+        "You have {available} available, but this bid needs {needed}. Top up your wallet first."
+    )]
+    InsufficientFunds { available: Won, needed: Won },
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(PlaceBidError);
+
+impl From<AmountRule> for PlaceBidError {
+    fn from(rule: AmountRule) -> Self {
+        match rule {
+            AmountRule::TooLow { minimum } => PlaceBidError::TooLow { minimum },
+            AmountRule::NotMultiple { unit } => PlaceBidError::NotMultiple { unit },
+            AmountRule::UseBuyNow { buy_now } => PlaceBidError::UseBuyNow { buy_now },
+        }
+    }
+}
+
+/// What a committed bid changed (for flashes and live updates).
+#[derive(Debug, Clone)]
+pub struct BidPlaced {
+    pub auction_id: i64,
+    pub bidder_id: UserId,
+    pub amount: Won,
+    /// The previous leader and the hold released to them (not when the leader raised their own bid).
+    pub outbid: Option<(UserId, Won)>,
+}
+
+fn won(n: i64) -> Won {
+    Won::new(n).unwrap_or(Won::ZERO)
+}
+
+fn lock_auction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
+    first_for_update!(conn, auctions::table.find(id).select(Auction::as_select()))
+}
+
+fn wallet(rows: &[WalletRow], user_id: UserId) -> Result<&WalletRow, anyhow::Error> {
+    rows.iter()
+        .find(|w| w.user_id == user_id)
+        .ok_or_else(|| anyhow::anyhow!("wallet of user {user_id} is missing"))
+}
+
+fn reference(auction_id: i64) -> Option<String> {
+    Some(format!("auction #{auction_id}"))
+}
+
+/// Check that the auction takes bids now: open status and inside its time window.
+fn check_open(a: &Auction, now: NaiveDateTime) -> Result<(), PlaceBidError> {
+    if !a.status().is_open() {
+        return Err(PlaceBidError::Ended);
+    }
+    match window(a.starts_at, a.ends_at, now) {
+        Window::NotStarted => Err(PlaceBidError::NotStarted),
+        Window::Ended => Err(PlaceBidError::Ended),
+        Window::Open => Ok(()),
+    }
+}
+
+/// Place a bid of `amount`. Releases the outbid leader's hold and holds the new amount, in
+/// one transaction with the bid row and the auction's new price.
+#[tracing::instrument(skip(conn), fields(auction.id = auction_id, user.id = bidder_id))]
+pub fn place_bid(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    bidder_id: UserId,
+    amount: Won,
+    now: NaiveDateTime,
+) -> Result<BidPlaced, PlaceBidError> {
+    write_tx(conn, |conn| {
+        let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
+        check_open(&a, now)?;
+        if a.seller_id == bidder_id {
+            return Err(PlaceBidError::OwnAuction);
+        }
+        a.prices().check_amount(amount)?;
+
+        let previous = a.leader_id;
+        let mut ids = vec![bidder_id];
+        ids.extend(previous);
+        let wallets = lock_wallets(conn, &ids)?;
+        let mine = wallet(&wallets, bidder_id)?;
+        let own_hold = if previous == Some(bidder_id) {
+            a.current_price
+        } else {
+            0
+        };
+        if mine.balance + own_hold < amount.get() {
+            return Err(PlaceBidError::InsufficientFunds {
+                available: won(mine.balance + own_hold),
+                needed: amount,
+            });
+        }
+        let mut outbid = None;
+        match previous {
+            Some(leader) if leader == bidder_id => {
+                let extra = amount.get() - a.current_price;
+                apply_movement(
+                    conn,
+                    &Movement {
+                        user_id: bidder_id,
+                        kind: kind::BID_HOLD,
+                        delta_balance: -extra,
+                        delta_locked: extra,
+                        reference: reference(auction_id),
+                        idempotency_key: None,
+                    },
+                )?;
+            }
+            other => {
+                if let Some(leader) = other {
+                    apply_movement(
+                        conn,
+                        &Movement {
+                            user_id: leader,
+                            kind: kind::BID_RELEASE,
+                            delta_balance: a.current_price,
+                            delta_locked: -a.current_price,
+                            reference: reference(auction_id),
+                            idempotency_key: None,
+                        },
+                    )?;
+                    outbid = Some((leader, a.current_price()));
+                }
+                apply_movement(
+                    conn,
+                    &Movement {
+                        user_id: bidder_id,
+                        kind: kind::BID_HOLD,
+                        delta_balance: -amount.get(),
+                        delta_locked: amount.get(),
+                        reference: reference(auction_id),
+                        idempotency_key: None,
+                    },
+                )?;
+            }
+        }
+        diesel::insert_into(bids::table)
+            .values((
+                bids::auction_id.eq(auction_id),
+                bids::bidder_id.eq(bidder_id),
+                bids::amount.eq(amount.get()),
+                bids::is_buy_now.eq(false),
+                bids::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(auctions::table.find(auction_id))
+            .set((
+                auctions::current_price.eq(amount.get()),
+                auctions::leader_id.eq(Some(bidder_id)),
+                auctions::bid_count.eq(auctions::bid_count + 1),
+                auctions::status.eq(AuctionStatus::Active.as_str()),
+                auctions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(BidPlaced {
+            auction_id,
+            bidder_id,
+            amount,
+            outbid,
+        })
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuyNowError {
+    #[error("No such auction.")]
+    NotFound,
+    #[error("This auction has no buy-now price.")]
+    NoBuyNow,
+    #[error("Buy now opens when the auction starts.")]
+    NotStarted,
+    #[error("This auction has ended.")]
+    Ended,
+    #[error("You cannot buy your own item.")]
+    OwnAuction,
+    #[error(
+        "You have {available} available, but buying now costs {needed}. Top up your wallet first."
+    )]
+    InsufficientFunds { available: Won, needed: Won },
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(BuyNowError);
+
+/// What a committed buy-now changed.
+#[derive(Debug, Clone)]
+pub struct Bought {
+    pub auction_id: i64,
+    pub buyer_id: UserId,
+    pub price: Won,
+    pub seller_id: UserId,
+    /// The previous leader (other than the buyer) and the hold released to them.
+    pub outbid: Option<(UserId, Won)>,
+}
+
+/// Buy at the buy-now price: the leader's hold is released (or used, when the buyer leads),
+/// the buyer pays the seller at once, and the auction is sold.
+#[tracing::instrument(skip(conn), fields(auction.id = auction_id, user.id = buyer_id))]
+pub fn buy_now(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    buyer_id: UserId,
+    now: NaiveDateTime,
+) -> Result<Bought, BuyNowError> {
+    write_tx(conn, |conn| {
+        let a = lock_auction(conn, auction_id)?.ok_or(BuyNowError::NotFound)?;
+        let price = a.buy_now().ok_or(BuyNowError::NoBuyNow)?;
+        if !a.status().is_open() {
+            return Err(BuyNowError::Ended);
+        }
+        match window(a.starts_at, a.ends_at, now) {
+            Window::NotStarted => return Err(BuyNowError::NotStarted),
+            Window::Ended => return Err(BuyNowError::Ended),
+            Window::Open => {}
+        }
+        if a.seller_id == buyer_id {
+            return Err(BuyNowError::OwnAuction);
+        }
+        let mut ids = vec![buyer_id, a.seller_id];
+        ids.extend(a.leader_id);
+        let wallets = lock_wallets(conn, &ids)?;
+        let buyer = wallet(&wallets, buyer_id)?;
+        let buyer_leads = a.leader_id == Some(buyer_id);
+        let own_hold = if buyer_leads { a.current_price } else { 0 };
+        if buyer.balance + own_hold < price.get() {
+            return Err(BuyNowError::InsufficientFunds {
+                available: won(buyer.balance + own_hold),
+                needed: price,
+            });
+        }
+        let mut outbid = None;
+        if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
+            apply_movement(
+                conn,
+                &Movement {
+                    user_id: leader,
+                    kind: kind::BID_RELEASE,
+                    delta_balance: a.current_price,
+                    delta_locked: -a.current_price,
+                    reference: reference(auction_id),
+                    idempotency_key: None,
+                },
+            )?;
+            outbid = Some((leader, a.current_price()));
+        }
+        apply_movement(
+            conn,
+            &Movement {
+                user_id: buyer_id,
+                kind: kind::SETTLE_OUT,
+                delta_balance: -(price.get() - own_hold),
+                delta_locked: -own_hold,
+                reference: reference(auction_id),
+                idempotency_key: None,
+            },
+        )?;
+        apply_movement(
+            conn,
+            &Movement {
+                user_id: a.seller_id,
+                kind: kind::SETTLE_IN,
+                delta_balance: price.get(),
+                delta_locked: 0,
+                reference: reference(auction_id),
+                idempotency_key: None,
+            },
+        )?;
+        diesel::insert_into(bids::table)
+            .values((
+                bids::auction_id.eq(auction_id),
+                bids::bidder_id.eq(buyer_id),
+                bids::amount.eq(price.get()),
+                bids::is_buy_now.eq(true),
+                bids::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(auctions::table.find(auction_id))
+            .set((
+                auctions::current_price.eq(price.get()),
+                auctions::leader_id.eq(Some(buyer_id)),
+                auctions::winner_id.eq(Some(buyer_id)),
+                auctions::bid_count.eq(auctions::bid_count + 1),
+                auctions::status.eq(AuctionStatus::Sold.as_str()),
+                auctions::closed_at.eq(Some(now)),
+                auctions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(Bought {
+            auction_id,
+            buyer_id,
+            price,
+            seller_id: a.seller_id,
+            outbid,
+        })
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    #[error("No such auction.")]
+    NotFound,
+    #[error("This auction has not reached its end time yet.")]
+    NotDue,
+    #[error("This auction is already closed.")]
+    AlreadyClosed,
+    /// Another process is closing it right now (PostgreSQL `SKIP LOCKED`).
+    #[error("This auction is being closed by another process.")]
+    Busy,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(CloseError);
+
+/// How an auction closed.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub auction_id: i64,
+    pub status: AuctionStatus,
+    pub winner: Option<(UserId, Won)>,
+    pub seller_id: UserId,
+}
+
+/// Close an auction whose end has passed: with a leader it is sold and the held amount goes to
+/// the seller; without bids it ends with no bids. Closing twice changes nothing.
+#[tracing::instrument(skip(conn), fields(auction.id = auction_id))]
+pub fn close_auction(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    now: NaiveDateTime,
+) -> Result<Closed, CloseError> {
+    write_tx(conn, |conn| {
+        let exists_unlocked = first_for_update!(
+            skip_locked,
+            conn,
+            auctions::table
+                .find(auction_id)
+                .select(Auction::as_select())
+        )?;
+        let a = match exists_unlocked {
+            Some(a) => a,
+            None => {
+                let exists = crate::services::auctions::find(conn, auction_id)?;
+                return Err(if exists.is_some() {
+                    CloseError::Busy
+                } else {
+                    CloseError::NotFound
+                });
+            }
+        };
+        if !a.status().is_open() {
+            return Err(CloseError::AlreadyClosed);
+        }
+        if now < a.ends_at {
+            return Err(CloseError::NotDue);
+        }
+        let (status, winner) = match a.leader_id {
+            Some(leader) => {
+                lock_wallets(conn, &[leader, a.seller_id])?;
+                apply_movement(
+                    conn,
+                    &Movement {
+                        user_id: leader,
+                        kind: kind::SETTLE_OUT,
+                        delta_balance: 0,
+                        delta_locked: -a.current_price,
+                        reference: reference(auction_id),
+                        idempotency_key: None,
+                    },
+                )?;
+                apply_movement(
+                    conn,
+                    &Movement {
+                        user_id: a.seller_id,
+                        kind: kind::SETTLE_IN,
+                        delta_balance: a.current_price,
+                        delta_locked: 0,
+                        reference: reference(auction_id),
+                        idempotency_key: None,
+                    },
+                )?;
+                (AuctionStatus::Sold, Some((leader, a.current_price())))
+            }
+            None => (AuctionStatus::NoBids, None),
+        };
+        diesel::update(auctions::table.find(auction_id))
+            .set((
+                auctions::status.eq(status.as_str()),
+                auctions::winner_id.eq(winner.map(|(w, _)| w)),
+                auctions::closed_at.eq(Some(now)),
+                auctions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(Closed {
+            auction_id,
+            status,
+            winner,
+            seller_id: a.seller_id,
+        })
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("No such auction.")]
+    NotFound,
+    #[error("Only the seller or an admin can cancel this auction.")]
+    NotAllowed,
+    #[error("This auction already has bids; only an admin can cancel it now.")]
+    HasBids,
+    #[error("This auction is already closed.")]
+    AlreadyClosed,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(CancelError);
+
+/// Who is cancelling.
+#[derive(Debug, Clone, Copy)]
+pub enum Canceller {
+    Seller(UserId),
+    Admin,
+}
+
+/// Cancel an open auction. A seller may only while it has no bids; an admin may any time,
+/// and the leader's hold is released.
+#[tracing::instrument(skip(conn), fields(auction.id = auction_id))]
+pub fn cancel_auction(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    by: Canceller,
+    now: NaiveDateTime,
+) -> Result<Option<(UserId, Won)>, CancelError> {
+    write_tx(conn, |conn| {
+        let a = lock_auction(conn, auction_id)?.ok_or(CancelError::NotFound)?;
+        if let Canceller::Seller(id) = by {
+            if a.seller_id != id {
+                return Err(CancelError::NotAllowed);
+            }
+            if a.bid_count > 0 {
+                return Err(CancelError::HasBids);
+            }
+        }
+        if !a.status().is_open() {
+            return Err(CancelError::AlreadyClosed);
+        }
+        let mut released = None;
+        if let Some(leader) = a.leader_id {
+            lock_wallets(conn, &[leader])?;
+            apply_movement(
+                conn,
+                &Movement {
+                    user_id: leader,
+                    kind: kind::BID_RELEASE,
+                    delta_balance: a.current_price,
+                    delta_locked: -a.current_price,
+                    reference: reference(auction_id),
+                    idempotency_key: None,
+                },
+            )?;
+            released = Some((leader, a.current_price()));
+        }
+        diesel::update(auctions::table.find(auction_id))
+            .set((
+                auctions::status.eq(AuctionStatus::Cancelled.as_str()),
+                auctions::closed_at.eq(Some(now)),
+                auctions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(released)
+    })
+}
+
+/// Flip scheduled auctions whose start has come to active. Returns their ids.
+pub fn activate_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        auctions::table
+            .filter(auctions::status.eq(AuctionStatus::Scheduled.as_str()))
+            .filter(auctions::starts_at.le(now)),
+    )
+    .set((
+        auctions::status.eq(AuctionStatus::Active.as_str()),
+        auctions::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Ids of open auctions whose end has passed, soonest first.
+pub fn due_for_close(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    auctions::table
+        .filter(auctions::status.eq_any(["scheduled", "active"]))
+        .filter(auctions::ends_at.le(now))
+        .order(auctions::ends_at.asc())
+        .limit(limit)
+        .select(auctions::id)
+        .load(conn)
+}
