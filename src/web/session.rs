@@ -54,8 +54,15 @@ pub struct Flash {
     pub message: String,
 }
 
+/// At most this many flashes wait in the session: a client that never reads a page (a
+/// script posting bids) must not grow the cookie past the 4 KB a browser keeps.
+const MAX_FLASHES: usize = 3;
+
 pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
     let mut list: Vec<Flash> = session.get(FLASH).ok().flatten().unwrap_or_default();
+    if list.len() >= MAX_FLASHES {
+        list.drain(..=list.len() - MAX_FLASHES);
+    }
     list.push(Flash {
         kind: kind.to_owned(),
         message: message.into(),

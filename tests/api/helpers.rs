@@ -229,6 +229,9 @@ pub async fn spawn_app(db: Db) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        neighborbid::telemetry::init("info");
+    }
     let data_dir = tempfile::Builder::new()
         .prefix("nb-test-")
         .tempdir()
@@ -483,4 +486,215 @@ pub fn won_in(html: &str, marker: &str) -> Option<i64> {
 /// Number of `<tr class="kind-…">` journal rows on a wallet page.
 pub fn journal_rows(html: &str) -> usize {
     html.matches("<tr class=\"kind-").count()
+}
+
+// ---------------------------------------------------------------- auctions
+
+/// A time `secs` from now, as the listing form takes it (site time zone, with seconds).
+pub fn local_in(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// A listing as the form sends it; `Listing::new(...).fields()` for the defaults.
+#[derive(Clone)]
+pub struct Listing {
+    pub title: String,
+    pub start_price: String,
+    pub bid_unit: String,
+    pub buy_now_price: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub category_id: String,
+    pub region_id: String,
+    pub national: bool,
+}
+
+impl Listing {
+    /// ₩10,000 start, ₩1,000 steps, ending in an hour.
+    pub fn new(title: &str) -> Listing {
+        Listing {
+            title: title.to_owned(),
+            start_price: "10000".into(),
+            bid_unit: "1000".into(),
+            buy_now_price: String::new(),
+            starts_at: String::new(),
+            ends_at: local_in(3600),
+            category_id: "1".into(),
+            region_id: "3".into(),
+            national: false,
+        }
+    }
+}
+
+impl TestApp {
+    /// POST the multipart listing form; returns the response.
+    pub async fn post_listing(
+        &self,
+        client: &Client,
+        l: &Listing,
+        image: Option<Vec<u8>>,
+    ) -> Response {
+        let token = self.csrf(client).await;
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
+            .text("title", l.title.clone())
+            .text("description", format!("All about {}", l.title))
+            .text("category_id", l.category_id.clone())
+            .text("region_id", l.region_id.clone())
+            .text("start_price", l.start_price.clone())
+            .text("bid_unit", l.bid_unit.clone())
+            .text("buy_now_price", l.buy_now_price.clone())
+            .text("starts_at", l.starts_at.clone())
+            .text("ends_at", l.ends_at.clone());
+        if l.national {
+            form = form.text("is_national", "on");
+        }
+        if let Some(bytes) = image {
+            form = form.part(
+                "image",
+                reqwest::multipart::Part::bytes(bytes).file_name("photo.bin"),
+            );
+        }
+        client
+            .post(self.url("/auctions"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST /auctions")
+    }
+
+    /// List an auction and return its id.
+    pub async fn list(&self, client: &Client, l: &Listing) -> i64 {
+        let r = self.post_listing(client, l, None).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "listing {}: {}",
+            l.title,
+            r.text().await.unwrap_or_default()
+        );
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        location
+            .trim_start_matches("/auctions/")
+            .parse()
+            .expect("an auction id")
+    }
+
+    /// A member with `money` in their wallet.
+    pub async fn funded(&self, username: &str, money: i64) -> Client {
+        let client = self.sign_up(username).await;
+        let mut left = money;
+        while left > 0 {
+            let step = left.min(10_000_000);
+            assert_eq!(
+                self.top_up(&client, &step.to_string()).await.status(),
+                StatusCode::SEE_OTHER
+            );
+            left -= step;
+        }
+        client
+    }
+
+    /// POST a bid with a token fetched beforehand (`token`), returning the status and body.
+    pub async fn bid_with(
+        &self,
+        client: &Client,
+        token: &str,
+        id: i64,
+        amount: &str,
+    ) -> (StatusCode, String) {
+        let r = self
+            .post_raw(
+                client,
+                &format!("/auctions/{id}/bids"),
+                &[("amount", amount), ("csrf_token", token)],
+            )
+            .await;
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    pub async fn bid(&self, client: &Client, id: i64, amount: i64) -> (StatusCode, String) {
+        let token = self.csrf(client).await;
+        self.bid_with(client, &token, id, &amount.to_string()).await
+    }
+
+    pub async fn buy_now(&self, client: &Client, id: i64) -> (StatusCode, String) {
+        let r = self
+            .post(client, &format!("/auctions/{id}/buy-now"), &[])
+            .await;
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// The auction's row: (status, current_price, leader_id, winner_id, bid_count).
+    pub fn auction_row(&self, id: i64) -> (String, i64, Option<i64>, Option<i64>, i32) {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::auctions::dsl as a;
+        a::auctions
+            .find(id)
+            .select((
+                a::status,
+                a::current_price,
+                a::leader_id,
+                a::winner_id,
+                a::bid_count,
+            ))
+            .first(&mut self.raw_connection())
+            .expect("auction row")
+    }
+
+    /// Every bid amount of an auction in the order they were recorded.
+    pub fn bid_amounts(&self, id: i64) -> Vec<i64> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::bids::dsl as b;
+        b::bids
+            .filter(b::auction_id.eq(id))
+            .order(b::id.asc())
+            .select(b::amount)
+            .load(&mut self.raw_connection())
+            .expect("bids")
+    }
+
+    /// (user_id, balance, locked) of every wallet with money held.
+    pub fn holds(&self) -> Vec<(i64, i64, i64)> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::wallets::dsl as w;
+        w::wallets
+            .filter(w::locked.ne(0))
+            .select((w::user_id, w::balance, w::locked))
+            .load(&mut self.raw_connection())
+            .expect("wallets")
+    }
+
+    pub fn user_id(&self, username: &str) -> i64 {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::users::dsl as u;
+        u::users
+            .filter(u::username.eq(username))
+            .select(u::id)
+            .first(&mut self.raw_connection())
+            .expect("user")
+    }
+
+    /// Wait (bounded) until the auction is no longer open.
+    pub async fn wait_closed(&self, id: i64) -> String {
+        for _ in 0..200 {
+            let (status, ..) = self.auction_row(id);
+            if status != "active" && status != "scheduled" {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("auction {id} was not closed within 10 s");
+    }
+}
+
+/// `data-min-bid` of an auction page.
+pub fn min_bid(html: &str) -> Option<i64> {
+    let at = html.find("data-min-bid=\"")? + "data-min-bid=\"".len();
+    html[at..at + html[at..].find('"')?].parse().ok()
 }

@@ -9,7 +9,9 @@
 mod helpers;
 
 mod accounts;
+mod auctions;
 mod audit;
+mod bidding;
 mod cli;
 mod health;
 mod wallet;
