@@ -1,4 +1,5 @@
-//! Build the application: data dir, secret key, pool + migrations, routes, server.
+//! Build the application: data dir, secret key, pool + migrations, routes, server, and the
+//! background jobs (the market scheduler) that run beside it.
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -105,8 +106,14 @@ impl Application {
         self.pool.clone()
     }
 
+    /// Serve until stopped, with the background jobs (the market scheduler) beside the
+    /// server; they stop when the server does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = Box::pin(crate::jobs::market::run(self.pool.clone()));
+        match futures_util::future::select(self.server, jobs).await {
+            futures_util::future::Either::Left((result, _jobs)) => result,
+            futures_util::future::Either::Right(((), server)) => server.await,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O. Input is parsed into these at the edge.
 
 pub mod account;
+pub mod market;
 pub mod money;
 
 pub use account::{DisplayName, Password, Username};

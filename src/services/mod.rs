@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod market;
 pub mod reference;
 pub mod seed;
 pub mod wallet;

@@ -1,0 +1,3 @@
+//! Background jobs that run beside the web server, on the same pool and the same services.
+
+pub mod market;
