@@ -830,6 +830,18 @@ pub fn product_detail(
     Ok(Some(ProductDetail { card, trades }))
 }
 
+/// The product a trade belongs to.
+pub fn product_of_trade(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+) -> QueryResult<Option<ProductId>> {
+    trades::table
+        .find(trade_id)
+        .select(trades::product_id)
+        .first(conn)
+        .optional()
+}
+
 /// Most trades a "my trades" page lists.
 pub const MY_TRADES_LIMIT: i64 = 200;
 

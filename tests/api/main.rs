@@ -12,4 +12,5 @@ mod accounts;
 mod audit;
 mod cli;
 mod health;
+mod market;
 mod wallet;
