@@ -171,7 +171,7 @@ impl ProductStatus {
         match self {
             ProductStatus::OnSale => "On sale",
             ProductStatus::Reserved => "Reserved",
-            ProductStatus::Completed => "Sold out",
+            ProductStatus::Completed => "Completed",
         }
     }
 }
