@@ -19,6 +19,7 @@ both_databases!(
     the_scheduler_confirms_an_approved_trade_after_the_period,
     the_market_list_filters_and_paginates,
     product_images_are_stored_and_served_by_safe_names_only,
+    the_database_itself_allows_one_trade_per_buyer_per_product,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -897,5 +898,30 @@ async fn product_images_are_stored_and_served_by_safe_names_only(db: Db) {
             "{path}"
         );
     }
+    app.assert_audit_clean();
+}
+
+async fn the_database_itself_allows_one_trade_per_buyer_per_product(db: Db) {
+    use diesel::connection::SimpleConnection as _;
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("constrained").await; // user 1
+    let buyer = member_with(&app, "duplicate", "5000").await; // user 2
+    let product = list_product(&app, &seller, "Vase", "1000", "5").await;
+    assert_eq!(
+        buy(&app, &buyer, product).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // Even a write that skips the service cannot add a second trade for the same buyer.
+    let mut conn = app.raw_connection();
+    let err = conn
+        .batch_execute(&format!(
+            "INSERT INTO trades (product_id, buyer_id, seller_id, price, status, created_at) \
+             VALUES ({product}, 2, 1, 1000, 'requested', '2026-01-01 00:00:00')"
+        ))
+        .expect_err("UNIQUE (product_id, buyer_id)");
+    assert!(err.to_string().to_lowercase().contains("unique"), "{err}");
+    let html = product_page(&app, &seller, product).await;
+    assert_eq!(html.matches("class=\"trade\"").count(), 1);
+    assert_eq!(app.wallet(&buyer).await, (4_000, 1_000));
     app.assert_audit_clean();
 }
