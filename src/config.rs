@@ -111,6 +111,9 @@ pub struct Settings {
     pub scheduler: bool,
     /// Tests: count every SQL statement the app's pool runs.
     pub query_counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// How long after the seller's approval a market trade is confirmed automatically
+    /// when the buyer has not confirmed receipt (`NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS`).
+    pub market_auto_confirm: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -134,11 +137,16 @@ impl fmt::Debug for Settings {
             .field("workers", &self.workers)
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
+            .field("market_auto_confirm", &self.market_auto_confirm)
             .finish_non_exhaustive()
     }
 }
 
 pub const MIN_SECRET_KEY_BYTES: usize = 64;
+/// The default market auto-confirm period: 7 days.
+pub const DEFAULT_MARKET_AUTO_CONFIRM_SECS: u64 = 7 * 24 * 60 * 60;
+/// The longest auto-confirm period accepted: 365 days.
+pub const MAX_MARKET_AUTO_CONFIRM_SECS: u64 = 365 * 24 * 60 * 60;
 
 impl Settings {
     /// Defaults for a data directory: SQLite file inside it, everything else as documented.
@@ -157,6 +165,7 @@ impl Settings {
             secure_cookies: false,
             scheduler: true,
             query_counter: None,
+            market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
         }
     }
 
@@ -213,6 +222,15 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_DB_POOL_SIZE") {
             s.db_pool_size = parse_num("NEIGHBORBID_DB_POOL_SIZE", &v)?;
         }
+        if let Some(v) = get("NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS") {
+            let secs: u64 = parse_num("NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS", &v)?;
+            if secs > MAX_MARKET_AUTO_CONFIRM_SECS {
+                return Err(ConfigError(format!(
+                    "NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS can be at most {MAX_MARKET_AUTO_CONFIRM_SECS} (365 days)"
+                )));
+            }
+            s.market_auto_confirm = std::time::Duration::from_secs(secs);
+        }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
         }
@@ -260,6 +278,26 @@ mod tests {
             DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("data/x.db"))
         );
+    }
+
+    #[test]
+    fn the_market_auto_confirm_period_comes_from_the_environment() {
+        let default = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            default.market_auto_confirm,
+            std::time::Duration::from_secs(7 * 24 * 60 * 60)
+        );
+        let set = Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS").then(|| "90".to_owned())
+        })
+        .unwrap();
+        assert_eq!(set.market_auto_confirm, std::time::Duration::from_secs(90));
+        for bad in ["0", "-1", "soon", "99999999999"] {
+            assert!(Settings::from_lookup(|n| {
+                (n == "NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS").then(|| bad.to_owned())
+            })
+            .is_err());
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Build the application: data dir, secret key, pool + migrations, routes, server.
+//! Build the application: data dir, secret key, pool + migrations, routes, server, and the
+//! background jobs (the market scheduler) that run beside it.
 
 use std::io::Write as _;
 use std::net::TcpListener;

@@ -53,6 +53,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        seller_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        price -> BigInt,
+        quantity -> Integer,
+        units_left -> Integer,
+        status -> Text,
+        category_id -> BigInt,
+        region_id -> BigInt,
+        image_path -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trades (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        buyer_id -> BigInt,
+        seller_id -> BigInt,
+        price -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        auto_confirm_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(wallets -> users (user_id));
 diesel::joinable!(ledger_entries -> wallets (user_id));
@@ -99,6 +132,11 @@ diesel::joinable!(bids -> users (bidder_id));
 diesel::joinable!(auctions -> categories (category_id));
 diesel::joinable!(auctions -> regions (region_id));
 
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(products -> regions (region_id));
+diesel::joinable!(products -> users (seller_id));
+diesel::joinable!(trades -> products (product_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     categories,
@@ -107,4 +145,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     auctions,
     bids,
+    products,
+    trades,
 );

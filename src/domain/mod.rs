@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod auction;
+pub mod image;
+pub mod market;
 pub mod money;
 
 pub use account::{DisplayName, Password, Username};

@@ -1,6 +1,7 @@
-//! The scheduler inside the server: opens scheduled auctions at their start and closes due
-//! auctions within about a second of their end, each in its own transaction, so one failure
-//! never blocks the others. Several processes may run it at once on PostgreSQL: a row another
+//! The scheduler inside the server: opens scheduled auctions at their start, closes due
+//! auctions within about a second of their end, and confirms market trades whose
+//! auto-confirm time has passed; each in its own transaction, so one failure never blocks
+//! the others. Several processes may run it at once on PostgreSQL: a row another
 //! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use crate::db::DbPool;
 use crate::services::bidding::{self, CloseError};
-use crate::services::now;
+use crate::services::{market, now};
 
 pub const TICK: Duration = Duration::from_millis(250);
 
@@ -57,6 +58,10 @@ pub fn tick(pool: &DbPool) -> anyhow::Result<()> {
             Err(CloseError::AlreadyClosed | CloseError::Busy | CloseError::NotDue) => {}
             Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),
         }
+    }
+    let confirmed = market::confirm_due_trades(&mut conn)?;
+    if confirmed > 0 {
+        tracing::info!(confirmed, "market trades confirmed automatically");
     }
     Ok(())
 }

@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod auctions;
 pub mod audit;
 pub mod bidding;
+pub mod images;
+pub mod market;
 pub mod reference;
 pub mod seed;
 pub mod wallet;

@@ -8,13 +8,14 @@ use serde::Deserialize;
 
 use crate::domain::account::is_invisible_or_control;
 use crate::domain::auction::{time_left, window, AuctionStatus, Window};
+use crate::domain::image::{is_safe_upload_name, Image};
 use crate::domain::{AmountError, Won};
 use crate::services::auctions::{
     self, Auction, ListFilter, ListingDraft, ListingError, Sort, PER_PAGE,
 };
 use crate::services::bidding::{self, BuyNowError, CancelError, Canceller, PlaceBidError};
-use crate::services::now;
 use crate::services::reference::{Category, Reference, RegionGroup};
+use crate::services::{images, now};
 use crate::web::session::flash;
 use crate::web::upload::{self, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
@@ -709,8 +710,8 @@ async fn save_listing(
     let form = read_listing(&req, &body)?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = match form.file("image").map(upload::check_image) {
-        Some(Ok(kind)) => form.file("image").map(|b| (b.to_vec(), kind)),
+    let image = match form.file("image").map(|b| Image::parse(b.to_vec())) {
+        Some(Ok(image)) => Some(image),
         Some(Err(why)) => {
             errors.push(why);
             None
@@ -744,9 +745,10 @@ async fn save_listing(
     let seller = user.id;
     let result = db(&state, move |conn| {
         let name = match &image {
-            Some((bytes, kind)) => Some(
-                upload::store_image(&uploads, bytes, *kind)
-                    .map_err(|e| ListingError::Unexpected(e.into()))?,
+            Some(image) => Some(
+                images::store(&uploads, image)
+                    .map_err(ListingError::Unexpected)?
+                    .0,
             ),
             None => None,
         };
@@ -974,7 +976,7 @@ pub async fn image(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = path.into_inner();
-    let kind = upload::stored_name(&name).ok_or(AppError::NotFound)?;
+    let kind = is_safe_upload_name(&name).ok_or(AppError::NotFound)?;
     let file = state.settings.data_dir.join("uploads").join(&name);
     let bytes = web::block(move || std::fs::read(file))
         .await

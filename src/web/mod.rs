@@ -7,6 +7,7 @@ pub mod auctions;
 pub mod csrf;
 pub mod ctx;
 pub mod error;
+pub mod market;
 pub mod pages;
 pub mod ratelimit;
 pub mod session;
@@ -121,6 +122,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").route(web::post().to(account::logout)))
         .route("/wallet", web::get().to(wallet::show))
         .service(web::resource("/wallet/top-up").route(web::post().to(wallet::top_up)))
+        .route("/market", web::get().to(market::list))
+        .service(
+            web::resource("/market/new")
+                .route(web::get().to(market::new_form))
+                .route(web::post().to(market::create)),
+        )
+        .route("/market/{id}", web::get().to(market::show))
+        .route("/market/{id}/buy", web::post().to(market::buy))
+        .route("/market/{id}/price", web::post().to(market::change_price))
+        .route("/trades/{id}/approve", web::post().to(market::approve))
+        .route("/trades/{id}/reject", web::post().to(market::reject))
+        .route("/trades/{id}/confirm", web::post().to(market::confirm))
+        .route("/me/purchases", web::get().to(market::purchases))
+        .route("/me/reservations", web::get().to(market::reservations))
         .route("/admin", web::get().to(admin::dashboard))
         .route("/admin/audit", web::get().to(admin::audit));
 }

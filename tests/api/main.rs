@@ -14,4 +14,5 @@ mod audit;
 mod bidding;
 mod cli;
 mod health;
+mod market;
 mod wallet;

@@ -1,0 +1,255 @@
+//! The fixed-price market: product input parsed at the edge, product and trade statuses,
+//! and uploaded images recognised by their first bytes. No I/O.
+
+use std::fmt;
+
+use crate::domain::account::is_invisible_or_control;
+use crate::domain::{AmountError, Won};
+
+pub type ProductId = i64;
+pub type TradeId = i64;
+pub type CategoryId = i64;
+
+/// A product's name: 1–100 characters, no control or invisible characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(input: &str) -> Result<ProductName, String> {
+        let s = input.trim();
+        let len = s.chars().count();
+        if len == 0 {
+            return Err("Enter a name for the product.".to_owned());
+        }
+        if len > Self::MAX_CHARS {
+            return Err(format!(
+                "The product name can be at most {} characters.",
+                Self::MAX_CHARS
+            ));
+        }
+        if s.chars().any(is_invisible_or_control) {
+            return Err(
+                "The product name may not contain control or invisible characters.".to_owned(),
+            );
+        }
+        Ok(ProductName(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A product's description: up to 5,000 characters; line breaks and tabs allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductDescription(String);
+
+impl ProductDescription {
+    pub const MAX_CHARS: usize = 5_000;
+
+    pub fn parse(input: &str) -> Result<ProductDescription, String> {
+        let s = input.trim();
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(format!(
+                "The description can be at most {} characters.",
+                group(Self::MAX_CHARS)
+            ));
+        }
+        if s.chars()
+            .any(|c| !matches!(c, '\n' | '\r' | '\t') && is_invisible_or_control(c))
+        {
+            return Err(
+                "The description may not contain control or invisible characters.".to_owned(),
+            );
+        }
+        Ok(ProductDescription(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many units are for sale: 1 to 1,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quantity(i32);
+
+impl Quantity {
+    pub const MAX: i32 = 1_000;
+
+    pub fn parse(input: &str) -> Result<Quantity, String> {
+        let reason = || {
+            format!(
+                "Enter the quantity as a whole number from 1 to {}.",
+                group(1_000)
+            )
+        };
+        let s = input.trim();
+        if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(reason());
+        }
+        match s.parse::<i32>() {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Quantity(n)),
+            _ => Err(reason()),
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// The price of one unit: ₩1 to ₩1,000,000,000.
+pub const MAX_PRICE: Won = match Won::new(1_000_000_000) {
+    Some(w) => w,
+    None => Won::ZERO,
+};
+
+pub fn parse_price(input: &str) -> Result<Won, String> {
+    Won::parse(input)
+        .and_then(|w| {
+            if w > MAX_PRICE {
+                Err(AmountError::TooLarge(MAX_PRICE))
+            } else {
+                Ok(w)
+            }
+        })
+        .map_err(|e| match e {
+            AmountError::Empty => "Enter a price.".to_owned(),
+            AmountError::NotPositive => "The price must be more than zero.".to_owned(),
+            AmountError::TooLarge(_) => format!("The price can be at most {MAX_PRICE}."),
+            other => format!("Price: {other}"),
+        })
+}
+
+fn group(n: usize) -> String {
+    crate::domain::money::group_thousands(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A product's status follows its units and trades (see [`ProductStatus::follow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductStatus {
+    OnSale,
+    Reserved,
+    Completed,
+}
+
+impl ProductStatus {
+    pub const ALL: [ProductStatus; 3] = [
+        ProductStatus::OnSale,
+        ProductStatus::Reserved,
+        ProductStatus::Completed,
+    ];
+
+    /// `on_sale` while units remain; `reserved` when none remains and some trade is still
+    /// open (requested or approved); `completed` when every unit's trade is confirmed.
+    pub fn follow(units_left: i32, open_trades: i64) -> ProductStatus {
+        if units_left > 0 {
+            ProductStatus::OnSale
+        } else if open_trades > 0 {
+            ProductStatus::Reserved
+        } else {
+            ProductStatus::Completed
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::OnSale => "on_sale",
+            ProductStatus::Reserved => "reserved",
+            ProductStatus::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductStatus> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProductStatus::OnSale => "On sale",
+            ProductStatus::Reserved => "Reserved",
+            ProductStatus::Completed => "Completed",
+        }
+    }
+}
+
+impl fmt::Display for ProductStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A trade: requested by the buyer (money held), approved or rejected by the seller,
+/// confirmed by the buyer (or automatically) when the money goes to the seller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeStatus {
+    Requested,
+    Approved,
+    Rejected,
+    Confirmed,
+}
+
+impl TradeStatus {
+    pub const OPEN: [&'static str; 2] = ["requested", "approved"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeStatus::Requested => "requested",
+            TradeStatus::Approved => "approved",
+            TradeStatus::Rejected => "rejected",
+            TradeStatus::Confirmed => "confirmed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TradeStatus> {
+        [
+            TradeStatus::Requested,
+            TradeStatus::Approved,
+            TradeStatus::Rejected,
+            TradeStatus::Confirmed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TradeStatus::Requested => "Waiting for the seller",
+            TradeStatus::Approved => "Approved — waiting for receipt",
+            TradeStatus::Rejected => "Rejected",
+            TradeStatus::Confirmed => "Confirmed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_input_is_parsed_strictly() {
+        assert_eq!(ProductName::parse("  Lamp ").unwrap().as_str(), "Lamp");
+        assert!(ProductName::parse("").is_err());
+        assert!(ProductName::parse(&"x".repeat(10_240)).is_err());
+        assert!(ProductName::parse("bad\u{202E}name").is_err());
+        assert!(ProductDescription::parse("two\nlines").is_ok());
+        assert_eq!(Quantity::parse("3").unwrap().get(), 3);
+        for bad in ["0", "-1", "1.5", "", "1001", "99999999999999", "three"] {
+            assert!(Quantity::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_price("12,000").unwrap().get(), 12_000);
+        for bad in ["0", "-5", "abc", "1000000001", "99999999999999999999999"] {
+            assert!(parse_price(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_follows_units_and_open_trades() {
+        assert_eq!(ProductStatus::follow(1, 5), ProductStatus::OnSale);
+        assert_eq!(ProductStatus::follow(0, 1), ProductStatus::Reserved);
+        assert_eq!(ProductStatus::follow(0, 0), ProductStatus::Completed);
+    }
+}

@@ -1,0 +1,865 @@
+//! The fixed-price market: listing products, buying one unit (the price held from the buyer's
+//! wallet), the seller's approval or rejection, the buyer's confirmation (or the scheduler's,
+//! after the auto-confirm period) that pays the seller, and the queries the pages show.
+//!
+//! Every use case that writes is one [`write_tx`] that locks the product row first and then
+//! the wallets it touches in ascending user id (DESIGN.md §4).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{categories, products, regions, trades, users};
+use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
+use crate::domain::image::Image;
+use crate::domain::market::{
+    CategoryId, ProductDescription, ProductId, ProductName, ProductStatus, Quantity, TradeId,
+    TradeStatus,
+};
+use crate::domain::{RegionId, UserId, Won};
+use crate::services::now;
+use crate::services::reference::{self, Category, Region};
+use crate::services::wallet::{apply_movement, Movement};
+
+/// Journal kinds of the market.
+pub mod kind {
+    /// Buy: the price moves from the buyer's balance to their locked money.
+    pub const PURCHASE_HOLD: &str = "purchase_hold";
+    /// Reject: the held price goes back to the buyer's balance.
+    pub const PURCHASE_RELEASE: &str = "purchase_release";
+    /// Confirm: the held price leaves the buyer's locked money…
+    pub const PURCHASE_OUT: &str = "purchase_out";
+    /// …and arrives in the seller's balance.
+    pub const PURCHASE_IN: &str = "purchase_in";
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+type Backend = <DbConnection as Connection>::Backend;
+
+// ---------------------------------------------------------------- rows
+
+/// A product row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: i64,
+    pub seller_id: i64,
+    pub name: String,
+    pub description: String,
+    pub price: i64,
+    pub quantity: i32,
+    pub units_left: i32,
+    pub status: String,
+    pub category_id: i64,
+    pub region_id: i64,
+    pub image_path: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ProductRow {
+    pub fn price(&self) -> Won {
+        Won::new(self.price).unwrap_or(Won::ZERO)
+    }
+
+    pub fn status(&self) -> ProductStatus {
+        ProductStatus::parse(&self.status).unwrap_or(ProductStatus::OnSale)
+    }
+}
+
+/// A trade row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = trades)]
+pub struct TradeRow {
+    pub id: i64,
+    pub product_id: i64,
+    pub buyer_id: i64,
+    pub seller_id: i64,
+    pub price: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub approved_at: Option<NaiveDateTime>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub auto_confirm_at: Option<NaiveDateTime>,
+}
+
+impl TradeRow {
+    pub fn status(&self) -> Option<TradeStatus> {
+        TradeStatus::parse(&self.status)
+    }
+}
+
+/// Lock one product row for the rest of the transaction (the first lock of every market
+/// use case). PostgreSQL: `SELECT … FOR UPDATE`; SQLite: `BEGIN IMMEDIATE` already holds
+/// the database's write lock.
+fn lock_product(conn: &mut DbConnection, id: ProductId) -> QueryResult<Option<ProductRow>> {
+    match conn {
+        DbConnection::Pg(c) => products::table
+            .find(id)
+            .for_update()
+            .select(ProductRow::as_select())
+            .first(c)
+            .optional(),
+        DbConnection::Sqlite(c) => products::table
+            .find(id)
+            .select(ProductRow::as_select())
+            .first(c)
+            .optional(),
+    }
+}
+
+fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Option<TradeRow>> {
+    trades::table
+        .find(id)
+        .select(TradeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Store `units_left` and the status that follows from it and the product's open trades.
+fn update_units_and_status(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    units_left: i32,
+) -> QueryResult<ProductStatus> {
+    let open: i64 = trades::table
+        .filter(trades::product_id.eq(product_id))
+        .filter(trades::status.eq_any(TradeStatus::OPEN))
+        .count()
+        .get_result(conn)?;
+    let status = ProductStatus::follow(units_left, open);
+    diesel::update(products::table.find(product_id))
+        .set((
+            products::units_left.eq(units_left),
+            products::status.eq(status.as_str()),
+            products::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(status)
+}
+
+fn trade_reference(id: TradeId) -> Option<String> {
+    Some(format!("trade #{id}"))
+}
+
+// ---------------------------------------------------------------- list a product
+
+/// A product ready to list: every field already parsed.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub name: ProductName,
+    pub description: ProductDescription,
+    pub price: Won,
+    pub quantity: Quantity,
+    pub category_id: CategoryId,
+    pub region_id: RegionId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProductError {
+    #[error("Choose a category from the list.")]
+    UnknownCategory,
+    #[error("Choose a neighbourhood from the list.")]
+    UnknownRegion,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(CreateProductError);
+
+/// List a product. The image, when there is one, is stored under `uploads` first and
+/// removed again if the product cannot be created.
+#[tracing::instrument(skip_all, fields(user.id = seller_id))]
+pub fn create_product(
+    conn: &mut DbConnection,
+    uploads: &Path,
+    seller_id: UserId,
+    new: &NewProduct,
+    image: Option<&Image>,
+) -> Result<ProductId, CreateProductError> {
+    let stored = match image {
+        Some(img) => Some(crate::services::images::store(uploads, img)?),
+        None => None,
+    };
+    let result = write_tx(conn, |conn| {
+        let category: Option<i64> = categories::table
+            .find(new.category_id)
+            .select(categories::id)
+            .first(conn)
+            .optional()?;
+        if category.is_none() {
+            return Err(CreateProductError::UnknownCategory);
+        }
+        let level: Option<i32> = regions::table
+            .find(new.region_id)
+            .select(regions::level)
+            .first(conn)
+            .optional()?;
+        if level != Some(3) {
+            return Err(CreateProductError::UnknownRegion);
+        }
+        let at = now();
+        let id: i64 = diesel::insert_into(products::table)
+            .values((
+                products::seller_id.eq(seller_id),
+                products::name.eq(new.name.as_str()),
+                products::description.eq(new.description.as_str()),
+                products::price.eq(new.price.get()),
+                products::quantity.eq(new.quantity.get()),
+                products::units_left.eq(new.quantity.get()),
+                products::status.eq(ProductStatus::OnSale.as_str()),
+                products::category_id.eq(new.category_id),
+                products::region_id.eq(new.region_id),
+                products::image_path.eq(stored.as_ref().map(|(name, _)| name.as_str())),
+                products::created_at.eq(at),
+                products::updated_at.eq(at),
+            ))
+            .returning(products::id)
+            .get_result(conn)?;
+        Ok(id)
+    });
+    if result.is_err() {
+        if let Some((_, path)) = &stored {
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!(error = %e, "could not remove an unused upload");
+            }
+        }
+    }
+    result
+}
+
+// ---------------------------------------------------------------- change the price
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePriceError {
+    #[error("This product does not exist.")]
+    NotFound,
+    #[error("Only the seller can change the price.")]
+    NotSeller,
+    #[error("Every unit is sold; the price can no longer change.")]
+    Completed,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(ChangePriceError);
+
+/// Set a new price for the units still to be sold; existing trades keep their price.
+#[tracing::instrument(skip(conn), fields(user.id = seller_id, product.id = product_id))]
+pub fn change_price(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    seller_id: UserId,
+    price: Won,
+) -> Result<(), ChangePriceError> {
+    write_tx(conn, |conn| {
+        let product = lock_product(conn, product_id)?.ok_or(ChangePriceError::NotFound)?;
+        if product.seller_id != seller_id {
+            return Err(ChangePriceError::NotSeller);
+        }
+        if product.status() == ProductStatus::Completed {
+            return Err(ChangePriceError::Completed);
+        }
+        diesel::update(products::table.find(product_id))
+            .set((
+                products::price.eq(price.get()),
+                products::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- buy
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuyError {
+    #[error("This product does not exist.")]
+    NotFound,
+    #[error("You cannot buy your own product.")]
+    OwnProduct,
+    #[error("You already have a trade for this product: each neighbour can buy one unit.")]
+    AlreadyBought,
+    #[error("No unit is left: every unit is already reserved or sold.")]
+    SoldOut,
+    #[error("Not enough money in your wallet: the price is {price} and you have {available} available. Top up your wallet first.")]
+    InsufficientFunds { price: Won, available: Won },
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(BuyError);
+
+/// What a purchase started.
+#[derive(Debug, Clone, Copy)]
+pub struct Bought {
+    pub trade_id: TradeId,
+    pub price: Won,
+}
+
+/// Start a trade for one unit at today's price, holding that amount from the buyer's wallet.
+#[tracing::instrument(skip(conn), fields(user.id = buyer_id, product.id = product_id))]
+pub fn buy(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    buyer_id: UserId,
+) -> Result<Bought, BuyError> {
+    let result = write_tx(conn, |conn| {
+        let product = lock_product(conn, product_id)?.ok_or(BuyError::NotFound)?;
+        if product.seller_id == buyer_id {
+            return Err(BuyError::OwnProduct);
+        }
+        let existing: i64 = trades::table
+            .filter(trades::product_id.eq(product_id))
+            .filter(trades::buyer_id.eq(buyer_id))
+            .count()
+            .get_result(conn)?;
+        if existing > 0 {
+            return Err(BuyError::AlreadyBought);
+        }
+        if product.units_left <= 0 {
+            return Err(BuyError::SoldOut);
+        }
+        let price = product.price();
+        let wallet = lock_wallets(conn, &[buyer_id])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| BuyError::Unexpected(anyhow::anyhow!("the buyer has no wallet")))?;
+        if wallet.balance < price.get() {
+            return Err(BuyError::InsufficientFunds {
+                price,
+                available: Won::new(wallet.balance).unwrap_or(Won::ZERO),
+            });
+        }
+        let at = now();
+        let trade_id: i64 = diesel::insert_into(trades::table)
+            .values((
+                trades::product_id.eq(product_id),
+                trades::buyer_id.eq(buyer_id),
+                trades::seller_id.eq(product.seller_id),
+                trades::price.eq(price.get()),
+                trades::status.eq(TradeStatus::Requested.as_str()),
+                trades::created_at.eq(at),
+            ))
+            .returning(trades::id)
+            .get_result(conn)?;
+        apply_movement(
+            conn,
+            &Movement {
+                user_id: buyer_id,
+                kind: kind::PURCHASE_HOLD,
+                delta_balance: -price.get(),
+                delta_locked: price.get(),
+                reference: trade_reference(trade_id),
+                idempotency_key: None,
+            },
+        )?;
+        update_units_and_status(conn, product_id, product.units_left - 1)?;
+        Ok(Bought { trade_id, price })
+    });
+    match result {
+        // The UNIQUE (product_id, buyer_id) constraint is the last guard.
+        Err(BuyError::Unexpected(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(is_unique_violation) =>
+        {
+            Err(BuyError::AlreadyBought)
+        }
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------- the seller decides
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the seller can approve or reject this trade.")]
+    NotSeller,
+    #[error("This trade is no longer waiting for your decision.")]
+    NotRequested,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(DecideError);
+
+/// The seller approves a requested trade (the auto-confirm clock starts) or rejects it (the
+/// hold goes back to the buyer and the unit back on sale). Returns the product's id.
+#[tracing::instrument(skip(conn, auto_confirm), fields(user.id = seller_id, trade.id = trade_id))]
+pub fn decide(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    seller_id: UserId,
+    decision: Decision,
+    auto_confirm: Duration,
+) -> Result<ProductId, DecideError> {
+    let period = chrono::TimeDelta::from_std(auto_confirm)
+        .map_err(|e| DecideError::Unexpected(anyhow::anyhow!("auto-confirm period: {e}")))?;
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(DecideError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(DecideError::NotFound)?;
+        // Read again under the product's lock: every change to a trade holds it.
+        let trade = find_trade(conn, trade_id)?.ok_or(DecideError::NotFound)?;
+        if trade.seller_id != seller_id {
+            return Err(DecideError::NotSeller);
+        }
+        if trade.status() != Some(TradeStatus::Requested) {
+            return Err(DecideError::NotRequested);
+        }
+        let at = now();
+        match decision {
+            Decision::Approve => {
+                diesel::update(trades::table.find(trade_id))
+                    .set((
+                        trades::status.eq(TradeStatus::Approved.as_str()),
+                        trades::approved_at.eq(at),
+                        trades::auto_confirm_at.eq(at + period),
+                    ))
+                    .execute(conn)?;
+                update_units_and_status(conn, product_id, product.units_left)?;
+            }
+            Decision::Reject => {
+                lock_wallets(conn, &[trade.buyer_id])?;
+                diesel::update(trades::table.find(trade_id))
+                    .set(trades::status.eq(TradeStatus::Rejected.as_str()))
+                    .execute(conn)?;
+                apply_movement(
+                    conn,
+                    &Movement {
+                        user_id: trade.buyer_id,
+                        kind: kind::PURCHASE_RELEASE,
+                        delta_balance: trade.price,
+                        delta_locked: -trade.price,
+                        reference: trade_reference(trade_id),
+                        idempotency_key: None,
+                    },
+                )?;
+                update_units_and_status(conn, product_id, product.units_left + 1)?;
+            }
+        }
+        Ok(product_id)
+    })
+}
+
+// ---------------------------------------------------------------- confirm receipt
+
+/// Who confirms: the buyer, or the scheduler once the auto-confirm time has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmer {
+    Buyer(UserId),
+    Scheduler,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the buyer can confirm this trade.")]
+    NotBuyer,
+    #[error("This trade is waiting for the seller's approval; it can be confirmed once approved.")]
+    NotApproved,
+    #[error("This trade is already settled.")]
+    Settled,
+    #[error("This trade is not due for automatic confirmation yet.")]
+    NotDue,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(ConfirmError);
+
+/// Confirm receipt of an approved trade: the held price leaves the buyer's locked money and
+/// arrives in the seller's balance. Returns the product's id.
+#[tracing::instrument(skip(conn), fields(trade.id = trade_id))]
+pub fn confirm(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    by: Confirmer,
+) -> Result<ProductId, ConfirmError> {
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(ConfirmError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(ConfirmError::NotFound)?;
+        let trade = find_trade(conn, trade_id)?.ok_or(ConfirmError::NotFound)?;
+        let at = now();
+        match by {
+            Confirmer::Buyer(user) if user != trade.buyer_id => return Err(ConfirmError::NotBuyer),
+            Confirmer::Buyer(_) => {}
+            Confirmer::Scheduler => {
+                if trade.auto_confirm_at.is_none_or(|due| due > at) {
+                    return Err(ConfirmError::NotDue);
+                }
+            }
+        }
+        match trade.status() {
+            Some(TradeStatus::Approved) => {}
+            Some(TradeStatus::Requested) => return Err(ConfirmError::NotApproved),
+            _ => return Err(ConfirmError::Settled),
+        }
+        lock_wallets(conn, &[trade.buyer_id, trade.seller_id])?;
+        diesel::update(trades::table.find(trade_id))
+            .set((
+                trades::status.eq(TradeStatus::Confirmed.as_str()),
+                trades::confirmed_at.eq(at),
+            ))
+            .execute(conn)?;
+        apply_movement(
+            conn,
+            &Movement {
+                user_id: trade.buyer_id,
+                kind: kind::PURCHASE_OUT,
+                delta_balance: 0,
+                delta_locked: -trade.price,
+                reference: trade_reference(trade_id),
+                idempotency_key: None,
+            },
+        )?;
+        apply_movement(
+            conn,
+            &Movement {
+                user_id: trade.seller_id,
+                kind: kind::PURCHASE_IN,
+                delta_balance: trade.price,
+                delta_locked: 0,
+                reference: trade_reference(trade_id),
+                idempotency_key: None,
+            },
+        )?;
+        update_units_and_status(conn, product_id, product.units_left)?;
+        Ok(product_id)
+    })
+}
+
+/// Confirm every approved trade whose auto-confirm time has passed, each in its own
+/// transaction. Returns how many were confirmed now.
+#[tracing::instrument(skip_all)]
+pub fn confirm_due_trades(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let due: Vec<i64> = trades::table
+        .filter(trades::status.eq(TradeStatus::Approved.as_str()))
+        .filter(trades::auto_confirm_at.le(now()))
+        .order(trades::auto_confirm_at.asc())
+        .limit(100)
+        .select(trades::id)
+        .load(conn)?;
+    let mut confirmed = 0;
+    for id in due {
+        match confirm(conn, id, Confirmer::Scheduler) {
+            Ok(_) => {
+                confirmed += 1;
+                tracing::info!(trade.id = id, "trade confirmed automatically");
+            }
+            // The buyer confirmed it in the meantime.
+            Err(ConfirmError::Settled | ConfirmError::NotDue | ConfirmError::NotFound) => {}
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
+    }
+    Ok(confirmed)
+}
+
+// ---------------------------------------------------------------- what the pages show
+
+/// A product with the names the pages show.
+#[derive(Debug, Clone)]
+pub struct ProductCard {
+    pub product: ProductRow,
+    pub seller_name: String,
+    pub region_name: String,
+    pub category_name: String,
+}
+
+/// The list's filters, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub text: Option<String>,
+    pub region_id: Option<RegionId>,
+    pub category_id: Option<CategoryId>,
+    pub status: Option<ProductStatus>,
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, with the user's `%`, `_` and `\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A region and everything under it (a district includes its neighbourhoods).
+fn region_and_descendants(all: &[Region], root: RegionId) -> Vec<RegionId> {
+    let mut ids = vec![root];
+    let mut i = 0;
+    while i < ids.len() {
+        let parent = ids[i];
+        ids.extend(
+            all.iter()
+                .filter(|r| r.parent_id == Some(parent))
+                .map(|r| r.id),
+        );
+        i += 1;
+    }
+    ids
+}
+
+fn filtered<'a>(
+    filter: &ProductFilter,
+    regions_in: Option<Vec<RegionId>>,
+) -> products::BoxedQuery<'a, Backend> {
+    let mut q = products::table.into_boxed();
+    if let Some(text) = filter.text.as_deref() {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(products::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(products::description).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(ids) = regions_in {
+        q = q.filter(products::region_id.eq_any(ids));
+    }
+    if let Some(c) = filter.category_id {
+        q = q.filter(products::category_id.eq(c));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(products::status.eq(s.as_str()));
+    }
+    q
+}
+
+/// The names of users, by id.
+fn user_names(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+fn cards(
+    conn: &mut DbConnection,
+    rows: Vec<ProductRow>,
+    regions: &[Region],
+    categories: &[Category],
+) -> QueryResult<Vec<ProductCard>> {
+    let sellers: Vec<i64> = rows.iter().map(|p| p.seller_id).collect();
+    let names = user_names(conn, &sellers)?;
+    Ok(rows
+        .into_iter()
+        .map(|product| ProductCard {
+            seller_name: names.get(&product.seller_id).cloned().unwrap_or_default(),
+            region_name: regions
+                .iter()
+                .find(|r| r.id == product.region_id)
+                .map(|r| r.full_name.clone())
+                .unwrap_or_default(),
+            category_name: categories
+                .iter()
+                .find(|c| c.id == product.category_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            product,
+        })
+        .collect())
+}
+
+/// One page of the market, newest first, and the number of products matching in all,
+/// with the regions and categories the filter form offers.
+pub struct ProductPage {
+    pub cards: Vec<ProductCard>,
+    pub total: i64,
+    pub regions: Vec<Region>,
+    pub categories: Vec<Category>,
+}
+
+pub fn list_products(
+    conn: &mut DbConnection,
+    filter: &ProductFilter,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<ProductPage> {
+    let regions = reference::all_regions(conn)?;
+    let categories = reference::all_categories(conn)?;
+    let regions_in = filter
+        .region_id
+        .map(|r| region_and_descendants(&regions, r));
+    let total: i64 = filtered(filter, regions_in.clone())
+        .count()
+        .get_result(conn)?;
+    let rows = filtered(filter, regions_in)
+        .order(products::id.desc())
+        .limit(per_page)
+        .offset((page.max(1) - 1).saturating_mul(per_page))
+        .select(ProductRow::as_select())
+        .load(conn)?;
+    let cards = cards(conn, rows, &regions, &categories)?;
+    Ok(ProductPage {
+        cards,
+        total,
+        regions,
+        categories,
+    })
+}
+
+/// A trade with the names the pages show.
+#[derive(Debug, Clone)]
+pub struct TradeView {
+    pub trade: TradeRow,
+    pub product_name: String,
+    pub buyer_name: String,
+    pub seller_name: String,
+}
+
+impl TradeView {
+    pub fn price(&self) -> Won {
+        Won::new(self.trade.price).unwrap_or(Won::ZERO)
+    }
+
+    pub fn status(&self) -> TradeStatus {
+        self.trade.status().unwrap_or(TradeStatus::Requested)
+    }
+}
+
+fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<TradeView>> {
+    let mut product_ids: Vec<i64> = rows.iter().map(|t| t.product_id).collect();
+    product_ids.sort_unstable();
+    product_ids.dedup();
+    let product_names: HashMap<i64, String> = products::table
+        .filter(products::id.eq_any(product_ids))
+        .select((products::id, products::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let people: Vec<i64> = rows
+        .iter()
+        .flat_map(|t| [t.buyer_id, t.seller_id])
+        .collect();
+    let names = user_names(conn, &people)?;
+    Ok(rows
+        .into_iter()
+        .map(|trade| TradeView {
+            product_name: product_names
+                .get(&trade.product_id)
+                .cloned()
+                .unwrap_or_default(),
+            buyer_name: names.get(&trade.buyer_id).cloned().unwrap_or_default(),
+            seller_name: names.get(&trade.seller_id).cloned().unwrap_or_default(),
+            trade,
+        })
+        .collect())
+}
+
+/// One product's page: the product, and the trades the viewer may see (the seller sees
+/// every trade of the product; a buyer sees their own).
+pub struct ProductDetail {
+    pub card: ProductCard,
+    pub trades: Vec<TradeView>,
+}
+
+pub fn product_detail(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    viewer: Option<UserId>,
+) -> QueryResult<Option<ProductDetail>> {
+    let Some(row) = products::table
+        .find(product_id)
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let regions = reference::all_regions(conn)?;
+    let categories = reference::all_categories(conn)?;
+    let seller_id = row.seller_id;
+    let card = cards(conn, vec![row], &regions, &categories)?
+        .into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)?;
+    let trades = match viewer {
+        Some(v) if v == seller_id => trades::table
+            .filter(trades::product_id.eq(product_id))
+            .order(trades::id.asc())
+            .select(TradeRow::as_select())
+            .load(conn)?,
+        Some(v) => trades::table
+            .filter(trades::product_id.eq(product_id))
+            .filter(trades::buyer_id.eq(v))
+            .select(TradeRow::as_select())
+            .load(conn)?,
+        None => Vec::new(),
+    };
+    let trades = trade_views(conn, trades)?;
+    Ok(Some(ProductDetail { card, trades }))
+}
+
+/// The product a trade belongs to.
+pub fn product_of_trade(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+) -> QueryResult<Option<ProductId>> {
+    trades::table
+        .find(trade_id)
+        .select(trades::product_id)
+        .first(conn)
+        .optional()
+}
+
+/// Most trades a "my trades" page lists.
+pub const MY_TRADES_LIMIT: i64 = 200;
+
+/// Every trade where `user` is the buyer, newest first.
+pub fn purchases(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<TradeView>> {
+    let rows = trades::table
+        .filter(trades::buyer_id.eq(user))
+        .order(trades::id.desc())
+        .limit(MY_TRADES_LIMIT)
+        .select(TradeRow::as_select())
+        .load(conn)?;
+    trade_views(conn, rows)
+}
+
+/// Trades in progress (requested or approved) where `user` is the buyer or the seller.
+pub fn reservations(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<TradeView>> {
+    let rows = trades::table
+        .filter(trades::buyer_id.eq(user).or(trades::seller_id.eq(user)))
+        .filter(trades::status.eq_any(TradeStatus::OPEN))
+        .order(trades::id.desc())
+        .limit(MY_TRADES_LIMIT)
+        .select(TradeRow::as_select())
+        .load(conn)?;
+    trade_views(conn, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_pattern("Lamp"), "%lamp%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
