@@ -1,6 +1,7 @@
 //! Auction pages: browse, look, list (create/edit/cancel), bid, buy now, my listings, my bids.
 
-use actix_web::http::{header, StatusCode};
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDateTime, TimeZone as _};
@@ -8,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::account::is_invisible_or_control;
 use crate::domain::auction::{time_left, window, AuctionStatus, Window};
-use crate::domain::image::{is_safe_upload_name, Image};
+use crate::domain::image::is_safe_upload_name;
 use crate::domain::{AmountError, Won};
 use crate::services::auctions::{
     self, Auction, ListFilter, ListingDraft, ListingError, Sort, PER_PAGE,
@@ -17,7 +18,7 @@ use crate::services::bidding::{self, BuyNowError, CancelError, Canceller, PlaceB
 use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::services::{images, now};
 use crate::web::session::flash;
-use crate::web::upload::{self, MultipartForm};
+use crate::web::upload::{read_multipart, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 fn won(n: i64) -> Won {
@@ -684,33 +685,18 @@ pub async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRespon
     )
 }
 
-fn content_type(req: &HttpRequest) -> String {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// Parse the multipart body of the listing form.
-fn read_listing(req: &HttpRequest, body: &[u8]) -> Result<MultipartForm, AppError> {
-    upload::parse_multipart(&content_type(req), body).ok_or_else(|| {
-        AppError::BadRequest("The listing form must be sent as multipart/form-data.".to_owned())
-    })
-}
-
 async fn save_listing(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: Multipart,
     edit_id: Option<i64>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(&req).await?;
     let user = ctx.require_user()?.clone();
-    let form = read_listing(&req, &body)?;
+    let form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = match form.file("image").map(|b| Image::parse(b.to_vec())) {
+    let image = match form.image("image") {
         Some(Ok(image)) => Some(image),
         Some(Err(why)) => {
             errors.push(why);
@@ -814,9 +800,9 @@ fn ctx_session(req: &HttpRequest) -> actix_session::Session {
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    save_listing(req, state, body, None).await
+    save_listing(req, state, payload, None).await
 }
 
 pub async fn edit_form(
@@ -861,9 +847,9 @@ pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Bytes,
+    payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    save_listing(req, state, body, Some(path.into_inner())).await
+    save_listing(req, state, payload, Some(path.into_inner())).await
 }
 
 /// The seller cancels a listing that has no bids.

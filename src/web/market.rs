@@ -6,7 +6,6 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use crate::domain::image::Image;
@@ -21,12 +20,11 @@ use crate::services::market::{
 use crate::services::reference::{self, Category, Region, RegionGroup};
 use crate::web::error::urlencode;
 use crate::web::session::flash;
+use crate::web::upload::{read_multipart, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// Products on one page of `/market`.
 pub const PER_PAGE: i64 = 12;
-/// The most bytes kept of one text field of the product form (the rules refuse long input).
-const TEXT_FIELD_LIMIT: usize = 64 * 1024;
 
 // ---------------------------------------------------------------- shown on pages
 
@@ -603,48 +601,19 @@ impl ProductForm {
     }
 }
 
-fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The form could not be read: {e}"))
-}
-
-/// Read the multipart form, keeping at most [`TEXT_FIELD_LIMIT`] bytes of a text field and
-/// noting (without keeping) an image over [`Image::MAX_BYTES`].
-async fn read_product_form(mut payload: Multipart) -> Result<ProductForm, AppError> {
-    let mut form = ProductForm::default();
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(unreadable)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let limit = if name == "image" {
-            Image::MAX_BYTES
-        } else {
-            TEXT_FIELD_LIMIT
-        };
-        let mut bytes = Vec::new();
-        let mut over = false;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(unreadable)?;
-            if bytes.len() + chunk.len() > limit {
-                over = true;
-                let room = limit - bytes.len();
-                bytes.extend_from_slice(&chunk[..room.min(chunk.len())]);
-            } else {
-                bytes.extend_from_slice(&chunk);
-            }
-        }
-        let text = || String::from_utf8_lossy(&bytes).into_owned();
-        match name.as_str() {
-            "name" => form.name = text(),
-            "description" => form.description = text(),
-            "price" => form.price = text(),
-            "quantity" => form.quantity = text(),
-            "category_id" => form.category_id = text(),
-            "region_id" => form.region_id = text(),
-            "image" if over => form.image_too_large = true,
-            "image" if !bytes.is_empty() => form.image = Some(bytes),
-            _ => {}
+impl From<&MultipartForm> for ProductForm {
+    fn from(form: &MultipartForm) -> Self {
+        ProductForm {
+            name: form.text("name"),
+            description: form.text("description"),
+            price: form.text("price"),
+            quantity: form.text("quantity"),
+            category_id: form.text("category_id"),
+            region_id: form.text("region_id"),
+            image: form.files.get("image").cloned(),
+            image_too_large: form.too_large.contains("image"),
         }
     }
-    Ok(form)
 }
 
 async fn new_page(
@@ -693,7 +662,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let form = read_product_form(payload).await?;
+    let form = ProductForm::from(&read_multipart(payload).await?);
     let mut errors = Vec::new();
     let name = ProductName::parse(&form.name)
         .map_err(|e| errors.push(e))

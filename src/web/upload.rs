@@ -1,12 +1,23 @@
-//! Multipart forms (already buffered and size-limited by the CSRF guard) and image uploads.
+//! Multipart forms (listing and product photos): read with `actix-multipart`, each text field
+//! capped at 64 KB and each file at [`Image::MAX_BYTES`] (a larger file is noted, not kept).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// A parsed multipart form: text fields and at most the files that were sent.
+use actix_multipart::Multipart;
+use futures_util::StreamExt;
+
+use crate::domain::image::Image;
+use crate::web::AppError;
+
+/// Largest text field kept.
+pub const TEXT_FIELD_LIMIT: usize = 64 * 1024;
+
+/// A read multipart form: text fields, non-empty files, and the files that were too large.
 #[derive(Debug, Default)]
 pub struct MultipartForm {
     pub fields: HashMap<String, String>,
     pub files: HashMap<String, Vec<u8>>,
+    pub too_large: HashSet<String>,
 }
 
 impl MultipartForm {
@@ -14,79 +25,56 @@ impl MultipartForm {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
-    /// A non-empty uploaded file.
-    pub fn file(&self, name: &str) -> Option<&[u8]> {
+    /// The image sent as `name`: `None` when none was chosen; `Some(Err(reason))` when it is
+    /// too large or not a JPEG, PNG or WebP picture.
+    pub fn image(&self, name: &str) -> Option<Result<Image, String>> {
+        if self.too_large.contains(name) {
+            return Some(Err("The image can be at most 5 MB.".to_owned()));
+        }
         self.files
             .get(name)
-            .map(Vec::as_slice)
-            .filter(|b| !b.is_empty())
+            .map(|bytes| Image::parse(bytes.clone()))
     }
 }
 
-/// Parse a `multipart/form-data` body. `None` when it is not one.
-pub fn parse_multipart(content_type: &str, body: &[u8]) -> Option<MultipartForm> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))?
-        .trim_matches('"');
-    if boundary.is_empty() {
-        return None;
-    }
-    let delimiter = format!("--{boundary}");
-    let mut form = MultipartForm::default();
-    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
-    loop {
-        if rest.starts_with(b"--") {
-            break;
-        }
-        rest = rest.strip_prefix(b"\r\n")?;
-        let header_end = find(rest, b"\r\n\r\n")?;
-        let headers = std::str::from_utf8(&rest[..header_end]).ok()?;
-        let content = &rest[header_end + 4..];
-        let next = find(content, format!("\r\n{delimiter}").as_bytes())?;
-        let value = &content[..next];
-        rest = &content[next + 2 + delimiter.len()..];
+fn unreadable(e: actix_multipart::MultipartError) -> AppError {
+    AppError::BadRequest(format!("The form could not be read: {e}"))
+}
 
-        let disposition = headers
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
-        let name = param(disposition, "name")?;
-        if param(disposition, "filename").is_some() {
-            form.files.insert(name, value.to_vec());
+/// Read every field of a multipart body.
+pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, AppError> {
+    let mut form = MultipartForm::default();
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(unreadable)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_file = field
+            .content_disposition()
+            .is_some_and(|d| d.get_filename().is_some());
+        let limit = if is_file {
+            Image::MAX_BYTES
+        } else {
+            TEXT_FIELD_LIMIT
+        };
+        let mut bytes = Vec::new();
+        let mut over = false;
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(unreadable)?;
+            if bytes.len() + chunk.len() > limit {
+                over = true;
+            } else {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        if is_file {
+            if over {
+                form.too_large.insert(name);
+            } else if !bytes.is_empty() {
+                form.files.insert(name, bytes);
+            }
         } else {
             form.fields
-                .insert(name, String::from_utf8_lossy(value).into_owned());
+                .insert(name, String::from_utf8_lossy(&bytes).into_owned());
         }
     }
-    Some(form)
-}
-
-fn param(header: &str, key: &str) -> Option<String> {
-    header.split(';').map(str::trim).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
-    })
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::image::ImageKind;
-
-    #[test]
-    fn multipart_fields_and_files_are_parsed() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nLamp \xEB\x9E\xA8\xED\x94\x84\r\n--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\x00\x01\r\n--XyZ--\r\n";
-        let form = parse_multipart("multipart/form-data; boundary=XyZ", body).unwrap();
-        assert_eq!(form.text("title"), "Lamp 램프");
-        assert_eq!(
-            ImageKind::sniff(form.file("image").unwrap()),
-            Some(ImageKind::Png)
-        );
-        assert_eq!(form.text("missing"), "");
-    }
+    Ok(form)
 }
