@@ -21,7 +21,7 @@ use crate::domain::market::{
 };
 use crate::domain::{RegionId, UserId, Won};
 use crate::services::now;
-use crate::services::reference::{self, Category, Region};
+use crate::services::reference::{Category, Reference, Region};
 use crate::services::wallet::{apply_movement, Movement};
 
 /// Journal kinds of the market.
@@ -604,21 +604,6 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// A region and everything under it (a district includes its neighbourhoods).
-fn region_and_descendants(all: &[Region], root: RegionId) -> Vec<RegionId> {
-    let mut ids = vec![root];
-    let mut i = 0;
-    while i < ids.len() {
-        let parent = ids[i];
-        ids.extend(
-            all.iter()
-                .filter(|r| r.parent_id == Some(parent))
-                .map(|r| r.id),
-        );
-        i += 1;
-    }
-    ids
-}
-
 fn filtered<'a>(
     filter: &ProductFilter,
     regions_in: Option<Vec<RegionId>>,
@@ -696,15 +681,13 @@ pub struct ProductPage {
 
 pub fn list_products(
     conn: &mut DbConnection,
+    reference: &Reference,
     filter: &ProductFilter,
     page: i64,
     per_page: i64,
 ) -> QueryResult<ProductPage> {
-    let regions = reference::all_regions(conn)?;
-    let categories = reference::all_categories(conn)?;
-    let regions_in = filter
-        .region_id
-        .map(|r| region_and_descendants(&regions, r));
+    let (regions, categories) = (&reference.regions, &reference.categories);
+    let regions_in = filter.region_id.map(|r| reference.with_descendants(r));
     let total: i64 = filtered(filter, regions_in.clone())
         .count()
         .get_result(conn)?;
@@ -714,12 +697,12 @@ pub fn list_products(
         .offset((page.max(1) - 1).saturating_mul(per_page))
         .select(ProductRow::as_select())
         .load(conn)?;
-    let cards = cards(conn, rows, &regions, &categories)?;
+    let cards = cards(conn, rows, regions, categories)?;
     Ok(ProductPage {
         cards,
         total,
-        regions,
-        categories,
+        regions: regions.clone(),
+        categories: categories.clone(),
     })
 }
 
@@ -780,6 +763,7 @@ pub struct ProductDetail {
 
 pub fn product_detail(
     conn: &mut DbConnection,
+    reference: &Reference,
     product_id: ProductId,
     viewer: Option<UserId>,
 ) -> QueryResult<Option<ProductDetail>> {
@@ -791,10 +775,8 @@ pub fn product_detail(
     else {
         return Ok(None);
     };
-    let regions = reference::all_regions(conn)?;
-    let categories = reference::all_categories(conn)?;
     let seller_id = row.seller_id;
-    let card = cards(conn, vec![row], &regions, &categories)?
+    let card = cards(conn, vec![row], &reference.regions, &reference.categories)?
         .into_iter()
         .next()
         .ok_or(diesel::result::Error::NotFound)?;

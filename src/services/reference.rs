@@ -29,30 +29,6 @@ pub fn all_regions(conn: &mut DbConnection) -> QueryResult<Vec<Region>> {
         .load(conn)
 }
 
-pub fn neighbourhood_groups(conn: &mut DbConnection) -> QueryResult<Vec<RegionGroup>> {
-    let all = all_regions(conn)?;
-    let mut groups: Vec<RegionGroup> = Vec::new();
-    for district in all.iter().filter(|r| r.level == 2) {
-        groups.push(RegionGroup {
-            label: district.full_name.clone(),
-            regions: all
-                .iter()
-                .filter(|r| r.parent_id == Some(district.id))
-                .cloned()
-                .collect(),
-        });
-    }
-    Ok(groups)
-}
-
-pub fn find_region(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Region>> {
-    regions::table
-        .find(id)
-        .select(Region::as_select())
-        .first(conn)
-        .optional()
-}
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = categories)]
 pub struct Category {

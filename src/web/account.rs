@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
-use crate::services::reference::{self, RegionGroup};
+use crate::services::reference::RegionGroup;
 use crate::web::ctx::safe_next;
 use crate::web::session::{self, flash};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
@@ -38,18 +38,11 @@ pub struct SignUpPage {
     pub groups: Vec<RegionGroup>,
 }
 
-async fn region_groups(state: &AppState) -> Result<Vec<RegionGroup>, AppError> {
-    Ok(db(state, |conn| {
-        reference::neighbourhood_groups(conn).map_err(anyhow::Error::new)
-    })
-    .await?)
-}
-
 pub async fn signup_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     if ctx.user.is_some() {
         return Ok(see_other("/"));
     }
-    let groups = region_groups(&state).await?;
+    let groups = state.reference.neighbourhood_groups();
     render(
         StatusCode::OK,
         &SignUpPage {
@@ -123,7 +116,7 @@ pub async fn signup(
         return Ok(see_other("/"));
     }
     let ctx = Ctx::load(&req).await?;
-    let groups = region_groups(&state).await?;
+    let groups = state.reference.neighbourhood_groups();
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
         &SignUpPage {

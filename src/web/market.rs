@@ -17,7 +17,7 @@ use crate::services::market::{
     self as market_service, BuyError, ChangePriceError, ConfirmError, Confirmer,
     CreateProductError, DecideError, Decision, NewProduct, ProductCard, ProductFilter, TradeView,
 };
-use crate::services::reference::{self, Category, Region, RegionGroup};
+use crate::services::reference::{Category, Region, RegionGroup};
 use crate::web::error::urlencode;
 use crate::web::session::flash;
 use crate::web::upload::{read_multipart, MultipartForm};
@@ -200,8 +200,10 @@ pub async fn list(
         category_id,
         status,
     };
+    let reference = state.reference.clone();
     let found = db(&state, move |conn| {
-        market_service::list_products(conn, &filter, page, PER_PAGE).map_err(anyhow::Error::new)
+        market_service::list_products(conn, &reference, &filter, page, PER_PAGE)
+            .map_err(anyhow::Error::new)
     })
     .await?;
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
@@ -259,8 +261,10 @@ async fn show_page(
     price_input: String,
 ) -> Result<HttpResponse, AppError> {
     let viewer = ctx.user.as_ref().map(|u| u.id);
+    let reference = state.reference.clone();
     let detail = db(state, move |conn| {
-        market_service::product_detail(conn, product_id, viewer).map_err(anyhow::Error::new)
+        market_service::product_detail(conn, &reference, product_id, viewer)
+            .map_err(anyhow::Error::new)
     })
     .await?
     .ok_or(AppError::NotFound)?;
@@ -624,13 +628,8 @@ async fn new_page(
     form: ProductForm,
 ) -> Result<HttpResponse, AppError> {
     let user_region = ctx.require_user()?.region_id;
-    let (categories, groups) = db(state, |conn| {
-        Ok::<_, anyhow::Error>((
-            reference::all_categories(conn)?,
-            reference::neighbourhood_groups(conn)?,
-        ))
-    })
-    .await?;
+    let categories = state.reference.categories.clone();
+    let groups = state.reference.neighbourhood_groups();
     let category_id = form.category_id.trim().parse().unwrap_or(0);
     let region_id = form.region_id.trim().parse().unwrap_or(user_region);
     render(
