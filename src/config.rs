@@ -107,6 +107,10 @@ pub struct Settings {
     pub workers: usize,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// How often the server pings a live-panel socket.
+    pub ws_ping_interval: std::time::Duration,
+    /// A live-panel socket silent for this long is dropped.
+    pub ws_idle_timeout: std::time::Duration,
     /// Run the scheduler (opens and closes auctions on time) in this process.
     pub scheduler: bool,
     /// Tests: count every SQL statement the app's pool runs.
@@ -165,6 +169,8 @@ impl Settings {
             secure_cookies: false,
             scheduler: true,
             query_counter: None,
+            ws_ping_interval: std::time::Duration::from_secs(10),
+            ws_idle_timeout: std::time::Duration::from_secs(30),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
         }
     }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod jobs;
+pub mod live;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

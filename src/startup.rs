@@ -29,6 +29,7 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     scheduler: bool,
+    live: Arc<crate::live::LiveHub>,
 }
 
 impl Application {
@@ -54,6 +55,11 @@ impl Application {
         .await
         .context("database setup was interrupted")??;
 
+        let listen_url = match &settings.database_url {
+            crate::config::DatabaseUrl::Postgres(url) => Some(url.clone()),
+            crate::config::DatabaseUrl::Sqlite(_) => None,
+        };
+        let live = crate::live::LiveHub::start(pool.clone(), settings.timezone, listen_url)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -68,6 +74,7 @@ impl Application {
             ),
             dummy_hash: OnceLock::new(),
             reference: Arc::new(reference),
+            live: live.clone(),
         });
         let secure = settings.secure_cookies;
         let mut server = HttpServer::new(move || {
@@ -107,6 +114,7 @@ impl Application {
             server,
             pool,
             scheduler: settings.scheduler,
+            live,
         })
     }
 
@@ -125,7 +133,7 @@ impl Application {
     /// Serve (and run the scheduler) until the server stops or this future is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _scheduler = if self.scheduler {
-            Some(crate::jobs::spawn(self.pool.clone())?)
+            Some(crate::jobs::spawn(self.pool.clone(), self.live.clone())?)
         } else {
             None
         };

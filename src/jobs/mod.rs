@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::DbPool;
+use crate::live::LiveHub;
 use crate::services::bidding::{self, CloseError};
 use crate::services::{market, now};
 
@@ -25,14 +26,14 @@ impl Drop for SchedulerGuard {
     }
 }
 
-pub fn spawn(pool: DbPool) -> std::io::Result<SchedulerGuard> {
+pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     std::thread::Builder::new()
         .name("scheduler".to_owned())
         .spawn(move || {
             while !flag.load(Ordering::Relaxed) {
-                if let Err(e) = tick(&pool) {
+                if let Err(e) = tick(&pool, &live) {
                     tracing::warn!(error = format!("{e:#}"), "scheduler tick failed");
                 }
                 std::thread::sleep(TICK);
@@ -42,7 +43,7 @@ pub fn spawn(pool: DbPool) -> std::io::Result<SchedulerGuard> {
 }
 
 /// One pass: activate due scheduled auctions, then close every due one.
-pub fn tick(pool: &DbPool) -> anyhow::Result<()> {
+pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let at = now();
     bidding::activate_due(&mut conn, at)?;
@@ -54,6 +55,7 @@ pub fn tick(pool: &DbPool) -> anyhow::Result<()> {
                     status = closed.status.as_str(),
                     "auction closed"
                 );
+                live.after_commit(closed.event);
             }
             Err(CloseError::AlreadyClosed | CloseError::Busy | CloseError::NotDue) => {}
             Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),

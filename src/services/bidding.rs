@@ -10,6 +10,7 @@ use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
 use crate::domain::{UserId, Won};
 use crate::first_for_update;
 use crate::services::auctions::Auction;
+use crate::services::events::{self, AuctionEvent};
 use crate::services::wallet::{apply_movement, Movement, WalletRow};
 
 pub mod kind {
@@ -63,6 +64,8 @@ pub struct BidPlaced {
     pub amount: Won,
     /// The previous leader and the hold released to them (not when the leader raised their own bid).
     pub outbid: Option<(UserId, Won)>,
+    /// For the live panel, once committed.
+    pub event: AuctionEvent,
 }
 
 fn won(n: i64) -> Won {
@@ -129,6 +132,14 @@ pub fn place_bid(
                 needed: amount,
             });
         }
+        let event = AuctionEvent::new(
+            auction_id,
+            previous
+                .filter(|p| *p != bidder_id)
+                .map(|p| (p, a.current_price)),
+        );
+        // Sent before the writes: PostgreSQL delivers it only if everything below commits.
+        events::notify(conn, &event)?;
         let mut outbid = None;
         match previous {
             Some(leader) if leader == bidder_id => {
@@ -196,6 +207,7 @@ pub fn place_bid(
             bidder_id,
             amount,
             outbid,
+            event,
         })
     })
 }
@@ -230,6 +242,7 @@ pub struct Bought {
     pub seller_id: UserId,
     /// The previous leader (other than the buyer) and the hold released to them.
     pub outbid: Option<(UserId, Won)>,
+    pub event: AuctionEvent,
 }
 
 /// Buy at the buy-now price: the leader's hold is released (or used, when the buyer leads),
@@ -267,6 +280,13 @@ pub fn buy_now(
                 needed: price,
             });
         }
+        let event = AuctionEvent::new(
+            auction_id,
+            a.leader_id
+                .filter(|l| *l != buyer_id)
+                .map(|l| (l, a.current_price)),
+        );
+        events::notify(conn, &event)?;
         let mut outbid = None;
         if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
             apply_movement(
@@ -330,6 +350,7 @@ pub fn buy_now(
             price,
             seller_id: a.seller_id,
             outbid,
+            event,
         })
     })
 }
@@ -357,6 +378,7 @@ pub struct Closed {
     pub status: AuctionStatus,
     pub winner: Option<(UserId, Won)>,
     pub seller_id: UserId,
+    pub event: AuctionEvent,
 }
 
 /// Close an auction whose end has passed: with a leader it is sold and the held amount goes to
@@ -392,6 +414,8 @@ pub fn close_auction(
         if now < a.ends_at {
             return Err(CloseError::NotDue);
         }
+        let event = AuctionEvent::new(auction_id, None);
+        events::notify(conn, &event)?;
         let (status, winner) = match a.leader_id {
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
@@ -434,6 +458,7 @@ pub fn close_auction(
             status,
             winner,
             seller_id: a.seller_id,
+            event,
         })
     })
 }
@@ -468,7 +493,7 @@ pub fn cancel_auction(
     auction_id: i64,
     by: Canceller,
     now: NaiveDateTime,
-) -> Result<Option<(UserId, Won)>, CancelError> {
+) -> Result<Cancelled, CancelError> {
     write_tx(conn, |conn| {
         let a = lock_auction(conn, auction_id)?.ok_or(CancelError::NotFound)?;
         if let Canceller::Seller(id) = by {
@@ -482,6 +507,8 @@ pub fn cancel_auction(
         if !a.status().is_open() {
             return Err(CancelError::AlreadyClosed);
         }
+        let event = AuctionEvent::new(auction_id, a.leader_id.map(|l| (l, a.current_price)));
+        events::notify(conn, &event)?;
         let mut released = None;
         if let Some(leader) = a.leader_id {
             lock_wallets(conn, &[leader])?;
@@ -505,8 +532,16 @@ pub fn cancel_auction(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(released)
+        Ok(Cancelled { released, event })
     })
+}
+
+/// What a committed cancel changed.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    /// The leader and the hold released to them.
+    pub released: Option<(UserId, Won)>,
+    pub event: AuctionEvent,
 }
 
 /// Flip scheduled auctions whose start has come to active. Returns their ids.

@@ -104,11 +104,15 @@ pub async fn close_auction(
     use crate::services::bidding::CloseError;
     let session = &session;
     match result {
-        Ok(closed) => flash(
-            session,
-            "success",
-            format!("Auction #{id} closed: {}.", closed.status.label()),
-        ),
+        Ok(closed) => {
+            let label = closed.status.label();
+            state.live.after_commit(closed.event);
+            flash(
+                session,
+                "success",
+                format!("Auction #{id} closed: {label}."),
+            );
+        }
         Err(CloseError::NotFound) => return Err(AppError::NotFound),
         Err(CloseError::Unexpected(e)) => return Err(AppError::Internal(e)),
         Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),
@@ -137,16 +141,19 @@ pub async fn cancel_auction(
     use crate::services::bidding::CancelError;
     let session = &session;
     match result {
-        Ok(released) => flash(
-            session,
-            "success",
-            match released {
-                Some((_, amount)) => {
-                    format!("Auction #{id} cancelled; {amount} released to the leader.")
-                }
-                None => format!("Auction #{id} cancelled."),
-            },
-        ),
+        Ok(cancelled) => {
+            state.live.after_commit(cancelled.event);
+            flash(
+                session,
+                "success",
+                match cancelled.released {
+                    Some((_, amount)) => {
+                        format!("Auction #{id} cancelled; {amount} released to the leader.")
+                    }
+                    None => format!("Auction #{id} cancelled."),
+                },
+            );
+        }
         Err(CancelError::NotFound) => return Err(AppError::NotFound),
         Err(CancelError::Unexpected(e)) => return Err(AppError::Internal(e)),
         Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),

@@ -189,27 +189,122 @@ pub struct BidView {
     pub buy_now: bool,
 }
 
-/// `/auctions/{id}`: everything about one auction and, for those who may, the bid form.
+/// What every viewer sees of an auction's money and history: the page renders it, and the
+/// live panel pushes it again (`partials/_auction_state.html`) after every committed change.
+pub struct AuctionState {
+    pub id: i64,
+    pub status: AuctionStatus,
+    pub is_national: bool,
+    pub not_started: bool,
+    pub current_price: Won,
+    pub min_bid: Won,
+    pub bid_count: i32,
+    pub leader_id: Option<i64>,
+    pub leader_name: Option<String>,
+    pub winner_id: Option<i64>,
+    pub winner_name: Option<String>,
+    pub seller_name: String,
+    pub time_left: String,
+    /// Start (when not started) or end, in milliseconds since the epoch, for the ticking clock.
+    pub deadline_ms: i64,
+    pub ends_at: String,
+    pub bids: Vec<BidView>,
+    pub watchers: usize,
+}
+
+/// Bid history rows shown (page and live panel).
+pub const HISTORY: i64 = 20;
+
+/// Load an auction's state: three queries (auction, newest bids, names).
+pub fn load_state(
+    conn: &mut crate::db::DbConnection,
+    id: i64,
+    tz: chrono_tz::Tz,
+    watchers: usize,
+) -> anyhow::Result<Option<AuctionState>> {
+    Ok(load_auction_state(conn, id, tz, watchers)?.map(|(_, s)| s))
+}
+
+fn load_auction_state(
+    conn: &mut crate::db::DbConnection,
+    id: i64,
+    tz: chrono_tz::Tz,
+    watchers: usize,
+) -> anyhow::Result<Option<(Auction, AuctionState)>> {
+    let Some(a) = auctions::find(conn, id)? else {
+        return Ok(None);
+    };
+    let bids = auctions::bid_history(conn, id, HISTORY)?;
+    let mut ids = vec![a.seller_id];
+    ids.extend(a.leader_id);
+    ids.extend(a.winner_id);
+    let names = auctions::display_names(conn, &ids)?;
+    let name = |id: i64| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let at = now();
+    let local = |t: &NaiveDateTime| {
+        t.and_utc()
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let st = a.status();
+    let not_started = st.is_open() && window(a.starts_at, a.ends_at, at) == Window::NotStarted;
+    let deadline = if not_started { a.starts_at } else { a.ends_at };
+    let state = AuctionState {
+        id: a.id,
+        status: st,
+        is_national: a.is_national,
+        not_started,
+        current_price: a.current_price(),
+        min_bid: a.prices().minimum_bid(),
+        bid_count: a.bid_count,
+        leader_id: a.leader_id,
+        leader_name: a.leader_id.map(name),
+        winner_id: a.winner_id,
+        winner_name: a.winner_id.map(name),
+        seller_name: name(a.seller_id),
+        time_left: if !st.is_open() {
+            st.label().to_owned()
+        } else if not_started {
+            time_left(a.starts_at, at).replace(" left", "")
+        } else {
+            time_left(a.ends_at, at)
+        },
+        deadline_ms: deadline.and_utc().timestamp_millis(),
+        ends_at: local(&a.ends_at),
+        bids: bids
+            .into_iter()
+            .map(|b| BidView {
+                amount: won(b.amount),
+                bidder: b.bidder_name,
+                time: local(&b.created_at),
+                buy_now: b.is_buy_now,
+            })
+            .collect(),
+        watchers,
+    };
+    Ok(Some((a, state)))
+}
+
+/// `/auctions/{id}`: everything about one auction and, for those who may, the bid form
+/// (national auctions add the live panel).
 #[derive(Template)]
 #[template(path = "auctions/show.html")]
 pub struct ShowPage {
     pub ctx: Ctx,
     pub a: Auction,
-    pub status: AuctionStatus,
-    pub seller_name: String,
-    pub leader_name: Option<String>,
-    pub winner_name: Option<String>,
+    pub state: AuctionState,
     pub region_name: String,
     pub category_name: String,
-    pub current_price: Won,
-    pub min_bid: Won,
     pub bid_unit: Won,
     pub start_price: Won,
     pub buy_now: Option<Won>,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub time_left: String,
-    pub bids: Vec<BidView>,
     /// Why the viewer cannot bid (`None`: the form is shown).
     pub cannot_bid: Option<String>,
     pub is_seller: bool,
@@ -220,8 +315,6 @@ pub struct ShowPage {
     pub amount: String,
 }
 
-pub const HISTORY: i64 = 50;
-
 async fn show_page(
     req: &HttpRequest,
     state: &AppState,
@@ -231,29 +324,15 @@ async fn show_page(
     amount: String,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
-    let loaded = db(state, move |conn| {
-        let Some(a) = auctions::find(conn, id)? else {
-            return Ok(None);
-        };
-        let bids = auctions::bid_history(conn, id, HISTORY)?;
-        let mut ids = vec![a.seller_id];
-        ids.extend(a.leader_id);
-        ids.extend(a.winner_id);
-        let names = auctions::display_names(conn, &ids)?;
-        Ok::<_, anyhow::Error>(Some((a, bids, names)))
+    let tz = state.settings.timezone;
+    let watchers = state.live.watchers(id);
+    let (a, auction_state) = db(state, move |conn| {
+        load_auction_state(conn, id, tz, watchers)
     })
-    .await?;
-    let (a, bids, names) = loaded.ok_or(AppError::NotFound)?;
-    let name = |id: i64| {
-        names
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
-    let at = now();
+    .await?
+    .ok_or(AppError::NotFound)?;
     let st = a.status();
-    let win = window(a.starts_at, a.ends_at, at);
+    let win = window(a.starts_at, a.ends_at, now());
     let viewer = ctx.user.as_ref().map(|u| u.id);
     let is_seller = viewer == Some(a.seller_id);
     let cannot_bid = if !st.is_open() || win == Window::Ended {
@@ -268,33 +347,11 @@ async fn show_page(
         None
     };
     let page = ShowPage {
-        status: st,
-        seller_name: name(a.seller_id),
-        leader_name: a.leader_id.map(name),
-        winner_name: a.winner_id.map(name),
         region_name: state.reference.region_name(a.region_id),
         category_name: state.reference.category_name(a.category_id),
-        current_price: a.current_price(),
-        min_bid: a.prices().minimum_bid(),
         bid_unit: won(a.bid_unit),
         start_price: won(a.start_price),
         buy_now: a.buy_now(),
-        starts_at: ctx.time(&a.starts_at),
-        ends_at: ctx.time(&a.ends_at),
-        time_left: if st.is_open() {
-            time_left(a.ends_at, at)
-        } else {
-            st.label().to_owned()
-        },
-        bids: bids
-            .into_iter()
-            .map(|b| BidView {
-                amount: won(b.amount),
-                bidder: b.bidder_name,
-                time: ctx.time(&b.created_at),
-                buy_now: b.is_buy_now,
-            })
-            .collect(),
         cannot_bid,
         is_seller,
         is_winner: viewer.is_some() && a.winner_id == viewer,
@@ -302,6 +359,7 @@ async fn show_page(
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
         error,
         amount,
+        state: auction_state,
         a,
         ctx,
     };
@@ -332,7 +390,7 @@ pub struct BidForm {
     pub amount: String,
 }
 
-fn amount_reason(e: &AmountError) -> String {
+pub fn amount_reason(e: &AmountError) -> String {
     match e {
         AmountError::TooLarge(_) => "That amount is far too large.".to_owned(),
         other => other.to_string(),
@@ -416,6 +474,7 @@ pub async fn buy_now(
     let result = db(&state, move |conn| bidding::buy_now(conn, id, buyer, now())).await;
     match result {
         Ok(bought) => {
+            state.live.after_commit(bought.event.clone());
             flash(
                 &user.session,
                 "success",
@@ -865,7 +924,8 @@ pub async fn cancel(
     })
     .await;
     match result {
-        Ok(_) => {
+        Ok(cancelled) => {
+            state.live.after_commit(cancelled.event);
             flash(&user.session, "info", "Your listing was cancelled.");
             Ok(see_other("/me/listings"))
         }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub login_by_username: ratelimit::Limiter,
     /// A real argon2 hash to verify against when a username does not exist (same timing).
     pub dummy_hash: OnceLock<String>,
+    /// Live panels of national auctions.
+    pub live: Arc<crate::live::LiveHub>,
     /// Regions and categories, loaded once.
     pub reference: Arc<crate::services::reference::Reference>,
 }
@@ -109,6 +111,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
+        .route("/static/js/live.js", web::get().to(pages::live_script))
+        .route(
+            "/auctions/{id}/live",
+            web::get().to(crate::live::socket::live),
+        )
         .service(
             web::resource("/signup")
                 .route(web::get().to(account::signup_form))

@@ -29,6 +29,13 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../static/css/site.css"))
 }
 
+pub async fn live_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/js/live.js"))
+}
+
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -1,0 +1,379 @@
+//! `bench`: load scenarios against a real server on a fresh database, loopback only.
+//!
+//! ```sh
+//! cargo run --release --bin bench -- hot-auction --clients 100 --bids 10
+//! cargo run --release --bin bench -- hot-auction --clients 100 --bids 50 --database-url postgres://postgres@127.0.0.1:5433/postgres
+//! ```
+//! With `--database-url` a fresh database is created on that PostgreSQL server for the run.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+use neighborbid::config::{DatabaseUrl, Settings};
+use neighborbid::db;
+use neighborbid::domain::{DisplayName, Password, Username, Won};
+use neighborbid::services::accounts::{self, NewAccount, Role};
+use neighborbid::services::auctions::{self, ListingDraft};
+use neighborbid::services::reference::Reference;
+use neighborbid::services::{audit, now, wallet};
+use neighborbid::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "bench",
+    about = "NeighborBid load scenarios (loopback only, bounded)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// C clients bid K times each, closed loop, on one auction.
+    HotAuction {
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        bids: usize,
+        /// A PostgreSQL server URL; a fresh database is created on it. Default: SQLite in a temp dir.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Server worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+        #[arg(long, default_value_t = 32)]
+        pool_size: u32,
+    },
+}
+
+const PASSWORD: &str = "bench-password-2026";
+
+fn main() -> anyhow::Result<()> {
+    neighborbid::telemetry::init("warn");
+    match Cli::parse().scenario {
+        Scenario::HotAuction {
+            clients,
+            bids,
+            database_url,
+            workers,
+            pool_size,
+        } => hot_auction(clients, bids, database_url, workers, pool_size),
+    }
+}
+
+/// A fresh database: a temp SQLite file, or a new database on the given PostgreSQL server.
+fn fresh_database(url: Option<&str>, dir: &std::path::Path) -> anyhow::Result<DatabaseUrl> {
+    let Some(url) = url else {
+        return Ok(DatabaseUrl::Sqlite(dir.join("bench.db")));
+    };
+    let name = format!("nb_bench_{}", std::process::id());
+    let mut admin = diesel::PgConnection::establish(url).context("connect to PostgreSQL")?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    Ok(DatabaseUrl::Postgres(format!("{base}/{name}")))
+}
+
+/// Start the server on its own thread; returns its port.
+fn start_server(settings: Settings) -> anyhow::Result<u16> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(settings).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok(app.port()));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .context("the server did not start")?
+}
+
+fn hot_auction(
+    clients: usize,
+    bids: usize,
+    database_url: Option<String>,
+    workers: usize,
+    pool_size: u32,
+) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let url = fresh_database(database_url.as_deref(), &dir)?;
+    let mut settings = Settings::with_data_dir(&dir);
+    settings.database_url = url.clone();
+    settings.bind = "127.0.0.1:0".to_owned();
+    settings.workers = workers;
+    settings.db_pool_size = pool_size;
+    settings.login_attempts_per_ip = 1_000_000;
+    let port = start_server(settings)?;
+
+    // Users and the auction through the services (setup is not what we measure).
+    let pool = db::connect_and_migrate(&url, 4, None)?;
+    let mut conn = pool.get()?;
+    let password = Password::parse_any(PASSWORD).context("password")?;
+    let hash = accounts::hash_password(&password)?;
+    let create = |conn: &mut db::DbConnection, name: &str| -> anyhow::Result<i64> {
+        let id = accounts::create_account(
+            conn,
+            &NewAccount {
+                username: Username::parse(name).map_err(anyhow::Error::msg)?,
+                display_name: DisplayName::parse(name).map_err(anyhow::Error::msg)?,
+                region_id: 3,
+                role: Role::Member,
+            },
+            &hash,
+        )?;
+        Ok(id)
+    };
+    let seller = create(&mut conn, "seller")?;
+    let mut names = Vec::new();
+    for i in 0..clients {
+        let name = format!("bidder{i}");
+        let id = create(&mut conn, &name)?;
+        wallet::deposit(
+            &mut conn,
+            id,
+            Won::new(1_000_000_000).unwrap_or(Won::ZERO),
+            &format!("bench:{id}"),
+            None,
+        )?;
+        names.push(name);
+    }
+    let reference = Reference::load(&mut conn)?;
+    let auction = auctions::create_listing(
+        &mut conn,
+        &reference,
+        seller,
+        &ListingDraft {
+            title: "Hot item".into(),
+            description: "Benchmark".into(),
+            category_id: 1,
+            region_id: 3,
+            start_price: Won::new(1000).unwrap_or(Won::ZERO),
+            bid_unit: Won::new(1000).unwrap_or(Won::ZERO),
+            buy_now_price: None,
+            starts_at: None,
+            ends_at: now() + chrono::Duration::days(1),
+            is_national: false,
+        },
+        None,
+        now(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(conn);
+
+    // Log every client in over HTTP (argon2 verify each), in parallel.
+    let sessions: Vec<anyhow::Result<Client>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|name| s.spawn(move || Client::log_in(port, name)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("panic"))))
+            .collect()
+    });
+    let sessions = sessions.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+
+    println!(
+        "hot-auction: {clients} clients x {bids} bids, database {}, server workers {}",
+        match &url {
+            DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
+            DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
+        },
+        if workers == 0 {
+            "one per core".to_owned()
+        } else {
+            workers.to_string()
+        }
+    );
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<Vec<(Duration, u16)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = sessions
+            .into_iter()
+            .map(|mut c| {
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(bids);
+                    let mut next: i64 = 1000;
+                    for _ in 0..bids {
+                        let t = Instant::now();
+                        let (status, body) = c.post(
+                            &format!("/auctions/{auction}/bids"),
+                            &format!("amount={next}&csrf_token={}", c.csrf),
+                        )?;
+                        out.push((t.elapsed(), status));
+                        next = match status {
+                            303 => next + 1000,
+                            422 => min_bid(&body).unwrap_or(next + 1000),
+                            other => bail!("unexpected status {other}"),
+                        };
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("panic"))))
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    let attempts = all.len();
+    let accepted = all.iter().filter(|(_, s)| *s == 303).count();
+    let mut lat: Vec<Duration> = all.iter().map(|(d, _)| *d).collect();
+    lat.sort_unstable();
+    let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "attempts: {attempts} in {secs:.2} s = {:.0} attempts/s",
+        attempts as f64 / secs
+    );
+    println!(
+        "accepted: {accepted} = {:.0} accepted/s",
+        accepted as f64 / secs
+    );
+    println!(
+        "latency: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(pct(0.50)),
+        ms(pct(0.90)),
+        ms(pct(0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO))
+    );
+    let mut conn = pool.get()?;
+    let report = audit::run(&mut conn)?;
+    print!("{}", report.summary());
+    let _ = std::fs::remove_dir_all(&dir);
+    if report.is_clean() {
+        Ok(())
+    } else {
+        bail!("the audit failed")
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("nb-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn min_bid(html: &str) -> Option<i64> {
+    let at = html.find("data-min-bid=\"")? + "data-min-bid=\"".len();
+    html[at..at + html[at..].find('"')?].parse().ok()
+}
+
+/// A tiny keep-alive HTTP/1.1 client with one cookie (the session), enough for the bench.
+struct Client {
+    port: u16,
+    stream: BufReader<TcpStream>,
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    fn connect(port: u16) -> anyhow::Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        Ok(Client {
+            port,
+            stream: BufReader::new(stream),
+            cookie: String::new(),
+            csrf: String::new(),
+        })
+    }
+
+    fn log_in(port: u16, username: &str) -> anyhow::Result<Client> {
+        let mut c = Client::connect(port)?;
+        let (_, page) = c.get("/login")?;
+        c.csrf = meta_token(&page).context("csrf token")?;
+        let (status, _) = c.post(
+            "/login",
+            &format!(
+                "username={username}&password={PASSWORD}&csrf_token={}",
+                c.csrf
+            ),
+        )?;
+        if status != 303 {
+            bail!("login of {username} answered {status}");
+        }
+        let (_, page) = c.get("/")?;
+        c.csrf = meta_token(&page).context("csrf token after login")?;
+        Ok(c)
+    }
+
+    fn get(&mut self, path: &str) -> anyhow::Result<(u16, String)> {
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {}\r\n\r\n",
+            self.port, self.cookie
+        ))
+    }
+
+    fn post(&mut self, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        self.request(&format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            self.cookie,
+            body.len()
+        ))
+    }
+
+    fn request(&mut self, raw: &str) -> anyhow::Result<(u16, String)> {
+        self.stream.get_mut().write_all(raw.as_bytes())?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line)?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .context("status line")?
+            .parse()?;
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line)?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let (name, value) = l.split_once(':').unwrap_or((l, ""));
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse()?,
+                "set-cookie" => {
+                    if let Some(pair) = value.split(';').next() {
+                        self.cookie = pair.to_owned();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body)?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+fn meta_token(html: &str) -> Option<String> {
+    let marker = "name=\"csrf-token\" content=\"";
+    let at = html.find(marker)? + marker.len();
+    Some(html[at..at + html[at..].find('"')?].to_owned())
+}

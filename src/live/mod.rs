@@ -1,0 +1,225 @@
+//! Live updates for national auctions: per-auction channels in this process, fed by one relay
+//! that renders each committed change once (from the same partial the page uses) and hands it
+//! to every local watcher.
+//!
+//! Where events come from: on SQLite (one process) the web layer and the scheduler call
+//! [`LiveHub::after_commit`] once the transaction has committed. On PostgreSQL the services
+//! send `NOTIFY auction_events` inside the transaction (delivered only on commit) and every
+//! process `LISTEN`s ([`listen`]), so a change made in any process reaches the watchers of all.
+
+pub mod listen;
+pub mod socket;
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::db::DbPool;
+use crate::domain::auction::AuctionStatus;
+use crate::domain::Won;
+use crate::services::events::AuctionEvent;
+use crate::web::auctions::{load_state, AuctionState};
+
+/// Updates a watcher may fall behind by before it is resynchronised with a snapshot.
+const CHANNEL_CAPACITY: usize = 32;
+
+/// One committed change, rendered once for every watcher of the auction.
+#[derive(Debug)]
+pub struct LiveUpdate {
+    /// The `state` frame (JSON text) every watcher gets.
+    pub frame: String,
+    /// Bidders whose hold was released by this change, and how much.
+    pub outbid: Vec<(i64, Won)>,
+}
+
+/// The per-auction channels of this process, and the relay's queue.
+pub struct LiveHub {
+    channels: Mutex<HashMap<i64, broadcast::Sender<Arc<LiveUpdate>>>>,
+    queue: Mutex<mpsc::Sender<AuctionEvent>>,
+    /// On PostgreSQL the `LISTEN` thread feeds the relay; publishing after commit would double it.
+    via_notify: bool,
+}
+
+/// What a frame to the browser looks like: `{"type": …, "html": …, "at": …}`.
+#[derive(Serialize)]
+pub struct Frame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub html: &'a str,
+    /// Microseconds since the epoch when the change committed (benchmarks read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+impl Frame<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+/// The state fragment: the same partial the auction page renders.
+#[derive(Template)]
+#[template(path = "partials/_auction_state.html")]
+pub struct StateFragment<'a> {
+    pub state: &'a AuctionState,
+}
+
+/// A short message for one watcher (ack, refusal, "you were outbid").
+#[derive(Template)]
+#[template(path = "partials/_live_notice.html")]
+pub struct NoticeFragment<'a> {
+    pub kind: &'a str,
+    pub message: &'a str,
+}
+
+pub fn notice_frame(frame_type: &str, kind: &str, message: &str) -> String {
+    let html = NoticeFragment { kind, message }
+        .render()
+        .unwrap_or_else(|_| String::new());
+    Frame {
+        kind: frame_type,
+        html: &html,
+        at: None,
+    }
+    .to_json()
+}
+
+pub fn state_frame(state: &AuctionState, at: Option<i64>) -> String {
+    let html = StateFragment { state }.render().unwrap_or_default();
+    Frame {
+        kind: "state",
+        html: &html,
+        at,
+    }
+    .to_json()
+}
+
+impl LiveHub {
+    /// Start the relay thread (and, on PostgreSQL, the `LISTEN` thread).
+    pub fn start(
+        pool: DbPool,
+        tz: chrono_tz::Tz,
+        listen_url: Option<String>,
+    ) -> std::io::Result<Arc<LiveHub>> {
+        let (tx, rx) = mpsc::channel::<AuctionEvent>();
+        let hub = Arc::new(LiveHub {
+            channels: Mutex::new(HashMap::new()),
+            queue: Mutex::new(tx.clone()),
+            via_notify: listen_url.is_some(),
+        });
+        let weak = Arc::downgrade(&hub);
+        std::thread::Builder::new()
+            .name("live-relay".to_owned())
+            .spawn(move || relay(weak, rx, pool, tz))?;
+        if let Some(url) = listen_url {
+            listen::spawn(url, tx, Arc::downgrade(&hub))?;
+        }
+        Ok(hub)
+    }
+
+    /// Watch an auction.
+    pub fn subscribe(&self, auction_id: i64) -> broadcast::Receiver<Arc<LiveUpdate>> {
+        let mut channels = lock(&self.channels);
+        channels
+            .entry(auction_id)
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// How many sockets of this process watch the auction.
+    pub fn watchers(&self, auction_id: i64) -> usize {
+        lock(&self.channels)
+            .get(&auction_id)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
+    /// Call once a transaction that changed an auction has committed.
+    pub fn after_commit(&self, event: AuctionEvent) {
+        if !self.via_notify {
+            self.enqueue(event);
+        }
+    }
+
+    pub(crate) fn enqueue(&self, event: AuctionEvent) {
+        if lock(&self.queue).send(event).is_err() {
+            tracing::warn!("the live relay has stopped");
+        }
+    }
+
+    fn sender(&self, auction_id: i64) -> Option<broadcast::Sender<Arc<LiveUpdate>>> {
+        let mut channels = lock(&self.channels);
+        match channels.get(&auction_id) {
+            Some(tx) if tx.receiver_count() > 0 => Some(tx.clone()),
+            Some(_) => {
+                channels.remove(&auction_id);
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Take events off the queue; render each watched auction once per batch (a burst of bids
+/// becomes one snapshot) and hand it to its watchers.
+fn relay(
+    hub: std::sync::Weak<LiveHub>,
+    rx: mpsc::Receiver<AuctionEvent>,
+    pool: DbPool,
+    tz: chrono_tz::Tz,
+) {
+    while let Ok(first) = rx.recv() {
+        let Some(hub) = hub.upgrade() else { return };
+        let mut batch: Vec<AuctionEvent> = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() >= 1024 {
+                break;
+            }
+        }
+        let mut by_auction: HashMap<i64, (Vec<(i64, Won)>, i64)> = HashMap::new();
+        for e in batch {
+            let entry = by_auction.entry(e.auction_id).or_insert((Vec::new(), e.at));
+            if let Some((user, amount)) = e.outbid {
+                entry.0.push((user, Won::new(amount).unwrap_or(Won::ZERO)));
+            }
+            entry.1 = entry.1.min(e.at);
+        }
+        for (auction_id, (outbid, at)) in by_auction {
+            let Some(tx) = hub.sender(auction_id) else {
+                continue;
+            };
+            let state = match pool.get() {
+                Ok(mut conn) => load_state(&mut conn, auction_id, tz, hub.watchers(auction_id)),
+                Err(e) => Err(anyhow::Error::new(e)),
+            };
+            match state {
+                Ok(Some(state)) => {
+                    let _ = tx.send(Arc::new(LiveUpdate {
+                        frame: state_frame(&state, Some(at)),
+                        outbid,
+                    }));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        auction.id = auction_id,
+                        error = format!("{e:#}"),
+                        "live snapshot failed"
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}

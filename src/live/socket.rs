@@ -1,0 +1,246 @@
+//! `GET /auctions/{id}/live`: the WebSocket of a national auction's live panel.
+//!
+//! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), and
+//! `{"type":"ack"|"error"|"outbid","html":…}` notices. Client → server frames:
+//! `{"type":"bid","amount":"12000"}` and `{"type":"buy_now"}`. Bids go through the same
+//! service as the form; anonymous visitors may watch but not bid.
+
+use std::time::Instant;
+
+use actix_session::SessionExt;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::AggregatedMessage;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::domain::Won;
+use crate::live::{notice_frame, state_frame};
+use crate::services::bidding::{self, BuyNowError, PlaceBidError};
+use crate::services::{auctions, now};
+use crate::web::auctions::load_state;
+use crate::web::{db, session, AppError, AppState};
+
+/// Largest frame a client may send.
+const MAX_FRAME: usize = 16 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Bid { amount: String },
+    BuyNow,
+}
+
+/// Only pages of this site may open the socket: `Origin` must name the host the request came to.
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let info = req.connection_info();
+    let host = info.host();
+    origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+pub async fn live(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    if !same_origin(&req) {
+        return Err(AppError::Forbidden(
+            "Live updates are only for pages of this site.".to_owned(),
+        ));
+    }
+    let id = path.into_inner();
+    let national = db(&state, move |conn| {
+        auctions::find(conn, id)
+            .map(|a| a.map(|a| a.is_national))
+            .map_err(anyhow::Error::new)
+    })
+    .await?;
+    if national != Some(true) {
+        return Err(AppError::NotFound);
+    }
+    let user_id = session::user_id(&req.get_session());
+    let (response, ws, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
+    let rx = state.live.subscribe(id);
+    actix_web::rt::spawn(run(state, id, user_id, ws, stream, rx));
+    Ok(response)
+}
+
+async fn snapshot(state: &AppState, id: i64) -> Option<String> {
+    let tz = state.settings.timezone;
+    let watchers = state.live.watchers(id);
+    let loaded = db(state, move |conn| load_state(conn, id, tz, watchers)).await;
+    match loaded {
+        Ok(Some(s)) => Some(state_frame(&s, None)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(
+                auction.id = id,
+                error = format!("{e:#}"),
+                "live snapshot failed"
+            );
+            None
+        }
+    }
+}
+
+async fn run(
+    state: web::Data<AppState>,
+    id: i64,
+    user_id: Option<i64>,
+    mut ws: actix_ws::Session,
+    stream: actix_ws::MessageStream,
+    mut rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::LiveUpdate>>,
+) {
+    let mut stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations();
+    let ping_every = state.settings.ws_ping_interval;
+    let idle_limit = state.settings.ws_idle_timeout;
+    let mut ping = actix_web::rt::time::interval(ping_every);
+    let mut last_heard = Instant::now();
+
+    let ok = match snapshot(&state, id).await {
+        Some(frame) => ws.text(frame).await.is_ok(),
+        None => false,
+    };
+    if ok {
+        loop {
+            tokio::select! {
+                msg = stream.next() => {
+                    last_heard = Instant::now();
+                    let keep = match msg {
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            let reply = handle_frame(&state, id, user_id, &text).await;
+                            ws.text(reply).await.is_ok()
+                        }
+                        Some(Ok(AggregatedMessage::Binary(_))) => ws
+                            .text(notice_frame("error", "error", "Send text frames of JSON, like {\"type\":\"bid\",\"amount\":\"12000\"}."))
+                            .await
+                            .is_ok(),
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => ws.pong(&bytes).await.is_ok(),
+                        Some(Ok(AggregatedMessage::Pong(_))) => true,
+                        Some(Ok(AggregatedMessage::Close(_))) | None => false,
+                        Some(Err(e)) => {
+                            // A protocol error (e.g. an oversized frame): say so, then close.
+                            let _ = ws.text(notice_frame("error", "error", &format!("That frame could not be read: {e}"))).await;
+                            false
+                        }
+                    };
+                    if !keep {
+                        break;
+                    }
+                }
+                update = rx.recv() => {
+                    let frames = match update {
+                        Ok(update) => {
+                            let mut frames = vec![update.frame.clone()];
+                            if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
+                                frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
+                            }
+                            frames
+                        }
+                        Err(RecvError::Lagged(_)) => snapshot(&state, id).await.into_iter().collect(),
+                        Err(RecvError::Closed) => break,
+                    };
+                    let mut sent = true;
+                    for f in frames {
+                        sent = sent && ws.text(f).await.is_ok();
+                    }
+                    if !sent {
+                        break;
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > idle_limit || ws.ping(b"nb").await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+}
+
+pub fn outbid_message(amount: Won) -> String {
+    format!("You were outbid: {amount} was released to your wallet.")
+}
+
+async fn handle_frame(
+    state: &web::Data<AppState>,
+    id: i64,
+    user_id: Option<i64>,
+    text: &str,
+) -> String {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(f) => f,
+        Err(_) => {
+            return notice_frame(
+                "error",
+                "error",
+                "That message was not understood. Send {\"type\":\"bid\",\"amount\":\"12000\"} or {\"type\":\"buy_now\"}.",
+            )
+        }
+    };
+    let Some(user) = user_id else {
+        return notice_frame("error", "error", "Log in to bid.");
+    };
+    match frame {
+        ClientFrame::Bid { amount } => {
+            let amount = match Won::parse(&amount) {
+                Ok(a) => a,
+                Err(e) => {
+                    return notice_frame("error", "error", &crate::web::auctions::amount_reason(&e))
+                }
+            };
+            match db(state, move |conn| {
+                bidding::place_bid(conn, id, user, amount, now())
+            })
+            .await
+            {
+                Ok(placed) => {
+                    state.live.after_commit(placed.event);
+                    notice_frame("ack", "success", &format!("Your bid of {amount} leads."))
+                }
+                Err(PlaceBidError::Unexpected(e)) => {
+                    tracing::error!(error = format!("{e:#}"), "socket bid failed");
+                    notice_frame(
+                        "error",
+                        "error",
+                        "The bid could not be placed; nothing was changed. Try again.",
+                    )
+                }
+                Err(rule) => notice_frame("error", "error", &rule.to_string()),
+            }
+        }
+        ClientFrame::BuyNow => {
+            match db(state, move |conn| bidding::buy_now(conn, id, user, now())).await {
+                Ok(bought) => {
+                    let price = bought.price;
+                    state.live.after_commit(bought.event);
+                    notice_frame(
+                        "ack",
+                        "success",
+                        &format!("You bought it for {price}. The seller has been paid."),
+                    )
+                }
+                Err(BuyNowError::Unexpected(e)) => {
+                    tracing::error!(error = format!("{e:#}"), "socket buy-now failed");
+                    notice_frame(
+                        "error",
+                        "error",
+                        "The purchase could not be made; nothing was changed. Try again.",
+                    )
+                }
+                Err(rule) => notice_frame("error", "error", &rule.to_string()),
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// NeighborBid live bid panel for national auctions. The server sends HTML fragments rendered
+// by the page's own templates; this script only places them, sends bids, ticks the clock and
+// reconnects. Without JavaScript the page works through its plain forms.
+(function () {
+  "use strict";
+  var panel = document.getElementById("live-panel");
+  if (!panel || !("WebSocket" in window)) return;
+  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + panel.getAttribute("data-live-url");
+  var status = document.getElementById("live-status");
+  var notices = document.getElementById("live-notices");
+  var form = panel.querySelector("form.bid-form");
+  var buyNow = panel.querySelector("form.buy-now-form");
+  var socket = null;
+  var attempt = 0;
+
+  function setStatus(text, cls) {
+    if (status) { status.textContent = text; status.className = "live-status " + cls; }
+  }
+
+  function place(target, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var fresh = tpl.content.firstElementChild;
+    var old = document.getElementById(target);
+    if (fresh && old) old.replaceWith(fresh);
+    tick();
+  }
+
+  function notice(html) {
+    if (!notices) return;
+    notices.innerHTML = html;
+  }
+
+  function connect() {
+    setStatus(attempt === 0 ? "Connecting…" : "Reconnecting…", "connecting");
+    socket = new WebSocket(url);
+    socket.onopen = function () { attempt = 0; setStatus("Live", "live"); };
+    socket.onmessage = function (ev) {
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (msg.type === "state") {
+        place("auction-state", msg.html);
+        var state = document.getElementById("auction-state");
+        var min = state && state.getAttribute("data-min-bid");
+        var input = form && form.querySelector("input[name=amount]");
+        if (input && min && document.activeElement !== input) input.value = min;
+        if (state && state.getAttribute("data-status") !== "active" && state.getAttribute("data-status") !== "scheduled") {
+          if (form) form.hidden = true;
+          if (buyNow) buyNow.hidden = true;
+        }
+      } else {
+        notice(msg.html);
+      }
+    };
+    socket.onclose = function () {
+      socket = null;
+      attempt += 1;
+      var delay = Math.min(30000, 500 * Math.pow(2, attempt));
+      setStatus("Disconnected — retrying in " + Math.round(delay / 1000) + " s", "offline");
+      setTimeout(connect, delay);
+    };
+  }
+
+  if (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return; // plain form post
+      ev.preventDefault();
+      var amount = form.querySelector("input[name=amount]").value;
+      socket.send(JSON.stringify({ type: "bid", amount: amount }));
+    });
+  }
+  if (buyNow) {
+    buyNow.addEventListener("submit", function (ev) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      ev.preventDefault();
+      socket.send(JSON.stringify({ type: "buy_now" }));
+    });
+  }
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function tick() {
+    var nodes = document.querySelectorAll(".time-left[data-deadline]");
+    for (var i = 0; i < nodes.length; i++) {
+      var left = Math.floor((parseInt(nodes[i].getAttribute("data-deadline"), 10) - Date.now()) / 1000);
+      if (left <= 0) { nodes[i].textContent = "ended"; continue; }
+      var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
+      nodes[i].textContent = d > 0 ? d + "d " + h + "h left" : h > 0 ? h + "h " + pad(m) + "m left" : m + "m " + pad(s) + "s left";
+    }
+  }
+  setInterval(tick, 1000);
+  tick();
+  connect();
+})();
