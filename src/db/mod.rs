@@ -197,6 +197,10 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
 
 const MAX_TX_ATTEMPTS: u32 = 5;
 
+/// Serialises this process's SQLite write transactions (see [`write_tx`]). Other processes on
+/// the same file still wait through `busy_timeout`.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Run `body` as one write transaction that takes its locks up front:
 /// SQLite `BEGIN IMMEDIATE` (the write lock before the first read), PostgreSQL
 /// `READ COMMITTED` with `SELECT … FOR UPDATE` inside. Retried a bounded number of
@@ -209,12 +213,22 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match run_tx(
-            conn,
-            "BEGIN IMMEDIATE",
-            "BEGIN ISOLATION LEVEL READ COMMITTED",
-            &mut body,
-        ) {
+        let result = {
+            // One writer at a time in this process on SQLite: waiting on a mutex wakes the next
+            // writer at once, where SQLite's busy handler sleeps in steps of up to 100 ms.
+            let _writer = matches!(conn, DbConnection::Sqlite(_)).then(|| {
+                SQLITE_WRITER
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            });
+            run_tx(
+                conn,
+                "BEGIN IMMEDIATE",
+                "BEGIN ISOLATION LEVEL READ COMMITTED",
+                &mut body,
+            )
+        };
+        match result {
             Err(e) if attempt < MAX_TX_ATTEMPTS && e.is_retryable() => {
                 tracing::debug!(attempt, "transaction retried");
                 std::thread::sleep(Duration::from_millis(2 * u64::from(attempt)));
@@ -299,7 +313,19 @@ pub fn is_postgres(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Pg(_))
 }
 
-/// Load the first row of `$query` and lock it: `SELECT … FOR UPDATE` on PostgreSQL (with
+/// Load the row a query by unique key matches, with no `LIMIT`: SQLite as bundled (built with
+/// STAT4) marks a statement whose `LIMIT` is a bound parameter to be recompiled whenever it is
+/// re-bound, so `.first()` recompiled every primary-key lookup on every execution.
+#[macro_export]
+macro_rules! one_row {
+    ($query:expr, $conn:expr) => {
+        $query
+            .load($conn)
+            .map(|rows: Vec<_>| rows.into_iter().next())
+    };
+}
+
+/// Load the row of `$query` (by unique key) and lock it: `SELECT … FOR UPDATE` on PostgreSQL (with
 /// `skip_locked`, rows another transaction holds are passed over); a plain read on SQLite,
 /// whose `BEGIN IMMEDIATE` already holds the database write lock. The query is written once
 /// and type-checked per backend.
@@ -307,16 +333,16 @@ pub fn is_postgres(conn: &DbConnection) -> bool {
 macro_rules! first_for_update {
     ($conn:expr, $query:expr) => {
         match $conn {
-            $crate::db::DbConnection::Pg(c) => $query.for_update().first(c).optional(),
-            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
+            $crate::db::DbConnection::Pg(c) => $crate::one_row!($query.for_update(), c),
+            $crate::db::DbConnection::Sqlite(c) => $crate::one_row!($query, c),
         }
     };
     (skip_locked, $conn:expr, $query:expr) => {
         match $conn {
             $crate::db::DbConnection::Pg(c) => {
-                $query.for_update().skip_locked().first(c).optional()
+                $crate::one_row!($query.for_update().skip_locked(), c)
             }
-            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
+            $crate::db::DbConnection::Sqlite(c) => $crate::one_row!($query, c),
         }
     };
 }

@@ -126,11 +126,12 @@ pub struct LoginRow {
 }
 
 pub fn find_login(conn: &mut DbConnection, username: &Username) -> QueryResult<Option<LoginRow>> {
-    users::table
-        .filter(users::username.eq(username.as_str()))
-        .select(LoginRow::as_select())
-        .first(conn)
-        .optional()
+    crate::one_row!(
+        users::table
+            .filter(users::username.eq(username.as_str()))
+            .select(LoginRow::as_select()),
+        conn
+    )
 }
 
 /// The logged-in user as every page shows them: name, role and wallet.
@@ -158,21 +159,22 @@ struct UserWalletRow {
 }
 
 pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<CurrentUser>> {
-    let row: Option<UserWalletRow> = users::table
-        .inner_join(wallets::table)
-        .filter(users::id.eq(id))
-        .select((
-            users::id,
-            users::username,
-            users::display_name,
-            users::role,
-            users::is_active,
-            users::region_id,
-            wallets::balance,
-            wallets::locked,
-        ))
-        .first(conn)
-        .optional()?;
+    let row: Option<UserWalletRow> = crate::one_row!(
+        users::table
+            .inner_join(wallets::table)
+            .filter(users::id.eq(id))
+            .select((
+                users::id,
+                users::username,
+                users::display_name,
+                users::role,
+                users::is_active,
+                users::region_id,
+                wallets::balance,
+                wallets::locked,
+            )),
+        conn
+    )?;
     Ok(row.filter(|r| r.is_active).map(|r| CurrentUser {
         id: r.id,
         username: r.username,

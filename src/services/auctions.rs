@@ -242,11 +242,7 @@ pub fn edit_listing(
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
-    auctions::table
-        .find(id)
-        .select(Auction::as_select())
-        .first(conn)
-        .optional()
+    crate::one_row!(auctions::table.find(id).select(Auction::as_select()), conn)
 }
 
 /// One line of an auction's bid history.

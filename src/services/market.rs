@@ -100,27 +100,14 @@ impl TradeRow {
 /// use case). PostgreSQL: `SELECT … FOR UPDATE`; SQLite: `BEGIN IMMEDIATE` already holds
 /// the database's write lock.
 fn lock_product(conn: &mut DbConnection, id: ProductId) -> QueryResult<Option<ProductRow>> {
-    match conn {
-        DbConnection::Pg(c) => products::table
-            .find(id)
-            .for_update()
-            .select(ProductRow::as_select())
-            .first(c)
-            .optional(),
-        DbConnection::Sqlite(c) => products::table
-            .find(id)
-            .select(ProductRow::as_select())
-            .first(c)
-            .optional(),
-    }
+    crate::first_for_update!(
+        conn,
+        products::table.find(id).select(ProductRow::as_select())
+    )
 }
 
 fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Option<TradeRow>> {
-    trades::table
-        .find(id)
-        .select(TradeRow::as_select())
-        .first(conn)
-        .optional()
+    crate::one_row!(trades::table.find(id).select(TradeRow::as_select()), conn)
 }
 
 /// Store `units_left` and the status that follows from it and the product's open trades.
