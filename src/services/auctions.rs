@@ -245,6 +245,20 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
     crate::one_row!(auctions::table.find(id).select(Auction::as_select()), conn)
 }
 
+/// An auction and its seller's display name, in one query.
+pub fn find_with_seller(
+    conn: &mut DbConnection,
+    id: i64,
+) -> QueryResult<Option<(Auction, String)>> {
+    crate::one_row!(
+        auctions::table
+            .inner_join(users::table.on(users::id.eq(auctions::seller_id)))
+            .filter(auctions::id.eq(id))
+            .select((Auction::as_select(), users::display_name)),
+        conn
+    )
+}
+
 /// One line of an auction's bid history.
 #[derive(Debug, Clone, Queryable)]
 pub struct BidLine {
@@ -273,14 +287,6 @@ pub fn bid_history(
             users::display_name,
             bids::created_at,
         ))
-        .load(conn)
-}
-
-/// Display names of a few users (seller, leader, winner) in one query.
-pub fn display_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::display_name))
         .load(conn)
 }
 

@@ -98,8 +98,27 @@ fn check_open(a: &Auction, now: NaiveDateTime) -> Result<(), PlaceBidError> {
     }
 }
 
+/// The rules that need no money, checked on an auction row as read.
+fn check_bid_rules(
+    a: &Auction,
+    bidder_id: UserId,
+    amount: Won,
+    now: NaiveDateTime,
+) -> Result<(), PlaceBidError> {
+    check_open(a, now)?;
+    if a.seller_id == bidder_id {
+        return Err(PlaceBidError::OwnAuction);
+    }
+    a.prices().check_amount(amount)?;
+    Ok(())
+}
+
 /// Place a bid of `amount`. Releases the outbid leader's hold and holds the new amount, in
 /// one transaction with the bid row and the auction's new price.
+///
+/// The rules are first checked on a plain read, so a bid that cannot win (most of them on a
+/// busy auction) is refused without taking locks: the price only rises, so a bid too low now
+/// is too low under the lock too. Every rule is checked again under the lock.
 #[tracing::instrument(skip(conn), fields(auction.id = auction_id, user.id = bidder_id))]
 pub fn place_bid(
     conn: &mut DbConnection,
@@ -108,13 +127,11 @@ pub fn place_bid(
     amount: Won,
     now: NaiveDateTime,
 ) -> Result<BidPlaced, PlaceBidError> {
+    let seen = crate::services::auctions::find(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
+    check_bid_rules(&seen, bidder_id, amount, now)?;
     write_tx(conn, |conn| {
         let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
-        check_open(&a, now)?;
-        if a.seller_id == bidder_id {
-            return Err(PlaceBidError::OwnAuction);
-        }
-        a.prices().check_amount(amount)?;
+        check_bid_rules(&a, bidder_id, amount, now)?;
 
         let previous = a.leader_id;
         let mut ids = vec![bidder_id];

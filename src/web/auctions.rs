@@ -231,20 +231,15 @@ fn load_auction_state(
     tz: chrono_tz::Tz,
     watchers: usize,
 ) -> anyhow::Result<Option<(Auction, AuctionState)>> {
-    let Some(a) = auctions::find(conn, id)? else {
+    let Some((a, seller_name)) = auctions::find_with_seller(conn, id)? else {
         return Ok(None);
     };
     let bids = auctions::bid_history(conn, id, HISTORY)?;
-    let mut ids = vec![a.seller_id];
-    ids.extend(a.leader_id);
-    ids.extend(a.winner_id);
-    let names = auctions::display_names(conn, &ids)?;
-    let name = |id: i64| {
-        names
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
+    // The leader (and a winner) made the newest bid.
+    let newest_bidder = bids.first().map(|b| (b.bidder_id, b.bidder_name.clone()));
+    let name = |id: i64| match &newest_bidder {
+        Some((bidder, name)) if *bidder == id => name.clone(),
+        _ => String::new(),
     };
     let at = now();
     let local = |t: &NaiveDateTime| {
@@ -268,7 +263,7 @@ fn load_auction_state(
         leader_name: a.leader_id.map(name),
         winner_id: a.winner_id,
         winner_name: a.winner_id.map(name),
-        seller_name: name(a.seller_id),
+        seller_name,
         time_left: if !st.is_open() {
             st.label().to_owned()
         } else if not_started {

@@ -37,22 +37,32 @@ impl Ctx {
 
     /// Build the context for a request (one query when logged in).
     pub async fn load(req: &HttpRequest) -> Result<Ctx, AppError> {
+        let (ctx, ()) = Ctx::load_with(req, |_| Ok(())).await?;
+        Ok(ctx)
+    }
+
+    /// Build the context and run `more` in the same trip to the blocking pool (a page that
+    /// needs its own queries saves a thread hop).
+    pub async fn load_with<T, F>(req: &HttpRequest, more: F) -> Result<(Ctx, T), AppError>
+    where
+        F: FnOnce(&mut crate::db::DbConnection) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let session = req.get_session();
         let state = state(req)?;
-        let user = match session::user_id(&session) {
-            Some(id) => {
-                let user = db(&state, move |conn| {
-                    accounts::current_user(conn, id).map_err(anyhow::Error::new)
-                })
-                .await?;
-                if user.is_none() {
-                    session::log_out(&session);
-                }
-                user
-            }
-            None => None,
-        };
-        Ok(Ctx {
+        let uid = session::user_id(&session);
+        let (user, extra) = db(&state, move |conn| {
+            let user = match uid {
+                Some(id) => accounts::current_user(conn, id)?,
+                None => None,
+            };
+            Ok::<_, anyhow::Error>((user, more(conn)?))
+        })
+        .await?;
+        if uid.is_some() && user.is_none() {
+            session::log_out(&session);
+        }
+        let ctx = Ctx {
             user,
             csrf_token: session::csrf_token(&session),
             tz: state.settings.timezone,
@@ -62,7 +72,8 @@ impl Ctx {
                 .map_or("/", |p| p.as_str())
                 .to_owned(),
             session: Some(session),
-        })
+        };
+        Ok((ctx, extra))
     }
 
     /// The logged-in user, or a redirect to the login page.
