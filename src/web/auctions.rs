@@ -422,7 +422,8 @@ pub async fn bid(
     })
     .await;
     match result {
-        Ok(_placed) => {
+        Ok(placed) => {
+            state.live.after_commit(placed.event);
             flash(
                 &user.session,
                 "success",

@@ -11,6 +11,9 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use neighborbid::config::{DatabaseUrl, Settings};
 use neighborbid::startup::Application;
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{redirect, Client, Response, StatusCode};
 
 pub const PASSWORD: &str = "tulip-garden-42";
@@ -279,11 +282,18 @@ impl TestApp {
 
     /// A browser-like client: its own cookie jar, no automatic redirects.
     pub fn client(&self) -> Client {
-        Client::builder()
-            .cookie_store(true)
+        self.client_with_jar().0
+    }
+
+    /// A client and its cookie jar (to hand the session cookie to a WebSocket).
+    pub fn client_with_jar(&self) -> (Client, Arc<Jar>) {
+        let jar = Arc::new(Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
             .redirect(redirect::Policy::none())
             .build()
-            .expect("client")
+            .expect("client");
+        (client, jar)
     }
 
     pub async fn get(&self, client: &Client, path: &str) -> Response {
@@ -324,7 +334,11 @@ impl TestApp {
 
     /// Sign up (and so log in) a new member; returns their client.
     pub async fn sign_up(&self, username: &str) -> Client {
-        let client = self.client();
+        self.sign_up_with_jar(username).await.0
+    }
+
+    pub async fn sign_up_with_jar(&self, username: &str) -> (Client, Arc<Jar>) {
+        let (client, jar) = self.client_with_jar();
         let r = self
             .post(
                 &client,
@@ -344,7 +358,7 @@ impl TestApp {
             "sign-up of {username}: {}",
             r.text().await.unwrap_or_default()
         );
-        client
+        (client, jar)
     }
 
     pub async fn log_in(&self, username: &str, password: &str) -> (Client, Response) {
@@ -697,4 +711,147 @@ impl TestApp {
 pub fn min_bid(html: &str) -> Option<i64> {
     let at = html.find("data-min-bid=\"")? + "data-min-bid=\"".len();
     html[at..at + html[at..].find('"')?].parse().ok()
+}
+
+// ---------------------------------------------------------------- live panel
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestApp {
+    /// Open an auction's live socket with this site's `Origin` and the jar's session cookie.
+    pub async fn ws(&self, id: i64, jar: Option<&Jar>) -> Ws {
+        let origin = self.address.clone();
+        self.ws_with(id, jar, Some(&origin))
+            .await
+            .expect("the socket opens")
+    }
+
+    pub async fn ws_with(
+        &self,
+        id: i64,
+        jar: Option<&Jar>,
+        origin: Option<&str>,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!(
+            "{}/auctions/{id}/live",
+            self.address.replace("http://", "ws://")
+        );
+        let mut request = url.into_client_request()?;
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().expect("origin"));
+        }
+        if let Some(cookies) = jar.and_then(|j| j.cookies(&self.address.parse().expect("url"))) {
+            request.headers_mut().insert(
+                "cookie",
+                cookies.to_str().expect("cookie").parse().expect("cookie"),
+            );
+        }
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(ws, _)| ws)
+    }
+}
+
+/// The next JSON text frame, or `None` after `wait` (or when the socket ends).
+pub async fn next_frame(ws: &mut Ws, wait: std::time::Duration) -> Option<serde_json::Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??;
+        match msg.ok()? {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Wait (at most 5 s) for a frame of `kind` whose HTML contains `needle`; panics otherwise.
+pub async fn expect_frame(ws: &mut Ws, kind: &str, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while let Some(frame) = next_frame(
+        ws,
+        deadline.saturating_duration_since(tokio::time::Instant::now()),
+    )
+    .await
+    {
+        let html = frame["html"].as_str().unwrap_or_default().to_owned();
+        if frame["type"] == kind && html.contains(needle) {
+            return html;
+        }
+        seen.push(format!("{}: {:.200}", frame["type"], html));
+    }
+    panic!("no {kind} frame containing {needle:?} within 5 s; saw {seen:#?}");
+}
+
+/// Send a JSON (or any) text frame.
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(text))
+        .await
+        .expect("send");
+}
+
+/// A second server: the real binary in its own OS process, on this app's database.
+pub struct ChildServer {
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestApp {
+    pub async fn spawn_process(&self) -> ChildServer {
+        let port = free_port();
+        let url = match &self.settings.database_url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        };
+        let data = tempfile::Builder::new()
+            .prefix("nb-proc-")
+            .tempdir()
+            .expect("dir")
+            .keep();
+        let child = Command::new(env!("CARGO_BIN_EXE_neighborbid"))
+            .arg("serve")
+            .env("DATABASE_URL", url)
+            .env("NEIGHBORBID_DATA_DIR", &data)
+            .env("NEIGHBORBID_BIND", format!("127.0.0.1:{port}"))
+            .env("NEIGHBORBID_WORKERS", "2")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a second server");
+        let server = ChildServer {
+            address: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let client = self.client();
+        for _ in 0..200 {
+            if let Ok(r) = client
+                .get(format!("{}/healthz", server.address))
+                .send()
+                .await
+            {
+                if r.status() == StatusCode::OK {
+                    return server;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the second server did not start");
+    }
 }

@@ -14,5 +14,6 @@ mod audit;
 mod bidding;
 mod cli;
 mod health;
+mod live;
 mod market;
 mod wallet;
