@@ -12,6 +12,7 @@ mod accounts;
 mod auctions;
 mod audit;
 mod bidding;
+mod browser;
 mod cli;
 mod health;
 mod live;

@@ -1,0 +1,209 @@
+//! Two neighbours in two real browsers (headless Chromium) watch one national auction: one
+//! bids in the live panel, the other's panel changes without a reload.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+
+use crate::helpers::{both_databases, spawn_app, Db, Listing, TestApp, PASSWORD};
+
+both_databases!(two_browsers_see_each_others_bids_without_reloading);
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// `None` (with a visible message) when Chromium is not installed, unless
+/// `NEIGHBORBID_REQUIRE_BROWSER=1` (CI) says the test must run.
+fn browser_available() -> bool {
+    let present =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !present {
+        if std::env::var("NEIGHBORBID_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!("Chromium is required (NEIGHBORBID_REQUIRE_BROWSER=1): apt-get install chromium chromium-driver");
+        }
+        eprintln!("SKIPPED browser test: install chromium and chromium-driver to run it");
+    }
+    present
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Driver { child, port };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen");
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session")
+}
+
+async fn log_in(app: &TestApp, b: &Client, username: &str) {
+    b.goto(&app.url("/login")).await.unwrap();
+    b.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    b.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("a.wallet-chip"))
+        .await
+        .unwrap();
+}
+
+/// Wait (bounded) until the element's text contains `needle`.
+async fn wait_text(b: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = b.find(Locator::Css(css)).await {
+            last = el.text().await.unwrap_or_default();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {needle:?} (last: {last:?})");
+}
+
+async fn bid_in_panel(b: &Client, amount: &str) {
+    let input = b
+        .find(Locator::Css("form.bid-form input[name=amount]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(amount).await.unwrap();
+    b.find(Locator::Css("form.bid-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn two_browsers_see_each_others_bids_without_reloading(db: Db) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("b_seller").await;
+    for name in ["b_minji", "b_jisoo"] {
+        let c = app.sign_up(name).await;
+        assert_eq!(
+            app.top_up(&c, "100000").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let mut l = Listing::new("Film camera");
+    l.national = true;
+    let id = app.list(&seller, &l).await;
+
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let a = browser(&driver, &profiles.path().join("a")).await;
+    let b = browser(&driver, &profiles.path().join("b")).await;
+    log_in(&app, &a, "b_minji").await;
+    log_in(&app, &b, "b_jisoo").await;
+    let page = app.url(&format!("/auctions/{id}"));
+    a.goto(&page).await.unwrap();
+    b.goto(&page).await.unwrap();
+    wait_text(&a, "#live-status", "Live").await;
+    wait_text(&b, "#live-status", "Live").await;
+    wait_text(&b, "#current-price", "₩10,000").await;
+
+    // Mark B's page: if it reloaded, the mark would be gone.
+    b.execute("window.__still_here = true; return true;", vec![])
+        .await
+        .unwrap();
+
+    bid_in_panel(&a, "12000").await;
+    wait_text(&a, "#live-notices", "Your bid of ₩12,000 leads.").await;
+    wait_text(&b, "#current-price", "₩12,000").await;
+    wait_text(&b, "#auction-state", "Neighbour b_minji").await;
+    let still = b
+        .execute("return window.__still_here === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        still,
+        serde_json::json!(true),
+        "B's panel changed without a reload"
+    );
+
+    bid_in_panel(&b, "15000").await;
+    wait_text(&a, "#current-price", "₩15,000").await;
+    wait_text(
+        &a,
+        "#live-notices",
+        "You were outbid: ₩12,000 was released to your wallet.",
+    )
+    .await;
+    if std::env::var("NEIGHBORBID_SCREENSHOT").is_ok() {
+        std::fs::write("/tmp/neighborbid-live.png", a.screenshot().await.unwrap()).unwrap();
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    app.assert_audit_clean();
+}
