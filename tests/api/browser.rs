@@ -53,12 +53,13 @@ async fn start_driver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
+    let driver = Driver { child, port };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return Driver { child, port };
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
