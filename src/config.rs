@@ -215,6 +215,14 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_SECURE_COOKIES") {
             s.secure_cookies = parse_bool("NEIGHBORBID_SECURE_COOKIES", &v)?;
         }
+        if let Some(v) = get("NEIGHBORBID_WS_PING_SECS") {
+            s.ws_ping_interval =
+                std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_PING_SECS", &v)?);
+        }
+        if let Some(v) = get("NEIGHBORBID_WS_IDLE_SECS") {
+            s.ws_idle_timeout =
+                std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_IDLE_SECS", &v)?);
+        }
         if let Some(v) = get("NEIGHBORBID_SCHEDULER") {
             s.scheduler = parse_bool("NEIGHBORBID_SCHEDULER", &v)?;
         }

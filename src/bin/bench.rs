@@ -1,8 +1,11 @@
 //! `bench`: load scenarios against a real server on a fresh database, loopback only.
 //!
 //! ```sh
-//! cargo run --release --bin bench -- hot-auction --clients 100 --bids 10
-//! cargo run --release --bin bench -- hot-auction --clients 100 --bids 50 --database-url postgres://postgres@127.0.0.1:5433/postgres
+//! cargo build --release --bins
+//! target/release/bench hot-auction --clients 100 --bids 10
+//! target/release/bench hot-auction --clients 100 --bids 50 --database-url postgres://postgres@127.0.0.1:5433/postgres
+//! target/release/bench fan-out --watchers 1000 --rate 1000 --seconds 10
+//! target/release/bench idle-sockets --count 10000
 //! ```
 //! With `--database-url` a fresh database is created on that PostgreSQL server for the run.
 
@@ -52,6 +55,26 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         pool_size: u32,
     },
+    /// W watchers on one national auction while bidders bid at a steady rate; reports the delay
+    /// from commit to every watcher and the sustained bids/s.
+    FanOut {
+        #[arg(long, default_value_t = 1000)]
+        watchers: usize,
+        /// Bids per second to offer (all bidders together).
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 48)]
+        bidders: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Open N idle live-panel sockets to a server in its own process and report its memory.
+    IdleSockets {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
 }
 
 const PASSWORD: &str = "bench-password-2026";
@@ -66,6 +89,14 @@ fn main() -> anyhow::Result<()> {
             workers,
             pool_size,
         } => hot_auction(clients, bids, database_url, workers, pool_size),
+        Scenario::FanOut {
+            watchers,
+            rate,
+            seconds,
+            bidders,
+            database_url,
+        } => fan_out(watchers, rate, seconds, bidders, database_url),
+        Scenario::IdleSockets { count } => idle_sockets(count),
     }
 }
 
@@ -102,13 +133,23 @@ fn start_server(settings: Settings) -> anyhow::Result<u16> {
         .context("the server did not start")?
 }
 
-fn hot_auction(
+/// A fresh server with `clients` funded bidders logged in over HTTP and one auction.
+struct Setup {
+    port: u16,
+    auction: i64,
+    sessions: Vec<Client>,
+    pool: db::DbPool,
+    url: DatabaseUrl,
+    dir: std::path::PathBuf,
+}
+
+fn setup(
     clients: usize,
-    bids: usize,
     database_url: Option<String>,
     workers: usize,
     pool_size: u32,
-) -> anyhow::Result<()> {
+    national: bool,
+) -> anyhow::Result<Setup> {
     let dir = tempfile_dir()?;
     let url = fresh_database(database_url.as_deref(), &dir)?;
     let mut settings = Settings::with_data_dir(&dir);
@@ -166,7 +207,7 @@ fn hot_auction(
             buy_now_price: None,
             starts_at: None,
             ends_at: now() + chrono::Duration::days(1),
-            is_national: false,
+            is_national: national,
         },
         None,
         now(),
@@ -186,7 +227,31 @@ fn hot_auction(
             .collect()
     });
     let sessions = sessions.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Setup {
+        port,
+        auction,
+        sessions,
+        pool,
+        url,
+        dir,
+    })
+}
 
+fn hot_auction(
+    clients: usize,
+    bids: usize,
+    database_url: Option<String>,
+    workers: usize,
+    pool_size: u32,
+) -> anyhow::Result<()> {
+    let Setup {
+        auction,
+        sessions,
+        pool,
+        url,
+        dir,
+        ..
+    } = setup(clients, database_url, workers, pool_size, false)?;
     println!(
         "hot-auction: {clients} clients x {bids} bids, database {}, server workers {}",
         match &url {
@@ -255,15 +320,294 @@ fn hot_auction(
         ms(pct(0.99)),
         ms(*lat.last().unwrap_or(&Duration::ZERO))
     );
+    finish(&pool, &dir)
+}
+
+/// Print the audit; remove the temp dir; fail when the audit does.
+fn finish(pool: &db::DbPool, dir: &std::path::Path) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let report = audit::run(&mut conn)?;
     print!("{}", report.summary());
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     if report.is_clean() {
         Ok(())
     } else {
         bail!("the audit failed")
     }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Open a live socket (with this site's Origin); returns it after its first frame.
+fn watch(port: u16, auction: i64) -> anyhow::Result<tungstenite::WebSocket<TcpStream>> {
+    use tungstenite::client::IntoClientRequest;
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_nodelay(true)?;
+    let mut request =
+        format!("ws://127.0.0.1:{port}/auctions/{auction}/live").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("origin", format!("http://127.0.0.1:{port}").parse()?);
+    let (mut ws, _) =
+        tungstenite::client(request, stream).map_err(|e| anyhow::anyhow!("handshake: {e}"))?;
+    loop {
+        if let tungstenite::Message::Text(_) = ws.read()? {
+            return Ok(ws);
+        }
+    }
+}
+
+fn fan_out(
+    watchers: usize,
+    rate: u64,
+    seconds: u64,
+    bidders: usize,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let Setup {
+        port,
+        auction,
+        sessions,
+        pool,
+        url,
+        dir,
+    } = setup(bidders, database_url, 0, 32, true)?;
+    let done = Arc::new(AtomicBool::new(false));
+    let mut sockets = Vec::with_capacity(watchers);
+    for _ in 0..watchers {
+        sockets.push(watch(port, auction)?);
+    }
+    let handles: Vec<_> = sockets
+        .into_iter()
+        .map(|mut ws| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut delays = Vec::new();
+                let _ = ws
+                    .get_mut()
+                    .set_read_timeout(Some(Duration::from_millis(300)));
+                loop {
+                    match ws.read() {
+                        Ok(tungstenite::Message::Text(t)) => {
+                            let got = chrono::Utc::now().timestamp_micros();
+                            // `at` is the frame's last field: read just that.
+                            let text = t.as_str();
+                            if let Some(at) = text.rfind("\"at\":").and_then(|i| {
+                                text[i + 5..].trim_end_matches('}').parse::<i64>().ok()
+                            }) {
+                                delays.push(u64::try_from(got - at).unwrap_or(0));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Io(e))
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut =>
+                        {
+                            if done.load(Ordering::Relaxed) {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                delays
+            })
+        })
+        .collect();
+    println!(
+        "fan-out: {watchers} watchers, {bidders} bidders offering {rate} bids/s for {seconds} s, database {}",
+        match &url { DatabaseUrl::Sqlite(_) => "SQLite", DatabaseUrl::Postgres(_) => "PostgreSQL" }
+    );
+    let next = Arc::new(AtomicI64::new(1000));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let interval = Duration::from_secs_f64(bidders as f64 / rate as f64);
+    std::thread::scope(|s| {
+        for (i, mut c) in sessions.into_iter().enumerate() {
+            let (next, accepted, attempts) = (next.clone(), accepted.clone(), attempts.clone());
+            s.spawn(move || {
+                let mut due = started + interval.mul_f64(i as f64 / bidders as f64);
+                while Instant::now() < deadline {
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                    due += interval;
+                    let amount = next.fetch_add(1000, Ordering::SeqCst);
+                    attempts.fetch_add(1, Ordering::Relaxed);
+                    match c.post(
+                        &format!("/auctions/{auction}/bids"),
+                        &format!("amount={amount}&csrf_token={}", c.csrf),
+                    ) {
+                        Ok((303, _)) => {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(e) => eprintln!("bid failed: {e}"),
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1));
+    done.store(true, Ordering::Relaxed);
+    let mut delays: Vec<u64> = Vec::new();
+    let mut per_watcher = Vec::new();
+    for h in handles {
+        let d = h.join().unwrap_or_default();
+        per_watcher.push(d.len());
+        delays.extend(d);
+    }
+    delays.sort_unstable();
+    let (attempts, accepted) = (
+        attempts.load(Ordering::Relaxed),
+        accepted.load(Ordering::Relaxed),
+    );
+    println!(
+        "bids: {attempts} offered = {:.0}/s, {accepted} accepted = {:.0}/s",
+        attempts as f64 / elapsed,
+        accepted as f64 / elapsed
+    );
+    println!(
+        "frames delivered: {} ({:.0}/s), per watcher min {} max {}",
+        delays.len(),
+        delays.len() as f64 / elapsed,
+        per_watcher.iter().min().unwrap_or(&0),
+        per_watcher.iter().max().unwrap_or(&0)
+    );
+    println!(
+        "commit → watcher delay: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&delays, 0.50) as f64 / 1000.0,
+        percentile(&delays, 0.90) as f64 / 1000.0,
+        percentile(&delays, 0.99) as f64 / 1000.0,
+        delays.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+    finish(&pool, &dir)
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("VmRSS")
+}
+
+fn idle_sockets(count: usize) -> anyhow::Result<()> {
+    let server_bin = std::env::current_exe()?.with_file_name("neighborbid");
+    if !server_bin.exists() {
+        bail!(
+            "{} is missing: run cargo build --release --bins",
+            server_bin.display()
+        );
+    }
+    let dir = tempfile_dir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let db = dir.join("idle.db");
+    let mut child = std::process::Command::new(&server_bin)
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("NEIGHBORBID_DATA_DIR", &dir)
+        .env("NEIGHBORBID_BIND", format!("127.0.0.1:{port}"))
+        .env("NEIGHBORBID_WS_IDLE_SECS", "3600")
+        .env("NEIGHBORBID_WS_PING_SECS", "60")
+        .env("RUST_LOG", "warn")
+        .spawn()?;
+    let result = (|| -> anyhow::Result<()> {
+        let mut up = false;
+        for _ in 0..200 {
+            if let Ok(mut c) = Client::connect(port) {
+                if c.get("/healthz").map(|(s, _)| s == 200).unwrap_or(false) {
+                    up = true;
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !up {
+            bail!("the server did not start");
+        }
+        let url = DatabaseUrl::Sqlite(db.clone());
+        let pool = db::connect_and_migrate(&url, 2, None)?;
+        let mut conn = pool.get()?;
+        let hash = accounts::hash_password(&Password::parse_any(PASSWORD).context("pw")?)?;
+        let seller = accounts::create_account(
+            &mut conn,
+            &NewAccount {
+                username: Username::parse("seller").map_err(anyhow::Error::msg)?,
+                display_name: DisplayName::parse("seller").map_err(anyhow::Error::msg)?,
+                region_id: 3,
+                role: Role::Member,
+            },
+            &hash,
+        )?;
+        let reference = Reference::load(&mut conn)?;
+        let won = |n| Won::new(n).unwrap_or(Won::ZERO);
+        let auction = auctions::create_listing(
+            &mut conn,
+            &reference,
+            seller,
+            &ListingDraft {
+                title: "Idle".into(),
+                description: "Idle sockets".into(),
+                category_id: 1,
+                region_id: 3,
+                start_price: won(1000),
+                bid_unit: won(1000),
+                buy_now_price: None,
+                starts_at: None,
+                ends_at: now() + chrono::Duration::days(1),
+                is_national: true,
+            },
+            None,
+            now(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        drop(conn);
+        // Warm the server (pool, one socket) before the baseline.
+        drop(watch(port, auction)?);
+        std::thread::sleep(Duration::from_millis(500));
+        let before = rss_kib(child.id())?;
+        let started = Instant::now();
+        let mut sockets = Vec::with_capacity(count);
+        for _ in 0..count {
+            sockets.push(watch(port, auction)?);
+        }
+        let opened = started.elapsed();
+        std::thread::sleep(Duration::from_secs(2));
+        let after = rss_kib(child.id())?;
+        println!(
+            "idle-sockets: {count} live-panel sockets opened in {:.1} s",
+            opened.as_secs_f64()
+        );
+        println!(
+            "server RSS: {:.1} MiB before, {:.1} MiB with {count} idle sockets ({:.1} KiB per socket)",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / count as f64
+        );
+        drop(sockets);
+        Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 fn ms(d: Duration) -> f64 {

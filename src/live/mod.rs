@@ -24,6 +24,10 @@ use crate::domain::Won;
 use crate::services::events::AuctionEvent;
 use crate::web::auctions::{load_state, AuctionState};
 
+/// The relay sends at most one snapshot per this interval; changes committed meanwhile are all
+/// in the next one (a burst of a thousand bids a second becomes fifty frames per watcher).
+const MIN_GAP: Duration = Duration::from_millis(20);
+
 /// Updates a watcher may fall behind by before it is resynchronised with a snapshot.
 const CHANNEL_CAPACITY: usize = 32;
 
@@ -178,8 +182,15 @@ fn relay(
     pool: DbPool,
     tz: chrono_tz::Tz,
 ) {
+    let mut last_flush = std::time::Instant::now() - MIN_GAP;
     while let Ok(first) = rx.recv() {
         let Some(hub) = hub.upgrade() else { return };
+        // Gather the burst: at most one snapshot per MIN_GAP, holding every change since.
+        let since = last_flush.elapsed();
+        if since < MIN_GAP {
+            std::thread::sleep(MIN_GAP - since);
+        }
+        last_flush = std::time::Instant::now();
         let mut batch: Vec<AuctionEvent> = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);

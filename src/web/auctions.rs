@@ -213,7 +213,7 @@ pub struct AuctionState {
 }
 
 /// Bid history rows shown (page and live panel).
-pub const HISTORY: i64 = 20;
+pub const HISTORY: i64 = 10;
 
 /// Load an auction's state: three queries (auction, newest bids, names).
 pub fn load_state(
