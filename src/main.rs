@@ -141,15 +141,21 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
 fn seed_demo(settings: &Settings) -> anyhow::Result<ExitCode> {
     let pool = pool(settings)?;
     let mut conn = pool.get()?;
-    let created = seed::seed_demo(&mut conn)?;
-    if created.is_empty() {
-        println!("demo data already present");
+    let seeded = seed::seed_demo(&mut conn, &settings.data_dir.join("uploads"))?;
+    if seeded.users.is_empty() {
+        println!("demo users already present");
     } else {
         println!(
             "created demo users {} (password: {}), each with ₩{} in their wallet",
-            created.join(", "),
+            seeded.users.join(", "),
             seed::DEMO_PASSWORD,
             neighborbid::domain::money::group_thousands(seed::DEMO_DEPOSIT)
+        );
+    }
+    if seeded.auctions + seeded.products > 0 {
+        println!(
+            "listed {} auctions (two of them national) and {} market products",
+            seeded.auctions, seeded.products
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -2,10 +2,15 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::users;
+use crate::db::schema::{auctions, users};
 use crate::db::DbConnection;
+use crate::domain::market::{ProductDescription, ProductName, Quantity};
 use crate::domain::{DisplayName, Password, Username, Won};
 use crate::services::accounts::{self, NewAccount, Role};
+use crate::services::auctions::{self as auction_service, ListingDraft};
+use crate::services::market::{self, NewProduct};
+use crate::services::now;
+use crate::services::reference::Reference;
 use crate::services::wallet;
 
 /// The demo password of every demo user (documented in the README; demo data only).
@@ -20,8 +25,147 @@ pub const DEMO_USERS: &[(&str, &str, i64)] = &[
     ("erin", "에린 Erin", 29),
 ];
 
-/// Returns the usernames created now (existing ones are left alone).
-pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+/// What `seed-demo` added.
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub users: Vec<String>,
+    pub auctions: usize,
+    pub products: usize,
+}
+
+/// Demo neighbours with money, then (once) a few auctions and market products.
+pub fn seed_demo(conn: &mut DbConnection, uploads: &std::path::Path) -> anyhow::Result<Seeded> {
+    let users = seed_users(conn)?;
+    let mut seeded = Seeded {
+        users,
+        ..Seeded::default()
+    };
+    let any_auction: i64 = auctions::table.count().get_result(conn)?;
+    if any_auction > 0 {
+        return Ok(seeded);
+    }
+    let id_of = |conn: &mut DbConnection, name: &str| -> anyhow::Result<i64> {
+        Ok(users::table
+            .filter(users::username.eq(name))
+            .select(users::id)
+            .first(conn)?)
+    };
+    let reference = Reference::load(conn)?;
+    let at = now();
+    let won = |n: i64| Won::new(n).unwrap_or(Won::ZERO);
+    let listings = [
+        (
+            "alice",
+            "Brass desk lamp",
+            "Warm light, barely used. Pick up in 역삼동.",
+            2,
+            3,
+            10_000,
+            None,
+            3,
+            false,
+        ),
+        (
+            "bob",
+            "Film camera (35 mm)",
+            "Works well, with a 50 mm lens and strap.",
+            1,
+            8,
+            50_000,
+            Some(150_000),
+            2,
+            true,
+        ),
+        (
+            "carol",
+            "Road bike, 54 cm",
+            "Serviced this spring; new tyres.",
+            6,
+            13,
+            120_000,
+            Some(300_000),
+            5,
+            true,
+        ),
+        (
+            "dave",
+            "Children's books (20)",
+            "A box of picture books in good condition.",
+            4,
+            21,
+            5_000,
+            None,
+            1,
+            false,
+        ),
+    ];
+    for (seller, title, description, category, region, start, buy_now, days, national) in listings {
+        let seller = id_of(conn, seller)?;
+        auction_service::create_listing(
+            conn,
+            &reference,
+            seller,
+            &ListingDraft {
+                title: title.to_owned(),
+                description: description.to_owned(),
+                category_id: category,
+                region_id: region,
+                start_price: won(start),
+                bid_unit: won(1000),
+                buy_now_price: buy_now.map(won),
+                starts_at: None,
+                ends_at: at + chrono::Duration::days(days),
+                is_national: national,
+            },
+            None,
+            at,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        seeded.auctions += 1;
+    }
+    let products = [
+        (
+            "erin",
+            "Houseplant cuttings",
+            "Pothos and monstera cuttings, rooted.",
+            3_000,
+            3,
+            9,
+            29,
+        ),
+        (
+            "alice",
+            "Ceramic mugs",
+            "Handmade, set of one; several available.",
+            8_000,
+            4,
+            2,
+            3,
+        ),
+    ];
+    for (seller, name, description, price, quantity, category, region) in products {
+        let seller = id_of(conn, seller)?;
+        market::create_product(
+            conn,
+            uploads,
+            seller,
+            &NewProduct {
+                name: ProductName::parse(name).map_err(anyhow::Error::msg)?,
+                description: ProductDescription::parse(description).map_err(anyhow::Error::msg)?,
+                price: won(price),
+                quantity: Quantity::parse(&quantity.to_string()).map_err(anyhow::Error::msg)?,
+                category_id: category,
+                region_id: region,
+            },
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        seeded.products += 1;
+    }
+    Ok(seeded)
+}
+
+fn seed_users(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     let password =
         Password::parse_new(DEMO_PASSWORD, DEMO_PASSWORD, "").map_err(|e| anyhow::anyhow!(e))?;
     let hash = accounts::hash_password(&password)?;

@@ -95,4 +95,9 @@ async fn seed_demo_creates_funded_neighbours_and_keeps_the_audit_clean(db: Db) {
         report.contains("wallets checked: 5"),
         "seeding twice adds nobody twice:\n{report}"
     );
+    let (_, list) = app.get_html(&client, "/auctions").await;
+    assert!(list.contains("4 auctions"), "seeded once, not twice");
+    assert!(list.contains("Film camera"));
+    let (_, market) = app.get_html(&client, "/market").await;
+    assert!(market.contains("Houseplant cuttings"));
 }
