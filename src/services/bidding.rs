@@ -62,9 +62,7 @@ pub struct BidPlaced {
     pub auction_id: i64,
     pub bidder_id: UserId,
     pub amount: Won,
-    /// The previous leader and the hold released to them (not when the leader raised their own bid).
-    pub outbid: Option<(UserId, Won)>,
-    /// For the live panel, once committed.
+    /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
 }
 
@@ -84,6 +82,99 @@ fn wallet(rows: &[WalletRow], user_id: UserId) -> Result<&WalletRow, anyhow::Err
 
 fn reference(auction_id: i64) -> Option<String> {
     Some(format!("auction #{auction_id}"))
+}
+
+/// One wallet's movement for an auction.
+fn move_money(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    user_id: UserId,
+    kind: &str,
+    delta_balance: i64,
+    delta_locked: i64,
+) -> QueryResult<()> {
+    apply_movement(
+        conn,
+        &Movement {
+            user_id,
+            kind,
+            delta_balance,
+            delta_locked,
+            reference: reference(auction_id),
+            idempotency_key: None,
+        },
+    )
+}
+
+/// Hold `amount` of a bidder's available money.
+fn hold(conn: &mut DbConnection, auction_id: i64, user_id: UserId, amount: i64) -> QueryResult<()> {
+    move_money(conn, auction_id, user_id, kind::BID_HOLD, -amount, amount)
+}
+
+/// Give a held `amount` back to the bidder's available money.
+fn release(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    user_id: UserId,
+    amount: i64,
+) -> QueryResult<()> {
+    move_money(
+        conn,
+        auction_id,
+        user_id,
+        kind::BID_RELEASE,
+        amount,
+        -amount,
+    )
+}
+
+/// Pay the seller: the payer gives `from_held` of their hold and `from_available` of their
+/// available money; the seller receives both.
+fn pay_seller(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    payer: UserId,
+    seller: UserId,
+    from_available: i64,
+    from_held: i64,
+) -> QueryResult<()> {
+    move_money(
+        conn,
+        auction_id,
+        payer,
+        kind::SETTLE_OUT,
+        -from_available,
+        -from_held,
+    )?;
+    move_money(
+        conn,
+        auction_id,
+        seller,
+        kind::SETTLE_IN,
+        from_available + from_held,
+        0,
+    )
+}
+
+/// Append a bid to the auction's history.
+fn record_bid(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    bidder_id: UserId,
+    amount: Won,
+    is_buy_now: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(bids::table)
+        .values((
+            bids::auction_id.eq(auction_id),
+            bids::bidder_id.eq(bidder_id),
+            bids::amount.eq(amount.get()),
+            bids::is_buy_now.eq(is_buy_now),
+            bids::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Check that the auction takes bids now: open status and inside its time window.
@@ -157,59 +248,19 @@ pub fn place_bid(
         );
         // Sent before the writes: PostgreSQL delivers it only if everything below commits.
         events::notify(conn, &event)?;
-        let mut outbid = None;
         match previous {
             Some(leader) if leader == bidder_id => {
-                let extra = amount.get() - a.current_price;
-                apply_movement(
-                    conn,
-                    &Movement {
-                        user_id: bidder_id,
-                        kind: kind::BID_HOLD,
-                        delta_balance: -extra,
-                        delta_locked: extra,
-                        reference: reference(auction_id),
-                        idempotency_key: None,
-                    },
-                )?;
+                // Raising one's own lead moves only the difference.
+                hold(conn, auction_id, bidder_id, amount.get() - a.current_price)?;
             }
             other => {
                 if let Some(leader) = other {
-                    apply_movement(
-                        conn,
-                        &Movement {
-                            user_id: leader,
-                            kind: kind::BID_RELEASE,
-                            delta_balance: a.current_price,
-                            delta_locked: -a.current_price,
-                            reference: reference(auction_id),
-                            idempotency_key: None,
-                        },
-                    )?;
-                    outbid = Some((leader, a.current_price()));
+                    release(conn, auction_id, leader, a.current_price)?;
                 }
-                apply_movement(
-                    conn,
-                    &Movement {
-                        user_id: bidder_id,
-                        kind: kind::BID_HOLD,
-                        delta_balance: -amount.get(),
-                        delta_locked: amount.get(),
-                        reference: reference(auction_id),
-                        idempotency_key: None,
-                    },
-                )?;
+                hold(conn, auction_id, bidder_id, amount.get())?;
             }
         }
-        diesel::insert_into(bids::table)
-            .values((
-                bids::auction_id.eq(auction_id),
-                bids::bidder_id.eq(bidder_id),
-                bids::amount.eq(amount.get()),
-                bids::is_buy_now.eq(false),
-                bids::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        record_bid(conn, auction_id, bidder_id, amount, false, now)?;
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::current_price.eq(amount.get()),
@@ -223,7 +274,6 @@ pub fn place_bid(
             auction_id,
             bidder_id,
             amount,
-            outbid,
             event,
         })
     })
@@ -257,8 +307,6 @@ pub struct Bought {
     pub buyer_id: UserId,
     pub price: Won,
     pub seller_id: UserId,
-    /// The previous leader (other than the buyer) and the hold released to them.
-    pub outbid: Option<(UserId, Won)>,
     pub event: AuctionEvent,
 }
 
@@ -304,52 +352,19 @@ pub fn buy_now(
                 .map(|l| (l, a.current_price)),
         );
         events::notify(conn, &event)?;
-        let mut outbid = None;
         if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
-            apply_movement(
-                conn,
-                &Movement {
-                    user_id: leader,
-                    kind: kind::BID_RELEASE,
-                    delta_balance: a.current_price,
-                    delta_locked: -a.current_price,
-                    reference: reference(auction_id),
-                    idempotency_key: None,
-                },
-            )?;
-            outbid = Some((leader, a.current_price()));
+            release(conn, auction_id, leader, a.current_price)?;
         }
-        apply_movement(
+        // The buyer's own hold (when leading) is used first.
+        pay_seller(
             conn,
-            &Movement {
-                user_id: buyer_id,
-                kind: kind::SETTLE_OUT,
-                delta_balance: -(price.get() - own_hold),
-                delta_locked: -own_hold,
-                reference: reference(auction_id),
-                idempotency_key: None,
-            },
+            auction_id,
+            buyer_id,
+            a.seller_id,
+            price.get() - own_hold,
+            own_hold,
         )?;
-        apply_movement(
-            conn,
-            &Movement {
-                user_id: a.seller_id,
-                kind: kind::SETTLE_IN,
-                delta_balance: price.get(),
-                delta_locked: 0,
-                reference: reference(auction_id),
-                idempotency_key: None,
-            },
-        )?;
-        diesel::insert_into(bids::table)
-            .values((
-                bids::auction_id.eq(auction_id),
-                bids::bidder_id.eq(buyer_id),
-                bids::amount.eq(price.get()),
-                bids::is_buy_now.eq(true),
-                bids::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        record_bid(conn, auction_id, buyer_id, price, true, now)?;
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::current_price.eq(price.get()),
@@ -366,7 +381,6 @@ pub fn buy_now(
             buyer_id,
             price,
             seller_id: a.seller_id,
-            outbid,
             event,
         })
     })
@@ -436,28 +450,7 @@ pub fn close_auction(
         let (status, winner) = match a.leader_id {
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
-                apply_movement(
-                    conn,
-                    &Movement {
-                        user_id: leader,
-                        kind: kind::SETTLE_OUT,
-                        delta_balance: 0,
-                        delta_locked: -a.current_price,
-                        reference: reference(auction_id),
-                        idempotency_key: None,
-                    },
-                )?;
-                apply_movement(
-                    conn,
-                    &Movement {
-                        user_id: a.seller_id,
-                        kind: kind::SETTLE_IN,
-                        delta_balance: a.current_price,
-                        delta_locked: 0,
-                        reference: reference(auction_id),
-                        idempotency_key: None,
-                    },
-                )?;
+                pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;
                 (AuctionStatus::Sold, Some((leader, a.current_price())))
             }
             None => (AuctionStatus::NoBids, None),
@@ -529,17 +522,7 @@ pub fn cancel_auction(
         let mut released = None;
         if let Some(leader) = a.leader_id {
             lock_wallets(conn, &[leader])?;
-            apply_movement(
-                conn,
-                &Movement {
-                    user_id: leader,
-                    kind: kind::BID_RELEASE,
-                    delta_balance: a.current_price,
-                    delta_locked: -a.current_price,
-                    reference: reference(auction_id),
-                    idempotency_key: None,
-                },
-            )?;
+            release(conn, auction_id, leader, a.current_price)?;
             released = Some((leader, a.current_price()));
         }
         diesel::update(auctions::table.find(auction_id))
