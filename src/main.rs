@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Migrate => pool(&settings).map(|_| {
+        Command::Migrate => connect(&settings).map(|_| {
             println!(
                 "database is up to date ({})",
                 settings.database_url.redacted()
@@ -73,8 +73,10 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn pool(settings: &Settings) -> anyhow::Result<db::DbPool> {
-    db::connect_and_migrate(&settings.database_url, 2, None)
+/// The command line needs one connection, not a pool (whose background threads could still be
+/// connecting when the command exits).
+fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
+    db::open(&settings.database_url)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
@@ -105,8 +107,7 @@ fn create_admin(settings: &Settings, username: &str) -> anyhow::Result<ExitCode>
     };
     let password =
         Password::parse_new(&raw, &raw, username.as_str()).map_err(|e| anyhow::anyhow!(e))?;
-    let pool = pool(settings)?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(settings)?;
     let region: i64 = regions::table
         .filter(regions::level.eq(3))
         .order(regions::id.asc())
@@ -127,8 +128,7 @@ fn create_admin(settings: &Settings, username: &str) -> anyhow::Result<ExitCode>
 }
 
 fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let pool = pool(settings)?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(settings)?;
     let report = audit::run(&mut conn)?;
     print!("{}", report.summary());
     Ok(if report.is_clean() {
@@ -139,8 +139,7 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 fn seed_demo(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let pool = pool(settings)?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(settings)?;
     let seeded = seed::seed_demo(&mut conn, &settings.data_dir.join("uploads"))?;
     if seeded.users.is_empty() {
         println!("demo users already present");

@@ -99,12 +99,8 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
-/// Connect once (to report a clear error), migrate, and build the pool.
-pub fn connect_and_migrate(
-    url: &DatabaseUrl,
-    pool_size: u32,
-    query_counter: Option<Arc<AtomicU64>>,
-) -> anyhow::Result<DbPool> {
+/// One migrated connection (for the command line), with a one-line error naming the problem.
+pub fn open(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -119,7 +115,16 @@ pub fn connect_and_migrate(
         )
     })?;
     run_migrations(&mut conn)?;
-    drop(conn);
+    Ok(conn)
+}
+
+/// Connect once (to report a clear error), migrate, and build the pool.
+pub fn connect_and_migrate(
+    url: &DatabaseUrl,
+    pool_size: u32,
+    query_counter: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<DbPool> {
+    drop(open(url)?);
     r2d2::Pool::builder()
         .max_size(pool_size)
         .min_idle(Some(1))

@@ -48,11 +48,14 @@ impl ImageKind {
     }
 }
 
-/// An uploaded image that passed the checks: a known kind, at most [`Image::MAX_BYTES`].
+/// An uploaded image that passed the checks: a known kind, at most [`Image::MAX_BYTES`], that
+/// decodes as a whole picture; with its list-page thumbnail (JPEG, at most
+/// [`Image::THUMB_SIZE`] pixels on its longer side).
 #[derive(Clone)]
 pub struct Image {
     pub kind: ImageKind,
     pub bytes: Vec<u8>,
+    pub thumbnail: Vec<u8>,
 }
 
 impl std::fmt::Debug for Image {
@@ -63,22 +66,65 @@ impl std::fmt::Debug for Image {
 
 impl Image {
     pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+    pub const THUMB_SIZE: u32 = 480;
+    /// Larger pictures are refused rather than decoded (a small file can claim huge sizes).
+    const MAX_DIMENSION: u32 = 12_000;
 
+    /// Check an upload and render its thumbnail. CPU-heavy: call it off the async workers.
     pub fn parse(bytes: Vec<u8>) -> Result<Image, String> {
         if bytes.len() > Self::MAX_BYTES {
             return Err("The image can be at most 5 MB.".to_owned());
         }
-        match ImageKind::sniff(&bytes) {
-            Some(kind) => Ok(Image { kind, bytes }),
-            None => Err("The image must be a JPEG, PNG or WebP picture.".to_owned()),
-        }
+        let kind = ImageKind::sniff(&bytes)
+            .ok_or_else(|| "The image must be a JPEG, PNG or WebP picture.".to_owned())?;
+        let thumbnail = thumbnail(&bytes, kind).map_err(|_| {
+            "The image could not be read: it is not a complete JPEG, PNG or WebP picture."
+                .to_owned()
+        })?;
+        Ok(Image {
+            kind,
+            bytes,
+            thumbnail,
+        })
     }
+}
+
+fn thumbnail(bytes: &[u8], kind: ImageKind) -> Result<Vec<u8>, image::ImageError> {
+    let format = match kind {
+        ImageKind::Jpeg => image::ImageFormat::Jpeg,
+        ImageKind::Png => image::ImageFormat::Png,
+        ImageKind::Webp => image::ImageFormat::WebP,
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(Image::MAX_DIMENSION);
+    limits.max_image_height = Some(Image::MAX_DIMENSION);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.limits(limits);
+    let picture = reader.decode()?;
+    let size = Image::THUMB_SIZE;
+    let small = if picture.width() > size || picture.height() > size {
+        picture.thumbnail(size, size)
+    } else {
+        picture
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&small.to_rgb8())?;
+    Ok(out)
+}
+
+/// The thumbnail's stored name for a stored image name (`<stem>.thumb.jpg`).
+pub fn thumb_name(name: &str) -> String {
+    let stem = name.split('.').next().unwrap_or(name);
+    format!("{stem}.thumb.jpg")
 }
 
 /// Stored upload names: 32 lowercase hex characters and a known extension. Anything else is
 /// never looked up on disk.
 pub fn is_safe_upload_name(name: &str) -> Option<ImageKind> {
     let (stem, ext) = name.split_once('.')?;
+    let ext = if ext == "thumb.jpg" { "jpg" } else { ext };
     (stem.len() == 32
         && stem
             .bytes()
@@ -108,15 +154,27 @@ mod tests {
         );
     }
 
+    /// A whole 2×2 PNG.
+    const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x02\x00\x00\x00\x02\x08\x06\x00\x00\x00\x72\xb6\x0d\x24\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\xf8\xdf\xc0\xf0\x1f\x84\x19\x60\x0c\x00\x5a\xca\x09\xf9\xef\xae\x6a\xa1\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+
     #[test]
-    fn images_are_recognised_by_their_bytes() {
-        assert_eq!(
-            Image::parse(b"\x89PNG\r\n\x1a\n rest".to_vec())
-                .map(|i| i.kind)
-                .ok(),
-            Some(ImageKind::Png)
+    fn images_are_recognised_by_their_bytes_and_must_decode() {
+        let image = Image::parse(PNG.to_vec()).unwrap();
+        assert_eq!(image.kind, ImageKind::Png);
+        assert!(
+            image.thumbnail.starts_with(&[0xFF, 0xD8, 0xFF]),
+            "a JPEG thumbnail"
         );
+        assert!(Image::parse(b"\x89PNG\r\n\x1a\n no picture".to_vec()).is_err());
         assert!(Image::parse(b"GIF89a".to_vec()).is_err());
         assert!(Image::parse(vec![0xFF; Image::MAX_BYTES + 1]).is_err());
+        assert_eq!(
+            thumb_name("0123456789abcdef0123456789abcdef.png"),
+            "0123456789abcdef0123456789abcdef.thumb.jpg"
+        );
+        assert_eq!(
+            is_safe_upload_name("0123456789abcdef0123456789abcdef.thumb.jpg"),
+            Some(ImageKind::Jpeg)
+        );
     }
 }

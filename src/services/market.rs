@@ -212,10 +212,8 @@ pub fn create_product(
         Ok(id)
     });
     if result.is_err() {
-        if let Some((_, path)) = &stored {
-            if let Err(e) = std::fs::remove_file(path) {
-                tracing::warn!(error = %e, "could not remove an unused upload");
-            }
+        if let Some((name, _)) = &stored {
+            crate::services::images::remove(uploads, name);
         }
     }
     result

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::account::is_invisible_or_control;
 use crate::domain::auction::{time_left, window, AuctionStatus, Window};
-use crate::domain::image::is_safe_upload_name;
+use crate::domain::image::{is_safe_upload_name, thumb_name};
 use crate::domain::{AmountError, Won};
 use crate::services::auctions::{
     self, Auction, ListFilter, ListingDraft, ListingError, Sort, PER_PAGE,
@@ -46,7 +46,7 @@ impl Card {
         Card {
             id: a.id,
             title: a.title.clone(),
-            image: a.image_name.clone(),
+            image: a.image_name.as_deref().map(thumb_name),
             is_national: a.is_national,
             price: a.current_price(),
             bid_count: a.bid_count,
@@ -751,7 +751,7 @@ async fn save_listing(
     let form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = match form.image("image") {
+    let image = match form.image("image").await? {
         Some(Ok(image)) => Some(image),
         Some(Err(why)) => {
             errors.push(why);
@@ -804,7 +804,7 @@ async fn save_listing(
         };
         if outcome.is_err() {
             if let Some(n) = &name {
-                let _ = std::fs::remove_file(uploads.join(n));
+                images::remove(&uploads, n);
             }
         }
         outcome

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::image::Image;
+use crate::domain::image::thumb_name;
 use crate::domain::market::{
     parse_price, ProductDescription, ProductName, ProductStatus, Quantity, TradeId, TradeStatus,
 };
@@ -43,6 +43,7 @@ pub struct ProductView {
     pub region_name: String,
     pub category_name: String,
     pub image_url: Option<String>,
+    pub thumb_url: Option<String>,
     pub listed_at: String,
 }
 
@@ -64,6 +65,10 @@ impl ProductView {
             seller_name: card.seller_name,
             region_name: card.region_name,
             category_name: card.category_name,
+            thumb_url: p
+                .image_path
+                .as_deref()
+                .map(|name| format!("/uploads/{}", thumb_name(name))),
             image_url: p.image_path.map(|name| format!("/uploads/{name}")),
             listed_at: ctx.time(&p.created_at),
         }
@@ -685,7 +690,7 @@ pub async fn create(
         errors.push("The image can be at most 5 MB.".to_owned());
         None
     } else {
-        match form.image.clone().map(Image::parse) {
+        match crate::web::upload::parse_image(form.image.clone()).await? {
             Some(Err(e)) => {
                 errors.push(e);
                 None

@@ -25,16 +25,25 @@ impl MultipartForm {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
-    /// The image sent as `name`: `None` when none was chosen; `Some(Err(reason))` when it is
-    /// too large or not a JPEG, PNG or WebP picture.
-    pub fn image(&self, name: &str) -> Option<Result<Image, String>> {
+    /// The image sent as `name`, checked and thumbnailed on the blocking pool: `None` when none
+    /// was chosen; `Some(Err(reason))` when it is too large or not a whole JPEG, PNG or WebP.
+    pub async fn image(&self, name: &str) -> Result<Option<Result<Image, String>>, AppError> {
         if self.too_large.contains(name) {
-            return Some(Err("The image can be at most 5 MB.".to_owned()));
+            return Ok(Some(Err("The image can be at most 5 MB.".to_owned())));
         }
-        self.files
-            .get(name)
-            .map(|bytes| Image::parse(bytes.clone()))
+        parse_image(self.files.get(name).cloned()).await
     }
+}
+
+/// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
+pub async fn parse_image(
+    bytes: Option<Vec<u8>>,
+) -> Result<Option<Result<Image, String>>, AppError> {
+    let Some(bytes) = bytes else { return Ok(None) };
+    actix_web::web::block(move || Image::parse(bytes))
+        .await
+        .map(Some)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("image check failed: {e}")))
 }
 
 fn unreadable(e: actix_multipart::MultipartError) -> AppError {

@@ -18,7 +18,8 @@ both_databases!(
     get_requests_change_nothing,
 );
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
+/// A whole 2×2 PNG.
+pub const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x02\x00\x00\x00\x02\x08\x06\x00\x00\x00\x72\xb6\x0d\x24\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\xf8\xdf\xc0\xf0\x1f\x84\x19\x60\x0c\x00\x5a\xca\x09\xf9\xef\xae\x6a\xa1\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
 
 async fn a_seller_lists_an_auction_with_a_photo_and_everyone_can_see_it(db: Db) {
     let app = spawn_app(db).await;
@@ -58,9 +59,22 @@ async fn a_seller_lists_an_auction_with_a_photo_and_everyone_can_see_it(db: Db) 
 
     let (_, list) = app.get_html(&anon, "/").await;
     assert!(list.contains("Brass desk lamp"));
+    let at = list
+        .find("class=\"thumb\"><img src=\"")
+        .expect("the card has a thumbnail")
+        + "class=\"thumb\"><img src=\"".len();
+    let thumb_url = &list[at..at + list[at..].find('"').unwrap()];
+    assert!(thumb_url.ends_with(".thumb.jpg"), "{thumb_url}");
+    let thumb = app.get(&anon, thumb_url).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
     assert!(
-        list.contains("class=\"thumb\"><img"),
-        "the card has a thumbnail"
+        thumb
+            .bytes()
+            .await
+            .unwrap()
+            .starts_with(&[0xFF, 0xD8, 0xFF]),
+        "a real JPEG"
     );
     let (_, seller_page) = app.get_html(&seller, &location).await;
     assert!(seller_page.contains("This is your auction"));
@@ -157,6 +171,15 @@ async fn listing_input_is_checked_with_every_reason_and_creates_nothing(db: Db) 
             );
         }
     }
+    let r = app
+        .post_listing(
+            &seller,
+            &Listing::new("Fake PNG"),
+            Some(b"\x89PNG\r\n\x1a\n but no picture".to_vec()),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("could not be read"));
     let r = app
         .post_listing(
             &seller,

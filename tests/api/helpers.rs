@@ -437,9 +437,10 @@ impl TestApp {
     pub fn audit(&self) -> (bool, String) {
         let out = self.cli(&["audit"], &[], None);
         let text = format!(
-            "{}{}",
+            "{}{}(exit: {})",
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            out.status
         );
         (out.status.success(), text)
     }

@@ -24,8 +24,7 @@ both_databases!(
 
 // ---------------------------------------------------------------- helpers
 
-const PNG: &[u8] =
-    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+use crate::auctions::PNG;
 
 /// POST the multipart new-product form: defaults for every field not given.
 async fn post_product(
