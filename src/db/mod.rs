@@ -351,3 +351,23 @@ macro_rules! first_for_update {
         }
     };
 }
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends (text search ignores case).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with the user's `%`, `_` and `\` taken
+/// literally.
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, bids, users};
-use crate::db::{write_tx, DbConnection};
+use crate::db::{like_pattern, lower, write_tx, DbConnection};
 use crate::domain::auction::{AuctionStatus, PriceState};
 use crate::domain::{UserId, Won};
 use crate::first_for_update;
@@ -336,22 +336,6 @@ pub struct ListFilter {
 }
 
 pub const PER_PAGE: i64 = 20;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
-/// `%text%` for LIKE, with the wildcards in the text escaped.
-fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
 
 macro_rules! filtered {
     ($f:expr) => {{

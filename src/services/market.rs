@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{categories, products, regions, trades, users};
-use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
+use crate::db::{is_unique_violation, like_pattern, lock_wallets, lower, write_tx, DbConnection};
 use crate::domain::image::Image;
 use crate::domain::market::{
     CategoryId, ProductDescription, ProductId, ProductName, ProductStatus, Quantity, TradeId,
@@ -34,11 +34,6 @@ pub mod kind {
     pub const PURCHASE_OUT: &str = "purchase_out";
     /// …and arrives in the seller's balance.
     pub const PURCHASE_IN: &str = "purchase_in";
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`, the same on both backends.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 type Backend = <DbConnection as Connection>::Backend;
@@ -574,21 +569,6 @@ pub struct ProductFilter {
     pub status: Option<ProductStatus>,
 }
 
-/// `%text%` for `LIKE … ESCAPE '\'`, with the user's `%`, `_` and `\` taken literally.
-fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
-/// A region and everything under it (a district includes its neighbourhoods).
 fn filtered<'a>(
     filter: &ProductFilter,
     regions_in: Option<Vec<RegionId>>,
