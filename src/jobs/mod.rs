@@ -46,7 +46,9 @@ pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard
 pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let at = now();
-    bidding::activate_due(&mut conn, at)?;
+    for opened in bidding::activate_due(&mut conn, at)? {
+        live.after_commit(opened);
+    }
     for id in bidding::due_for_close(&mut conn, at, 200)? {
         match bidding::close_auction(&mut conn, id, now()) {
             Ok(closed) => {

@@ -544,18 +544,32 @@ pub struct Cancelled {
     pub event: AuctionEvent,
 }
 
-/// Flip scheduled auctions whose start has come to active. Returns their ids.
-pub fn activate_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        auctions::table
-            .filter(auctions::status.eq(AuctionStatus::Scheduled.as_str()))
-            .filter(auctions::starts_at.le(now)),
-    )
-    .set((
-        auctions::status.eq(AuctionStatus::Active.as_str()),
-        auctions::updated_at.eq(now),
-    ))
-    .execute(conn)
+/// Flip scheduled auctions whose start has come to active, in one transaction that sends an
+/// event for each (their watchers see bidding open). Returns the events, to publish after commit.
+pub fn activate_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<AuctionEvent>> {
+    write_tx(conn, |conn| {
+        let ids: Vec<i64> = diesel::update(
+            auctions::table
+                .filter(auctions::status.eq(AuctionStatus::Scheduled.as_str()))
+                .filter(auctions::starts_at.le(now)),
+        )
+        .set((
+            auctions::status.eq(AuctionStatus::Active.as_str()),
+            auctions::updated_at.eq(now),
+        ))
+        .returning(auctions::id)
+        .get_results(conn)?;
+        let mut events = Vec::with_capacity(ids.len());
+        for id in ids {
+            let event = AuctionEvent::new(id, None);
+            events::notify(conn, &event)?;
+            events.push(event);
+        }
+        Ok(events)
+    })
 }
 
 /// Ids of open auctions whose end has passed, soonest first.

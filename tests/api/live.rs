@@ -19,7 +19,21 @@ both_databases!(
     closing_buying_now_and_cancelling_reach_every_watcher,
     a_silent_client_is_dropped,
     a_watcher_that_falls_behind_ends_with_the_latest_state,
+    watchers_see_a_scheduled_auction_open,
 );
+
+async fn watchers_see_a_scheduled_auction_open(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("open_seller").await;
+    let mut l = national("Opens soon");
+    l.starts_at = local_in(2);
+    let id = app.list(&seller, &l).await;
+    let mut ws = app.ws(id, None).await;
+    expect_frame(&mut ws, "state", "Opens in").await;
+    let html = expect_frame(&mut ws, "state", "Time left").await;
+    assert!(html.contains("data-status=\"active\""));
+    assert_eq!(app.auction_row(id).0, "active");
+}
 
 fn national(title: &str) -> Listing {
     let mut l = Listing::new(title);
