@@ -36,10 +36,6 @@ impl DatabaseUrl {
             DatabaseUrl::Postgres(url) => redact_postgres(url),
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, DatabaseUrl::Postgres(_))
-    }
 }
 
 impl fmt::Debug for DatabaseUrl {

@@ -126,10 +126,6 @@ impl Application {
         self.server.handle()
     }
 
-    pub fn pool(&self) -> DbPool {
-        self.pool.clone()
-    }
-
     /// Serve (and run the scheduler) until the server stops or this future is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _scheduler = if self.scheduler {

@@ -313,23 +313,6 @@ pub fn lock_wallets(
     }
 }
 
-/// Which backend a connection talks to (for the few places that need raw SQL).
-pub fn is_postgres(conn: &DbConnection) -> bool {
-    matches!(conn, DbConnection::Pg(_))
-}
-
-/// Load the row a query by unique key matches, with no `LIMIT`: SQLite as bundled (built with
-/// STAT4) marks a statement whose `LIMIT` is a bound parameter to be recompiled whenever it is
-/// re-bound, so `.first()` recompiled every primary-key lookup on every execution.
-#[macro_export]
-macro_rules! one_row {
-    ($query:expr, $conn:expr) => {
-        $query
-            .load($conn)
-            .map(|rows: Vec<_>| rows.into_iter().next())
-    };
-}
-
 /// Load the row of `$query` (by unique key) and lock it: `SELECT … FOR UPDATE` on PostgreSQL (with
 /// `skip_locked`, rows another transaction holds are passed over); a plain read on SQLite,
 /// whose `BEGIN IMMEDIATE` already holds the database write lock. The query is written once
@@ -338,16 +321,16 @@ macro_rules! one_row {
 macro_rules! first_for_update {
     ($conn:expr, $query:expr) => {
         match $conn {
-            $crate::db::DbConnection::Pg(c) => $crate::one_row!($query.for_update(), c),
-            $crate::db::DbConnection::Sqlite(c) => $crate::one_row!($query, c),
+            $crate::db::DbConnection::Pg(c) => $query.for_update().first(c).optional(),
+            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
         }
     };
     (skip_locked, $conn:expr, $query:expr) => {
         match $conn {
             $crate::db::DbConnection::Pg(c) => {
-                $crate::one_row!($query.for_update().skip_locked(), c)
+                $query.for_update().skip_locked().first(c).optional()
             }
-            $crate::db::DbConnection::Sqlite(c) => $crate::one_row!($query, c),
+            $crate::db::DbConnection::Sqlite(c) => $query.first(c).optional(),
         }
     };
 }

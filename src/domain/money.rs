@@ -43,10 +43,6 @@ impl Won {
         self.0.checked_add(other.0).map(Won)
     }
 
-    pub fn checked_sub(self, other: Won) -> Option<Won> {
-        self.0.checked_sub(other.0).and_then(Won::new)
-    }
-
     /// Parse what a user typed: digits with optional thousands separators and `₩`.
     /// Everything else (signs, decimals, exponents, spaces inside) is refused.
     pub fn parse(input: &str) -> Result<Won, AmountError> {

@@ -3,7 +3,7 @@
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use diesel::prelude::*;
 
-use crate::db::schema::{regions, users, wallets};
+use crate::db::schema::{users, wallets};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
 use crate::domain::{DisplayName, Password, RegionId, UserId, Username, Won};
 use crate::services::now;
@@ -74,12 +74,7 @@ pub fn create_account(
     password_hash: &str,
 ) -> Result<UserId, SignUpError> {
     let result = write_tx(conn, |conn| {
-        let level: Option<i32> = regions::table
-            .find(new.region_id)
-            .select(regions::level)
-            .first(conn)
-            .optional()?;
-        if level != Some(3) {
+        if !crate::services::reference::is_neighbourhood(conn, new.region_id)? {
             return Err(SignUpError::UnknownRegion);
         }
         let at = now();
@@ -126,12 +121,11 @@ pub struct LoginRow {
 }
 
 pub fn find_login(conn: &mut DbConnection, username: &Username) -> QueryResult<Option<LoginRow>> {
-    crate::one_row!(
-        users::table
-            .filter(users::username.eq(username.as_str()))
-            .select(LoginRow::as_select()),
-        conn
-    )
+    users::table
+        .filter(users::username.eq(username.as_str()))
+        .select(LoginRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The logged-in user as every page shows them: name, role and wallet.
@@ -159,22 +153,21 @@ struct UserWalletRow {
 }
 
 pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<CurrentUser>> {
-    let row: Option<UserWalletRow> = crate::one_row!(
-        users::table
-            .inner_join(wallets::table)
-            .filter(users::id.eq(id))
-            .select((
-                users::id,
-                users::username,
-                users::display_name,
-                users::role,
-                users::is_active,
-                users::region_id,
-                wallets::balance,
-                wallets::locked,
-            )),
-        conn
-    )?;
+    let row: Option<UserWalletRow> = users::table
+        .inner_join(wallets::table)
+        .filter(users::id.eq(id))
+        .select((
+            users::id,
+            users::username,
+            users::display_name,
+            users::role,
+            users::is_active,
+            users::region_id,
+            wallets::balance,
+            wallets::locked,
+        ))
+        .first(conn)
+        .optional()?;
     Ok(row.filter(|r| r.is_active).map(|r| CurrentUser {
         id: r.id,
         username: r.username,

@@ -242,7 +242,11 @@ pub fn edit_listing(
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
-    crate::one_row!(auctions::table.find(id).select(Auction::as_select()), conn)
+    auctions::table
+        .find(id)
+        .select(Auction::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// An auction and its seller's display name, in one query.
@@ -250,13 +254,12 @@ pub fn find_with_seller(
     conn: &mut DbConnection,
     id: i64,
 ) -> QueryResult<Option<(Auction, String)>> {
-    crate::one_row!(
-        auctions::table
-            .inner_join(users::table.on(users::id.eq(auctions::seller_id)))
-            .filter(auctions::id.eq(id))
-            .select((Auction::as_select(), users::display_name)),
-        conn
-    )
+    auctions::table
+        .inner_join(users::table.on(users::id.eq(auctions::seller_id)))
+        .filter(auctions::id.eq(id))
+        .select((Auction::as_select(), users::display_name))
+        .first(conn)
+        .optional()
 }
 
 /// One line of an auction's bid history.

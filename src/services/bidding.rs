@@ -59,9 +59,6 @@ impl From<AmountRule> for PlaceBidError {
 /// What a committed bid changed (for flashes and live updates).
 #[derive(Debug, Clone)]
 pub struct BidPlaced {
-    pub auction_id: i64,
-    pub bidder_id: UserId,
-    pub amount: Won,
     /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
 }
@@ -270,12 +267,7 @@ pub fn place_bid(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(BidPlaced {
-            auction_id,
-            bidder_id,
-            amount,
-            event,
-        })
+        Ok(BidPlaced { event })
     })
 }
 
@@ -303,10 +295,7 @@ crate::unexpected_error!(BuyNowError);
 /// What a committed buy-now changed.
 #[derive(Debug, Clone)]
 pub struct Bought {
-    pub auction_id: i64,
-    pub buyer_id: UserId,
     pub price: Won,
-    pub seller_id: UserId,
     pub event: AuctionEvent,
 }
 
@@ -376,13 +365,7 @@ pub fn buy_now(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(Bought {
-            auction_id,
-            buyer_id,
-            price,
-            seller_id: a.seller_id,
-            event,
-        })
+        Ok(Bought { price, event })
     })
 }
 
@@ -405,10 +388,7 @@ crate::unexpected_error!(CloseError);
 /// How an auction closed.
 #[derive(Debug, Clone)]
 pub struct Closed {
-    pub auction_id: i64,
     pub status: AuctionStatus,
-    pub winner: Option<(UserId, Won)>,
-    pub seller_id: UserId,
     pub event: AuctionEvent,
 }
 
@@ -463,13 +443,7 @@ pub fn close_auction(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(Closed {
-            auction_id,
-            status,
-            winner,
-            seller_id: a.seller_id,
-            event,
-        })
+        Ok(Closed { status, event })
     })
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{categories, products, regions, trades, users};
+use crate::db::schema::{categories, products, trades, users};
 use crate::db::{is_unique_violation, like_pattern, lock_wallets, lower, write_tx, DbConnection};
 use crate::domain::image::Image;
 use crate::domain::market::{
@@ -102,7 +102,11 @@ fn lock_product(conn: &mut DbConnection, id: ProductId) -> QueryResult<Option<Pr
 }
 
 fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Option<TradeRow>> {
-    crate::one_row!(trades::table.find(id).select(TradeRow::as_select()), conn)
+    trades::table
+        .find(id)
+        .select(TradeRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Store `units_left` and the status that follows from it and the product's open trades.
@@ -178,12 +182,7 @@ pub fn create_product(
         if category.is_none() {
             return Err(CreateProductError::UnknownCategory);
         }
-        let level: Option<i32> = regions::table
-            .find(new.region_id)
-            .select(regions::level)
-            .first(conn)
-            .optional()?;
-        if level != Some(3) {
+        if !crate::services::reference::is_neighbourhood(conn, new.region_id)? {
             return Err(CreateProductError::UnknownRegion);
         }
         let at = now();

@@ -29,6 +29,17 @@ pub fn all_regions(conn: &mut DbConnection) -> QueryResult<Vec<Region>> {
         .load(conn)
 }
 
+/// Whether `id` is a neighbourhood (the level people and listings live at), in the caller's
+/// transaction.
+pub fn is_neighbourhood(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    let level: Option<i32> = regions::table
+        .find(id)
+        .select(regions::level)
+        .first(conn)
+        .optional()?;
+    Ok(level == Some(3))
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = categories)]
 pub struct Category {

@@ -19,7 +19,7 @@ use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::services::{images, now};
 use crate::web::session::flash;
 use crate::web::upload::{read_multipart, MultipartForm};
-use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
+use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 fn won(n: i64) -> Won {
     Won::new(n).unwrap_or(Won::ZERO)
@@ -112,12 +112,7 @@ pub async fn browse(
     let reference = state.reference.clone();
     let region_id = opt_id(&query.region).filter(|id| reference.region(*id).is_some());
     let category_id = opt_id(&query.category);
-    let page = query
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 100_000);
+    let page = page_number(&query.page);
     let text = query.q.trim();
     let filter = ListFilter {
         text: (!text.is_empty()).then(|| text.chars().take(100).collect()),
@@ -693,6 +688,8 @@ pub struct ListingFormPage {
     pub errors: Vec<String>,
     pub f: ListingFields,
     pub groups: Vec<RegionGroup>,
+    /// The neighbourhood selected in the form (0: none).
+    pub region_id: i64,
     pub categories: Vec<Category>,
     /// `Some(id)` when editing.
     pub edit_id: Option<i64>,
@@ -713,6 +710,7 @@ fn form_page(
         &ListingFormPage {
             ctx,
             errors,
+            region_id: f.region_id.trim().parse().unwrap_or(0),
             f,
             groups: reference.neighbourhood_groups(),
             categories: reference.categories.clone(),

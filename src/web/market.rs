@@ -21,7 +21,7 @@ use crate::services::reference::{Category, Region, RegionGroup};
 use crate::web::error::urlencode;
 use crate::web::session::flash;
 use crate::web::upload::{read_multipart, MultipartForm};
-use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
+use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// Products on one page of `/market`.
 pub const PER_PAGE: i64 = 12;
@@ -193,12 +193,7 @@ pub async fn list(
     let region_id = query.region.trim().parse::<i64>().ok().filter(|r| *r > 0);
     let category_id = query.category.trim().parse::<i64>().ok().filter(|c| *c > 0);
     let status = ProductStatus::parse(query.status.trim());
-    let page = query
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let page = page_number(&query.page);
     let filter = ProductFilter {
         text: (!q.is_empty()).then(|| q.clone()),
         region_id,

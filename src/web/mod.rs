@@ -72,6 +72,11 @@ pub fn render<T: Template>(
         .body(html))
 }
 
+/// A `?page=` value: a bad or missing one is the first page.
+pub fn page_number(raw: &str) -> i64 {
+    raw.trim().parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
+}
+
 /// 303 See Other to `location`.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

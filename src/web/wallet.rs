@@ -9,7 +9,7 @@ use crate::domain::money::format_delta;
 use crate::domain::{AmountError, Won};
 use crate::services::wallet::{self as wallet_service, kind_label, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
-use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
+use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 pub const JOURNAL_PER_PAGE: i64 = 20;
 /// The development top-up accepts ₩1 to ₩10,000,000 at a time.
@@ -61,12 +61,7 @@ pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let page = page_number(&query.page);
     wallet_page(ctx, &state, page, StatusCode::OK, String::new(), None).await
 }
 

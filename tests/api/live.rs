@@ -293,23 +293,20 @@ async fn a_silent_client_is_dropped(db: Db) {
     let mut ws = app.ws(id, None).await;
     // Not reading means not answering the server's pings.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut closed = false;
-    for _ in 0..50 {
-        match next_frame(&mut ws, Duration::from_millis(100)).await {
-            Some(_) => continue, // the snapshot sent before the silence
-            None => {
-                closed = true;
-                break;
+    // What the server sent before giving up is still buffered: read to the end. A socket the
+    // server kept open would time out here (reading now would also answer its pings).
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
             }
         }
-    }
-    assert!(closed, "the server closed the silent socket");
-    use futures_util::StreamExt;
-    let rest = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
-    assert!(
-        matches!(rest, Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(_)))),
-        "{rest:?}"
-    );
+    })
+    .await;
+    assert!(ended.is_ok(), "the server closed the silent socket");
 }
 
 async fn a_watcher_that_falls_behind_ends_with_the_latest_state(db: Db) {
