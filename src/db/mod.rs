@@ -27,7 +27,6 @@ pub enum DbConnection {
 }
 
 pub type DbPool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -287,13 +286,19 @@ where
     }
 }
 
+/// A wallet row as locked and read inside a transaction.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = schema::wallets)]
+pub struct WalletRow {
+    pub user_id: i64,
+    pub balance: i64,
+    pub locked: i64,
+}
+
 /// Lock the wallet rows of `user_ids` in ascending id order (the global lock order),
 /// after the caller has locked its auction or product row. On SQLite the transaction
 /// already holds the database write lock, so this is a plain read.
-pub fn lock_wallets(
-    conn: &mut DbConnection,
-    user_ids: &[i64],
-) -> QueryResult<Vec<crate::services::wallet::WalletRow>> {
+pub fn lock_wallets(conn: &mut DbConnection, user_ids: &[i64]) -> QueryResult<Vec<WalletRow>> {
     use schema::wallets::dsl as w;
     let mut ids = user_ids.to_vec();
     ids.sort_unstable();
@@ -303,12 +308,12 @@ pub fn lock_wallets(
             .filter(w::user_id.eq_any(&ids))
             .order(w::user_id.asc())
             .for_update()
-            .select(crate::services::wallet::WalletRow::as_select())
+            .select(WalletRow::as_select())
             .load(c),
         DbConnection::Sqlite(c) => w::wallets
             .filter(w::user_id.eq_any(&ids))
             .order(w::user_id.asc())
-            .select(crate::services::wallet::WalletRow::as_select())
+            .select(WalletRow::as_select())
             .load(c),
     }
 }

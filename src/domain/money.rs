@@ -35,6 +35,16 @@ impl Won {
         }
     }
 
+    /// An amount read from the database, where a `CHECK (… >= 0)` keeps it non-negative; a
+    /// negative value (which the schema refuses) reads as zero rather than panicking.
+    pub const fn from_stored(won: i64) -> Won {
+        if won >= 0 {
+            Won(won)
+        } else {
+            Won(0)
+        }
+    }
+
     pub const fn get(self) -> i64 {
         self.0
     }

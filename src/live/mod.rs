@@ -8,7 +8,6 @@
 //! process `LISTEN`s ([`listen`]), so a change made in any process reaches the watchers of all.
 
 pub mod listen;
-pub mod socket;
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
@@ -19,10 +18,9 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::db::DbPool;
-use crate::domain::auction::AuctionStatus;
 use crate::domain::Won;
 use crate::services::events::AuctionEvent;
-use crate::web::auctions::{load_state, AuctionState};
+use crate::views::auction::{load_state, AuctionState, StateFragment};
 
 /// The relay sends at most one snapshot per this interval; changes committed meanwhile are all
 /// in the next one (a burst of a thousand bids a second becomes fifty frames per watcher).
@@ -63,13 +61,6 @@ impl Frame<'_> {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
     }
-}
-
-/// The state fragment: the same partial the auction page renders.
-#[derive(Template)]
-#[template(path = "partials/_auction_state.html")]
-pub struct StateFragment<'a> {
-    pub state: &'a AuctionState,
 }
 
 /// A short message for one watcher (ack, refusal, "you were outbid").
@@ -202,7 +193,7 @@ fn relay(
         for e in batch {
             let entry = by_auction.entry(e.auction_id).or_insert((Vec::new(), e.at));
             if let Some((user, amount)) = e.outbid {
-                entry.0.push((user, Won::new(amount).unwrap_or(Won::ZERO)));
+                entry.0.push((user, Won::from_stored(amount)));
             }
             entry.1 = entry.1.min(e.at);
         }

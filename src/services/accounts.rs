@@ -174,8 +174,8 @@ pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<C
         display_name: r.display_name,
         is_admin: r.role == Role::Admin.as_str(),
         region_id: r.region_id,
-        balance: Won::new(r.balance).unwrap_or(Won::ZERO),
-        locked: Won::new(r.locked).unwrap_or(Won::ZERO),
+        balance: Won::from_stored(r.balance),
+        locked: Won::from_stored(r.locked),
     }))
 }
 

@@ -40,10 +40,6 @@ pub struct Auction {
     pub updated_at: NaiveDateTime,
 }
 
-fn won(n: i64) -> Won {
-    Won::new(n).unwrap_or(Won::ZERO)
-}
-
 impl Auction {
     pub fn status(&self) -> AuctionStatus {
         AuctionStatus::parse(&self.status).unwrap_or(AuctionStatus::Cancelled)
@@ -51,20 +47,20 @@ impl Auction {
 
     pub fn prices(&self) -> PriceState {
         PriceState {
-            start_price: won(self.start_price),
-            bid_unit: won(self.bid_unit),
-            buy_now_price: self.buy_now_price.map(won),
-            current_price: won(self.current_price),
+            start_price: Won::from_stored(self.start_price),
+            bid_unit: Won::from_stored(self.bid_unit),
+            buy_now_price: self.buy_now_price.map(Won::from_stored),
+            current_price: Won::from_stored(self.current_price),
             bid_count: self.bid_count,
         }
     }
 
     pub fn current_price(&self) -> Won {
-        won(self.current_price)
+        Won::from_stored(self.current_price)
     }
 
     pub fn buy_now(&self) -> Option<Won> {
-        self.buy_now_price.map(won)
+        self.buy_now_price.map(Won::from_stored)
     }
 }
 

@@ -5,13 +5,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, bids};
-use crate::db::{lock_wallets, write_tx, DbConnection};
+use crate::db::{lock_wallets, write_tx, DbConnection, WalletRow};
 use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
 use crate::domain::{UserId, Won};
 use crate::first_for_update;
 use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
-use crate::services::wallet::{apply_movement, Movement, WalletRow};
+use crate::services::wallet::{apply_movement, Movement};
 
 pub mod kind {
     pub const BID_HOLD: &str = "bid_hold";
@@ -61,10 +61,6 @@ impl From<AmountRule> for PlaceBidError {
 pub struct BidPlaced {
     /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
-}
-
-fn won(n: i64) -> Won {
-    Won::new(n).unwrap_or(Won::ZERO)
 }
 
 fn lock_auction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
@@ -233,7 +229,7 @@ pub fn place_bid(
         };
         if mine.balance + own_hold < amount.get() {
             return Err(PlaceBidError::InsufficientFunds {
-                available: won(mine.balance + own_hold),
+                available: Won::from_stored(mine.balance + own_hold),
                 needed: amount,
             });
         }
@@ -330,7 +326,7 @@ pub fn buy_now(
         let own_hold = if buyer_leads { a.current_price } else { 0 };
         if buyer.balance + own_hold < price.get() {
             return Err(BuyNowError::InsufficientFunds {
-                available: won(buyer.balance + own_hold),
+                available: Won::from_stored(buyer.balance + own_hold),
                 needed: price,
             });
         }

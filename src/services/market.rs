@@ -61,7 +61,7 @@ pub struct ProductRow {
 
 impl ProductRow {
     pub fn price(&self) -> Won {
-        Won::new(self.price).unwrap_or(Won::ZERO)
+        Won::from_stored(self.price)
     }
 
     pub fn status(&self) -> ProductStatus {
@@ -311,7 +311,7 @@ pub fn buy(
         if wallet.balance < price.get() {
             return Err(BuyError::InsufficientFunds {
                 price,
-                available: Won::new(wallet.balance).unwrap_or(Won::ZERO),
+                available: Won::from_stored(wallet.balance),
             });
         }
         let at = now();
@@ -681,7 +681,7 @@ pub struct TradeView {
 
 impl TradeView {
     pub fn price(&self) -> Won {
-        Won::new(self.trade.price).unwrap_or(Won::ZERO)
+        Won::from_stored(self.trade.price)
     }
 
     pub fn status(&self) -> TradeStatus {

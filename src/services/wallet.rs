@@ -8,15 +8,6 @@ use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
 use crate::domain::{UserId, Won};
 use crate::services::now;
 
-/// A wallet row as locked and read inside a transaction.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = wallets)]
-pub struct WalletRow {
-    pub user_id: i64,
-    pub balance: i64,
-    pub locked: i64,
-}
-
 /// Kinds of journal entry. Deposits and withdrawals are the only ones that bring money into
 /// or take it out of the system; every other kind moves money between or inside wallets.
 pub mod kind {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
 use crate::services::reference::RegionGroup;
-use crate::web::ctx::safe_next;
+use crate::web::extract::safe_next;
 use crate::web::session::{self, flash};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 

@@ -1,18 +1,12 @@
-//! Extractors: [`Ctx`] (what every page needs: user, wallet, CSRF token, flashes, time zone)
-//! and [`SessionUser`] (just the logged-in user's id, for POST handlers that redirect).
+//! [`Ctx`]: what every page needs to render its layout (user, CSRF token, time zone, flashes).
+//! It is plain data; building it from a request ([`crate::web::extract`]) is separate, so the
+//! error page can render one without a request and without knowing any extractor.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_session::{Session, SessionExt};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_session::Session;
 use chrono::NaiveDateTime;
 
-use crate::services::accounts::{self, CurrentUser};
-use crate::web::error::AppError;
+use crate::services::accounts::CurrentUser;
 use crate::web::session::{self, Flash};
-use crate::web::{db, AppState};
 
 /// The context of one page.
 pub struct Ctx {
@@ -20,7 +14,7 @@ pub struct Ctx {
     pub csrf_token: String,
     pub tz: chrono_tz::Tz,
     pub path: String,
-    session: Option<Session>,
+    pub(crate) session: Option<Session>,
 }
 
 impl Ctx {
@@ -32,65 +26,6 @@ impl Ctx {
             tz: chrono_tz::Asia::Seoul,
             path: "/".to_owned(),
             session: None,
-        }
-    }
-
-    /// Build the context for a request (one query when logged in).
-    pub async fn load(req: &HttpRequest) -> Result<Ctx, AppError> {
-        let (ctx, ()) = Ctx::load_with(req, |_| Ok(())).await?;
-        Ok(ctx)
-    }
-
-    /// Build the context and run `more` in the same trip to the blocking pool (a page that
-    /// needs its own queries saves a thread hop).
-    pub async fn load_with<T, F>(req: &HttpRequest, more: F) -> Result<(Ctx, T), AppError>
-    where
-        F: FnOnce(&mut crate::db::DbConnection) -> anyhow::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let session = req.get_session();
-        let state = state(req)?;
-        let uid = session::user_id(&session);
-        let (user, extra) = db(&state, move |conn| {
-            let user = match uid {
-                Some(id) => accounts::current_user(conn, id)?,
-                None => None,
-            };
-            Ok::<_, anyhow::Error>((user, more(conn)?))
-        })
-        .await?;
-        if uid.is_some() && user.is_none() {
-            session::log_out(&session);
-        }
-        let ctx = Ctx {
-            user,
-            csrf_token: session::csrf_token(&session),
-            tz: state.settings.timezone,
-            path: req
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned(),
-            session: Some(session),
-        };
-        Ok((ctx, extra))
-    }
-
-    /// The logged-in user, or a redirect to the login page.
-    pub fn require_user(&self) -> Result<&CurrentUser, AppError> {
-        self.user.as_ref().ok_or_else(|| AppError::LoginRequired {
-            next: self.path.clone(),
-        })
-    }
-
-    pub fn require_admin(&self) -> Result<&CurrentUser, AppError> {
-        let user = self.require_user()?;
-        if user.is_admin {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden(
-                "This page is for administrators.".to_owned(),
-            ))
         }
     }
 
@@ -109,64 +44,4 @@ impl Ctx {
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
-}
-
-impl FromRequest for Ctx {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Ctx, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Ctx::load(&req).await })
-    }
-}
-
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
-}
-
-/// The id of the logged-in user from the session alone (no query); the service checks the rest.
-pub struct SessionUser {
-    pub id: i64,
-    pub session: Session,
-}
-
-impl FromRequest for SessionUser {
-    type Error = AppError;
-    type Future = std::future::Ready<Result<SessionUser, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        std::future::ready(match session::user_id(&session) {
-            Some(id) => Ok(SessionUser { id, session }),
-            None => Err(AppError::LoginRequired {
-                next: req
-                    .headers()
-                    .get(actix_web::http::header::REFERER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(local_path)
-                    .unwrap_or_else(|| "/".to_owned()),
-            }),
-        })
-    }
-}
-
-/// The path part of a same-site URL, for `next=`; `None` for anything else.
-pub fn local_path(url: &str) -> Option<String> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            &rest[rest.find('/')?..]
-        }
-        None => url,
-    };
-    safe_next(path)
-}
-
-/// Only local absolute paths are allowed as redirect targets (no `//host`, no scheme).
-pub fn safe_next(next: &str) -> Option<String> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
-        .then(|| next.to_owned())
 }

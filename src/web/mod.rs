@@ -7,6 +7,7 @@ pub mod auctions;
 pub mod csrf;
 pub mod ctx;
 pub mod error;
+pub mod extract;
 pub mod market;
 pub mod pages;
 pub mod ratelimit;
@@ -21,8 +22,9 @@ use askama::Template;
 
 use crate::config::Settings;
 use crate::db::{DbConnection, DbPool};
-pub use ctx::{Ctx, SessionUser};
+pub use ctx::Ctx;
 pub use error::AppError;
+pub use extract::SessionUser;
 
 /// Shared by every worker.
 pub struct AppState {
@@ -117,10 +119,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
         .route("/static/js/live.js", web::get().to(pages::live_script))
-        .route(
-            "/auctions/{id}/live",
-            web::get().to(crate::live::socket::live),
-        )
+        .route("/auctions/{id}/live", web::get().to(auctions::live::live))
         .service(
             web::resource("/signup")
                 .route(web::get().to(account::signup_form))

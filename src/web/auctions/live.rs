@@ -19,7 +19,7 @@ use crate::domain::Won;
 use crate::live::{notice_frame, state_frame};
 use crate::services::bidding::{self, BuyNowError, PlaceBidError};
 use crate::services::{auctions, now};
-use crate::web::auctions::load_state;
+use crate::views::auction::load_state;
 use crate::web::{db, session, AppError, AppState};
 
 /// Largest frame a client may send.
@@ -196,9 +196,7 @@ async fn handle_frame(
         ClientFrame::Bid { amount } => {
             let amount = match Won::parse(&amount) {
                 Ok(a) => a,
-                Err(e) => {
-                    return notice_frame("error", "error", &crate::web::auctions::amount_reason(&e))
-                }
+                Err(e) => return notice_frame("error", "error", &super::amount_reason(&e)),
             };
             match db(state, move |conn| {
                 bidding::place_bid(conn, id, user, amount, now())

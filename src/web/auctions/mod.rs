@@ -1,4 +1,7 @@
-//! Auction pages: browse, look, list (create/edit/cancel), bid, buy now, my listings, my bids.
+//! Auction pages: browse, look, list (create/edit/cancel), bid, buy now, my listings, my bids,
+//! and the live panel's socket ([`live`]).
+
+pub mod live;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -17,13 +20,10 @@ use crate::services::auctions::{
 use crate::services::bidding::{self, BuyNowError, CancelError, Canceller, PlaceBidError};
 use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::services::{images, now};
+use crate::views::auction::{load_auction_and_state, AuctionState};
 use crate::web::session::flash;
 use crate::web::upload::{read_multipart, MultipartForm};
 use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, SessionUser};
-
-fn won(n: i64) -> Won {
-    Won::new(n).unwrap_or(Won::ZERO)
-}
 
 // ------------------------------------------------------------------ browse
 
@@ -177,111 +177,6 @@ pub async fn browse(
 
 // ------------------------------------------------------------------ detail
 
-pub struct BidView {
-    pub amount: Won,
-    pub bidder: String,
-    pub time: String,
-    pub buy_now: bool,
-}
-
-/// What every viewer sees of an auction's money and history: the page renders it, and the
-/// live panel pushes it again (`partials/_auction_state.html`) after every committed change.
-pub struct AuctionState {
-    pub id: i64,
-    pub status: AuctionStatus,
-    pub is_national: bool,
-    pub not_started: bool,
-    pub current_price: Won,
-    pub min_bid: Won,
-    pub bid_count: i32,
-    pub leader_id: Option<i64>,
-    pub leader_name: Option<String>,
-    pub winner_id: Option<i64>,
-    pub winner_name: Option<String>,
-    pub seller_name: String,
-    pub time_left: String,
-    /// Start (when not started) or end, in milliseconds since the epoch, for the ticking clock.
-    pub deadline_ms: i64,
-    pub ends_at: String,
-    pub bids: Vec<BidView>,
-    pub watchers: usize,
-}
-
-/// Bid history rows shown (page and live panel).
-pub const HISTORY: i64 = 10;
-
-/// Load an auction's state: three queries (auction, newest bids, names).
-pub fn load_state(
-    conn: &mut crate::db::DbConnection,
-    id: i64,
-    tz: chrono_tz::Tz,
-    watchers: usize,
-) -> anyhow::Result<Option<AuctionState>> {
-    Ok(load_auction_state(conn, id, tz, watchers)?.map(|(_, s)| s))
-}
-
-fn load_auction_state(
-    conn: &mut crate::db::DbConnection,
-    id: i64,
-    tz: chrono_tz::Tz,
-    watchers: usize,
-) -> anyhow::Result<Option<(Auction, AuctionState)>> {
-    let Some((a, seller_name)) = auctions::find_with_seller(conn, id)? else {
-        return Ok(None);
-    };
-    let bids = auctions::bid_history(conn, id, HISTORY)?;
-    // The leader (and a winner) made the newest bid.
-    let newest_bidder = bids.first().map(|b| (b.bidder_id, b.bidder_name.clone()));
-    let name = |id: i64| match &newest_bidder {
-        Some((bidder, name)) if *bidder == id => name.clone(),
-        _ => String::new(),
-    };
-    let at = now();
-    let local = |t: &NaiveDateTime| {
-        t.and_utc()
-            .with_timezone(&tz)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
-    let st = a.status();
-    let not_started = st.is_open() && window(a.starts_at, a.ends_at, at) == Window::NotStarted;
-    let deadline = if not_started { a.starts_at } else { a.ends_at };
-    let state = AuctionState {
-        id: a.id,
-        status: st,
-        is_national: a.is_national,
-        not_started,
-        current_price: a.current_price(),
-        min_bid: a.prices().minimum_bid(),
-        bid_count: a.bid_count,
-        leader_id: a.leader_id,
-        leader_name: a.leader_id.map(name),
-        winner_id: a.winner_id,
-        winner_name: a.winner_id.map(name),
-        seller_name,
-        time_left: if !st.is_open() {
-            st.label().to_owned()
-        } else if not_started {
-            time_left(a.starts_at, at).replace(" left", "")
-        } else {
-            time_left(a.ends_at, at)
-        },
-        deadline_ms: deadline.and_utc().timestamp_millis(),
-        ends_at: local(&a.ends_at),
-        bids: bids
-            .into_iter()
-            .map(|b| BidView {
-                amount: won(b.amount),
-                bidder: b.bidder_name,
-                time: local(&b.created_at),
-                buy_now: b.is_buy_now,
-            })
-            .collect(),
-        watchers,
-    };
-    Ok(Some((a, state)))
-}
-
 /// `/auctions/{id}`: everything about one auction and, for those who may, the bid form
 /// (national auctions add the live panel).
 #[derive(Template)]
@@ -317,7 +212,7 @@ async fn show_page(
     let tz = state.settings.timezone;
     let watchers = state.live.watchers(id);
     let (a, auction_state) = db(state, move |conn| {
-        load_auction_state(conn, id, tz, watchers)
+        load_auction_and_state(conn, id, tz, watchers)
     })
     .await?
     .ok_or(AppError::NotFound)?;
@@ -339,8 +234,8 @@ async fn show_page(
     let page = ShowPage {
         region_name: state.reference.region_name(a.region_id),
         category_name: state.reference.category_name(a.category_id),
-        bid_unit: won(a.bid_unit),
-        start_price: won(a.start_price),
+        bid_unit: Won::from_stored(a.bid_unit),
+        start_price: Won::from_stored(a.start_price),
         buy_now: a.buy_now(),
         cannot_bid,
         is_seller,
@@ -995,7 +890,7 @@ pub async fn my_bids(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRespons
         .iter()
         .map(|(a, top)| MyBidRow {
             card: Card::new(a, at),
-            my_top: won(*top),
+            my_top: Won::from_stored(*top),
             state: match a.status() {
                 AuctionStatus::Scheduled | AuctionStatus::Active if a.leader_id == Some(me) => {
                     "leading"

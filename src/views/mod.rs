@@ -1,0 +1,4 @@
+//! View models shared by pages and live fragments: what a page renders and the live relay
+//! pushes again after a commit. They read through services and know nothing of HTTP.
+
+pub mod auction;
