@@ -4,7 +4,10 @@
 //!   children — `mod.rs` naming its handlers in the routes — is not an import back), or
 //! - a lower layer imports a higher one: `domain`/`config`/`telemetry` → `db` → `services` →
 //!   `views`/`live`/`jobs` → `web` → `startup`. A new top-level module must be given a layer here.
-#![expect(clippy::expect_used, reason = "a test fails loudly on the first surprise")]
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly on the first surprise"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -117,6 +117,9 @@ pub fn open(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
     Ok(conn)
 }
 
+/// The longest a request waits for a pooled connection before the database counts as away.
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
+
 /// Connect once (to report a clear error), migrate, and build the pool.
 pub fn connect_and_migrate(
     url: &DatabaseUrl,
@@ -129,7 +132,8 @@ pub fn connect_and_migrate(
         .min_idle(Some(1))
         // No `SELECT 1` before every check-out: it doubled the round trips of a request.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(30))
+        // A request waits at most this long for a connection, then answers 503 (not a 30 s hang).
+        .connection_timeout(POOL_WAIT)
         .build(ConnectionManager {
             url: url.clone(),
             query_counter,
@@ -187,6 +191,37 @@ pub fn is_retryable(e: &DieselError) -> bool {
             m.contains("deadlock detected")
                 || m.contains("database is locked")
                 || m.contains("could not serialize")
+        }
+        _ => false,
+    }
+}
+
+/// Whether an error means the database is away (no pooled connection in time, a connection lost
+/// or refused) rather than that the request was wrong: such a request may succeed later.
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<r2d2::Error>().is_some()
+            || cause.downcast_ref::<ConnectionError>().is_some()
+            || cause.downcast_ref::<diesel::r2d2::Error>().is_some()
+            || cause
+                .downcast_ref::<DieselError>()
+                .is_some_and(is_connection_lost)
+    })
+}
+
+/// A query failed because its connection is gone (server restarted, network cut).
+pub fn is_connection_lost(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("server closed the connection")
+                || m.contains("no connection to the server")
+                || m.contains("terminating connection")
+                || m.contains("connection to server")
+                || m.contains("could not receive data")
+                || m.contains("could not send data")
         }
         _ => false,
     }

@@ -96,9 +96,8 @@ pub async fn signup(
             .await;
             match result {
                 Ok(id) => Some(id),
-                Err(SignUpError::Unexpected(e)) => return Err(AppError::Internal(e)),
-                Err(rule) => {
-                    errors.push(rule.to_string());
+                Err(e) => {
+                    errors.extend(AppError::from(e).into_reasons()?);
                     None
                 }
             }

@@ -101,7 +101,6 @@ pub async fn close_auction(
         crate::services::bidding::close_auction(conn, id, crate::services::now())
     })
     .await;
-    use crate::services::bidding::CloseError;
     let session = &session;
     match result {
         Ok(closed) => {
@@ -113,9 +112,10 @@ pub async fn close_auction(
                 format!("Auction #{id} closed: {label}."),
             );
         }
-        Err(CloseError::NotFound) => return Err(AppError::NotFound),
-        Err(CloseError::Unexpected(e)) => return Err(AppError::Internal(e)),
-        Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?.join(" ");
+            flash(session, "error", format!("Auction #{id}: {why}"));
+        }
     }
     Ok(see_other("/admin/auctions"))
 }
@@ -138,7 +138,6 @@ pub async fn cancel_auction(
         )
     })
     .await;
-    use crate::services::bidding::CancelError;
     let session = &session;
     match result {
         Ok(cancelled) => {
@@ -154,9 +153,10 @@ pub async fn cancel_auction(
                 },
             );
         }
-        Err(CancelError::NotFound) => return Err(AppError::NotFound),
-        Err(CancelError::Unexpected(e)) => return Err(AppError::Internal(e)),
-        Err(rule) => flash(session, "error", format!("Auction #{id}: {rule}")),
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?.join(" ");
+            flash(session, "error", format!("Auction #{id}: {why}"));
+        }
     }
     Ok(see_other("/admin/auctions"))
 }

@@ -1,9 +1,18 @@
-//! One error type for handlers; each arm maps to a status and a templated page, once.
+//! One error type for handlers, and the one place where every use case's error becomes an HTTP
+//! answer: each arm maps to a status and a templated page (or a live-panel notice), once.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::db;
+use crate::services::accounts::SignUpError;
+use crate::services::auctions::ListingError;
+use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
+use crate::services::market::{
+    BuyError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
+};
+use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +28,155 @@ pub enum AppError {
     Csrf,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A rule of the use case refused the request (422); the reason is shown.
+    #[error("refused: {0}")]
+    Rejected(String),
+    /// Several reasons at once (a form with more than one bad field), 422.
+    #[error("invalid: {}", .0.join(" "))]
+    Invalid(Vec<String>),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The database cannot be reached (pool timeout, lost connection): 503 with `Retry-After`.
+    #[error("database unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client is asked to wait while the database is away.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+impl AppError {
+    /// A refusal that the page which was posted shows again: its status and reason
+    /// (422 for a broken rule, 403 for someone else's thing). `None` for everything else.
+    pub fn refusal(&self) -> Option<(StatusCode, String)> {
+        match self {
+            AppError::Rejected(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.clone())),
+            AppError::Invalid(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.join(" "))),
+            AppError::Forbidden(why) => Some((StatusCode::FORBIDDEN, why.clone())),
+            _ => None,
+        }
+    }
+
+    /// For a page that shows a refusal itself (a form re-rendered with its reasons): the
+    /// reasons of a 422, or the error to answer with instead.
+    pub fn into_reasons(self) -> Result<Vec<String>, AppError> {
+        match self {
+            AppError::Rejected(why) => Ok(vec![why]),
+            AppError::Invalid(why) => Ok(why),
+            other => Err(other),
+        }
+    }
+
+    /// The title and the sentence a person reads (page or live-panel notice).
+    pub fn title_and_message(&self) -> (&'static str, String) {
+        match self {
+            AppError::NotFound => (
+                "Page not found",
+                "There is nothing at this address. It may have been removed, or the link is wrong."
+                    .to_owned(),
+            ),
+            AppError::LoginRequired { .. } => ("Log in", "Log in first.".to_owned()),
+            AppError::Forbidden(why) => ("Not allowed", why.clone()),
+            AppError::Csrf => (
+                "Form expired",
+                "This form's security token is missing or out of date. Go back, reload the page and try again."
+                    .to_owned(),
+            ),
+            AppError::BadRequest(why) => ("Bad request", why.clone()),
+            AppError::Rejected(why) => ("Not possible", why.clone()),
+            AppError::Invalid(why) => ("Not possible", why.join(" ")),
+            AppError::PayloadTooLarge => (
+                "Too large",
+                "What you sent is larger than this form accepts.".to_owned(),
+            ),
+            AppError::Unavailable(_) => (
+                "Back in a moment",
+                "The site cannot reach its database right now. Nothing was changed; please try again in a few seconds."
+                    .to_owned(),
+            ),
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "The server could not finish this request. Nothing was changed; please try again."
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// Log what the person does not see (the cause of a 5xx), once.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
+            AppError::Unavailable(e) => {
+                tracing::warn!(error = format!("{e:#}"), "database unavailable");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An unexpected failure: the database being away is a 503, a missing row a 404, the rest 500.
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        if db::is_unavailable(&e) {
+            return AppError::Unavailable(e);
+        }
+        match e.downcast_ref::<diesel::result::Error>() {
+            Some(diesel::result::Error::NotFound) => AppError::NotFound,
+            _ => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::from(anyhow::Error::new(e))
+    }
+}
+
+/// How each use case's refusals reach people, in one place: `Unexpected` as above, then each
+/// listed variant as 404 or 403, and every other variant (a rule) as a 422 with its text.
+macro_rules! use_case_errors {
+    ($($t:ty { not_found: [$($nf:ident),*], forbidden: [$($fb:ident),*] })*) => {$(
+        impl From<$t> for AppError {
+            fn from(e: $t) -> Self {
+                type E = $t;
+                match e {
+                    E::Unexpected(e) => AppError::from(e),
+                    $(E::$nf => AppError::NotFound,)*
+                    $(e @ E::$fb => AppError::Forbidden(e.to_string()),)*
+                    #[allow(unreachable_patterns, reason = "some use cases have no rule left")]
+                    rule => AppError::Rejected(rule.to_string()),
+                }
+            }
+        }
+    )*};
+}
+
+use_case_errors! {
+    PlaceBidError { not_found: [NotFound], forbidden: [OwnAuction] }
+    BuyNowError { not_found: [NotFound], forbidden: [OwnAuction] }
+    CloseError { not_found: [NotFound], forbidden: [] }
+    CancelError { not_found: [NotFound], forbidden: [NotAllowed] }
+    SignUpError { not_found: [], forbidden: [] }
+    DepositError { not_found: [], forbidden: [NoWallet] }
+    CreateProductError { not_found: [], forbidden: [] }
+    ChangePriceError { not_found: [NotFound], forbidden: [NotSeller] }
+    BuyError { not_found: [NotFound], forbidden: [] }
+    DecideError { not_found: [NotFound], forbidden: [NotSeller] }
+    ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
+}
+
+impl From<ListingError> for AppError {
+    fn from(e: ListingError) -> Self {
+        match e {
+            ListingError::Unexpected(e) => AppError::from(e),
+            ListingError::NotFound => AppError::NotFound,
+            e @ ListingError::NotYours => AppError::Forbidden(e.to_string()),
+            ListingError::Invalid(reasons) => AppError::Invalid(reasons),
+            e @ ListingError::Locked => AppError::Rejected(e.to_string()),
+        }
+    }
 }
 
 /// The 4xx/5xx page.
@@ -42,44 +196,22 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Rejected(_) | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (title, message) = match self {
-            AppError::LoginRequired { next } => {
-                let location = format!("/login?next={}", urlencode(next));
-                return HttpResponse::SeeOther()
-                    .insert_header((actix_web::http::header::LOCATION, location))
-                    .finish();
-            }
-            AppError::NotFound => (
-                "Page not found",
-                "There is nothing at this address. It may have been removed, or the link is wrong."
-                    .to_owned(),
-            ),
-            AppError::Forbidden(why) => ("Not allowed", why.clone()),
-            AppError::Csrf => (
-                "Form expired",
-                "This form's security token is missing or out of date. Go back, reload the page and try again."
-                    .to_owned(),
-            ),
-            AppError::BadRequest(why) => ("Bad request", why.clone()),
-            AppError::PayloadTooLarge => (
-                "Too large",
-                "What you sent is larger than this form accepts.".to_owned(),
-            ),
-            AppError::Internal(e) => {
-                tracing::error!(error = format!("{e:#}"), "internal error");
-                (
-                    "Something went wrong",
-                    "The server could not finish this request. Nothing was changed; please try again."
-                        .to_owned(),
-                )
-            }
-        };
+        if let AppError::LoginRequired { next } = self {
+            let location = format!("/login?next={}", urlencode(next));
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, location))
+                .finish();
+        }
+        self.log();
+        let (title, message) = self.title_and_message();
         let status = self.status_code();
         let page = ErrorPage {
             ctx: Ctx::anonymous(),
@@ -88,9 +220,14 @@ impl ResponseError for AppError {
             message,
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body)
+        let mut response = HttpResponse::build(status);
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
+        response.content_type("text/html; charset=utf-8").body(body)
     }
 }
 

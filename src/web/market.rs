@@ -14,8 +14,8 @@ use crate::domain::market::{
 };
 use crate::domain::{UserId, Won};
 use crate::services::market::{
-    self as market_service, BuyError, ChangePriceError, ConfirmError, Confirmer,
-    CreateProductError, DecideError, Decision, NewProduct, ProductCard, ProductFilter, TradeView,
+    self as market_service, Confirmer, CreateProductError, Decision, NewProduct, ProductCard,
+    ProductFilter, TradeView,
 };
 use crate::services::reference::{Category, Region, RegionGroup};
 use crate::web::error::urlencode;
@@ -359,9 +359,10 @@ pub async fn buy(
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }
-        Err(BuyError::NotFound) => Err(AppError::NotFound),
-        Err(BuyError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(rule) => refused(&req, &state, product_id, rule.to_string()).await,
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
     }
 }
 
@@ -412,10 +413,10 @@ pub async fn change_price(
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }
-        Err(ChangePriceError::NotFound) => Err(AppError::NotFound),
-        Err(e @ ChangePriceError::NotSeller) => Err(AppError::Forbidden(e.to_string())),
-        Err(ChangePriceError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(rule) => refused(&req, &state, product_id, rule.to_string()).await,
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
     }
 }
 
@@ -456,12 +457,10 @@ async fn decide(
             flash(&user.session, "success", message);
             Ok(see_other(&format!("/market/{product_id}")))
         }
-        Err(DecideError::NotFound) => Err(AppError::NotFound),
-        Err(e @ DecideError::NotSeller) => Err(AppError::Forbidden(e.to_string())),
-        Err(DecideError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(rule @ DecideError::NotRequested) => {
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
             let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, rule.to_string()).await
+            refused(&req, &state, product_id, why.join(" ")).await
         }
     }
 }
@@ -508,12 +507,10 @@ pub async fn confirm(
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }
-        Err(ConfirmError::NotFound) => Err(AppError::NotFound),
-        Err(e @ ConfirmError::NotBuyer) => Err(AppError::Forbidden(e.to_string())),
-        Err(ConfirmError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(rule) => {
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
             let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, rule.to_string()).await
+            refused(&req, &state, product_id, why.join(" ")).await
         }
     }
 }
@@ -717,8 +714,7 @@ pub async fn create(
                     flash(&user.session, "success", "Your product is listed.");
                     return Ok(see_other(&format!("/market/{id}")));
                 }
-                Err(CreateProductError::Unexpected(e)) => return Err(AppError::Internal(e)),
-                Err(rule) => errors.push(rule.to_string()),
+                Err(e) => errors.extend(AppError::from(e).into_reasons()?),
             }
         }
     }

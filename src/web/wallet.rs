@@ -172,10 +172,7 @@ pub async fn top_up(
                 );
                 Ok(see_other("/wallet"))
             }
-            Err(DepositError::NoWallet) => {
-                Err(AppError::Forbidden("You have no wallet.".to_owned()))
-            }
-            Err(DepositError::Unexpected(e)) => Err(AppError::Internal(e)),
+            Err(e) => Err(e.into()),
         };
     }
     let ctx = Ctx::load(&req).await?;

@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::domain::Won;
 use crate::live::{notice_frame, state_frame};
-use crate::services::bidding::{self, BuyNowError, PlaceBidError};
+use crate::services::bidding;
 use crate::services::{auctions, now};
 use crate::views::auction::load_state;
 use crate::web::{db, session, AppError, AppState};
@@ -207,15 +207,7 @@ async fn handle_frame(
                     state.live.after_commit(placed.event);
                     notice_frame("ack", "success", &format!("Your bid of {amount} leads."))
                 }
-                Err(PlaceBidError::Unexpected(e)) => {
-                    tracing::error!(error = format!("{e:#}"), "socket bid failed");
-                    notice_frame(
-                        "error",
-                        "error",
-                        "The bid could not be placed; nothing was changed. Try again.",
-                    )
-                }
-                Err(rule) => notice_frame("error", "error", &rule.to_string()),
+                Err(e) => refusal_frame(e.into()),
             }
         }
         ClientFrame::BuyNow => {
@@ -229,16 +221,14 @@ async fn handle_frame(
                         &format!("You bought it for {price}. The seller has been paid."),
                     )
                 }
-                Err(BuyNowError::Unexpected(e)) => {
-                    tracing::error!(error = format!("{e:#}"), "socket buy-now failed");
-                    notice_frame(
-                        "error",
-                        "error",
-                        "The purchase could not be made; nothing was changed. Try again.",
-                    )
-                }
-                Err(rule) => notice_frame("error", "error", &rule.to_string()),
+                Err(e) => refusal_frame(e.into()),
             }
         }
     }
+}
+
+/// A refused socket request, worded as the page would word it (the same mapping as HTTP).
+fn refusal_frame(e: AppError) -> String {
+    e.log();
+    notice_frame("error", "error", &e.title_and_message().1)
 }

@@ -17,7 +17,7 @@ use crate::domain::{AmountError, Won};
 use crate::services::auctions::{
     self, Auction, ListFilter, ListingDraft, ListingError, Sort, PER_PAGE,
 };
-use crate::services::bidding::{self, BuyNowError, CancelError, Canceller, PlaceBidError};
+use crate::services::bidding::{self, Canceller};
 use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::services::{images, now};
 use crate::views::auction::{load_auction_and_state, AuctionState};
@@ -321,29 +321,10 @@ pub async fn bid(
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
-        Err(PlaceBidError::NotFound) => Err(AppError::NotFound),
-        Err(PlaceBidError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(PlaceBidError::OwnAuction) => {
-            show_page(
-                &req,
-                &state,
-                id,
-                StatusCode::FORBIDDEN,
-                Some(PlaceBidError::OwnAuction.to_string()),
-                typed,
-            )
-            .await
-        }
-        Err(rule) => {
-            show_page(
-                &req,
-                &state,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(rule.to_string()),
-                typed,
-            )
-            .await
+        Err(e) => {
+            let e = AppError::from(e);
+            let (status, why) = e.refusal().ok_or(e)?;
+            show_page(&req, &state, id, status, Some(why), typed).await
         }
     }
 }
@@ -371,29 +352,10 @@ pub async fn buy_now(
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
-        Err(BuyNowError::NotFound) => Err(AppError::NotFound),
-        Err(BuyNowError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(BuyNowError::OwnAuction) => {
-            show_page(
-                &req,
-                &state,
-                id,
-                StatusCode::FORBIDDEN,
-                Some(BuyNowError::OwnAuction.to_string()),
-                String::new(),
-            )
-            .await
-        }
-        Err(rule) => {
-            show_page(
-                &req,
-                &state,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(rule.to_string()),
-                String::new(),
-            )
-            .await
+        Err(e) => {
+            let e = AppError::from(e);
+            let (status, why) = e.refusal().ok_or(e)?;
+            show_page(&req, &state, id, status, Some(why), String::new()).await
         }
     }
 }
@@ -716,27 +678,15 @@ async fn save_listing(
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
-        Err(ListingError::Invalid(errors)) => form_page(
+        Err(e) => form_page(
             ctx,
             &state.reference,
             StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
+            AppError::from(e).into_reasons()?,
             fields,
             edit_id,
             false,
         ),
-        Err(ListingError::Locked) => form_page(
-            ctx,
-            &state.reference,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![ListingError::Locked.to_string()],
-            fields,
-            edit_id,
-            false,
-        ),
-        Err(ListingError::NotYours) => Err(AppError::Forbidden(ListingError::NotYours.to_string())),
-        Err(ListingError::NotFound) => Err(AppError::NotFound),
-        Err(ListingError::Unexpected(e)) => Err(AppError::Internal(e)),
     }
 }
 
@@ -818,13 +768,9 @@ pub async fn cancel(
             flash(&user.session, "info", "Your listing was cancelled.");
             Ok(see_other("/me/listings"))
         }
-        Err(CancelError::NotFound) => Err(AppError::NotFound),
-        Err(CancelError::NotAllowed) => {
-            Err(AppError::Forbidden(CancelError::NotAllowed.to_string()))
-        }
-        Err(CancelError::Unexpected(e)) => Err(AppError::Internal(e)),
-        Err(rule) => {
-            flash(&user.session, "error", rule.to_string());
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?.join(" ");
+            flash(&user.session, "error", why);
             Ok(see_other(&format!("/auctions/{id}")))
         }
     }
