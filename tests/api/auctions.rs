@@ -344,12 +344,9 @@ async fn a_listing_can_be_edited_or_cancelled_only_while_it_has_no_bids(db: Db) 
         .text("start_price", "20000")
         .text("bid_unit", "2000")
         .text("ends_at", local_in(7200));
-    let r = seller
-        .post(app.url(&format!("/auctions/{id}/edit")))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_multipart(&seller, &format!("/auctions/{id}/edit"), form)
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, page) = app
         .get_html(&app.client(), &format!("/auctions/{id}"))

@@ -6,8 +6,8 @@ use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    both_databases, expect_frame, local_in, next_frame, send_text, spawn_app, spawn_app_with, Db,
-    Listing,
+    both_databases, expect_frame, local_in, next_frame, postgres_or_skip, send_text, spawn_app,
+    spawn_app_with, Db, Listing, PASSWORD,
 };
 
 both_databases!(
@@ -79,23 +79,23 @@ async fn every_watcher_receives_a_bid_placed_through_the_form(db: Db) {
 async fn socket_bids_get_an_ack_or_the_broken_rule_and_the_outbid_bidder_is_told(db: Db) {
     let app = spawn_app(db).await;
     let seller = app.sign_up("sock_seller").await;
-    let (first, first_jar) = app.sign_up_with_jar("sock_first").await;
-    let (second, second_jar) = app.sign_up_with_jar("sock_second").await;
+    let first = app.sign_up("sock_first").await;
+    let second = app.sign_up("sock_second").await;
     for c in [&first, &second] {
         assert_eq!(
             app.top_up(c, "100000").await.status(),
             StatusCode::SEE_OTHER
         );
     }
-    let (seller_jar_client, seller_jar) = app.client_with_jar();
-    let _ = (seller, seller_jar_client);
+    let anon_client = app.client();
+    let _ = seller;
     let id = app
         .list(&app.sign_up("sock_seller2").await, &national("Desk"))
         .await;
 
-    let mut a = app.ws(id, Some(&first_jar)).await;
-    let mut b = app.ws(id, Some(&second_jar)).await;
-    let mut anon = app.ws(id, Some(&seller_jar)).await;
+    let mut a = first.ws(id).await;
+    let mut b = second.ws(id).await;
+    let mut anon = anon_client.ws(id).await;
     for ws in [&mut a, &mut b, &mut anon] {
         expect_frame(ws, "state", "₩10,000").await;
     }
@@ -133,13 +133,13 @@ async fn bad_frames_get_an_error_frame_and_the_socket_stays_usable(db: Db) {
     use tokio_tungstenite::tungstenite::Message;
     let app = spawn_app(db).await;
     let seller = app.sign_up("frame_seller").await;
-    let (bidder, jar) = app.sign_up_with_jar("frame_bidder").await;
+    let bidder = app.sign_up("frame_bidder").await;
     assert_eq!(
         app.top_up(&bidder, "50000").await.status(),
         StatusCode::SEE_OTHER
     );
     let id = app.list(&seller, &national("Lamp")).await;
-    let mut ws = app.ws(id, Some(&jar)).await;
+    let mut ws = bidder.ws(id).await;
     expect_frame(&mut ws, "state", "₩10,000").await;
     for bad in [
         "not json",
@@ -344,7 +344,7 @@ async fn a_watcher_that_falls_behind_ends_with_the_latest_state(db: Db) {
 /// Two server processes on one PostgreSQL database: a bid on one reaches a watcher on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
-    if !crate::helpers::postgres_or_skip("a_bid_on_one_process_reaches_a_watcher_on_another") {
+    if !postgres_or_skip("a_bid_on_one_process_reaches_a_watcher_on_another") {
         return;
     }
     let app = spawn_app(Db::Postgres).await;
@@ -354,19 +354,7 @@ async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
     let id = app.list(&seller, &national("Across processes")).await;
 
     // A watcher on the other process (its own Origin).
-    let mut remote = {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!(
-            "{}/auctions/{id}/live",
-            other.address.replace("http://", "ws://")
-        )
-        .into_client_request()
-        .unwrap();
-        request
-            .headers_mut()
-            .insert("origin", other.address.parse().unwrap());
-        tokio_tungstenite::connect_async(request).await.unwrap().0
-    };
+    let mut remote = other.browser().ws(id).await;
     let mut local = app.ws(id, None).await;
     expect_frame(&mut remote, "state", "₩10,000").await;
     expect_frame(&mut local, "state", "₩10,000").await;
@@ -376,46 +364,12 @@ async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
     expect_frame(&mut local, "state", "₩21,000").await;
     // And the other way round: a bid through the other process reaches this one's watcher.
     app.funded("proc_second", 100_000).await;
-    let client = app.client();
-    let page = client
-        .get(format!("{}/", other.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf-token\" content=\"";
-    let at = page.find(marker).unwrap() + marker.len();
-    let token = page[at..at + page[at..].find('"').unwrap()].to_owned();
-    let r = client
-        .post(format!("{}/login", other.address))
-        .form(&[
-            ("username", "proc_second"),
-            ("password", crate::helpers::PASSWORD),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = client
-        .get(format!("{}/", other.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let at = page.find(marker).unwrap() + marker.len();
-    let token = page[at..at + page[at..].find('"').unwrap()].to_owned();
-    let r = client
-        .post(format!("{}/auctions/{id}/bids", other.address))
-        .form(&[("amount", "30000"), ("csrf_token", &token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let there = other.browser();
+    assert_eq!(
+        there.log_in("proc_second", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(there.bid(id, 30_000).await.0, StatusCode::SEE_OTHER);
     expect_frame(&mut local, "state", "₩30,000").await;
     expect_frame(&mut remote, "state", "₩30,000").await;
     app.assert_audit_clean();

@@ -2,9 +2,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use reqwest::multipart::{Form, Part};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 
-use crate::helpers::{both_databases, spawn_app, spawn_app_with, Db, TestApp};
+use crate::helpers::{both_databases, spawn_app, spawn_app_with, Browser, Db, TestApp};
 
 both_databases!(
     three_neighbours_buy_three_lamps_through_the_pages,
@@ -29,7 +29,7 @@ use crate::auctions::PNG;
 /// POST the multipart new-product form: defaults for every field not given.
 async fn post_product(
     app: &TestApp,
-    client: &Client,
+    client: &Browser,
     fields: &[(&str, &str)],
     image: Option<(&str, Vec<u8>)>,
 ) -> Response {
@@ -53,18 +53,13 @@ async fn post_product(
     if let Some((file_name, bytes)) = image {
         form = form.part("image", Part::bytes(bytes).file_name(file_name.to_owned()));
     }
-    client
-        .post(app.url("/market/new"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /market/new")
+    app.post_multipart(client, "/market/new", form).await
 }
 
 /// List a product and return its id.
 async fn list_product(
     app: &TestApp,
-    client: &Client,
+    client: &Browser,
     name: &str,
     price: &str,
     quantity: &str,
@@ -90,7 +85,7 @@ async fn list_product(
 }
 
 /// A member with money in their wallet.
-async fn member_with(app: &TestApp, username: &str, amount: &str) -> Client {
+async fn member_with(app: &TestApp, username: &str, amount: &str) -> Browser {
     let client = app.sign_up(username).await;
     if amount != "0" {
         assert_eq!(
@@ -101,7 +96,7 @@ async fn member_with(app: &TestApp, username: &str, amount: &str) -> Client {
     client
 }
 
-async fn product_page(app: &TestApp, client: &Client, id: i64) -> String {
+async fn product_page(app: &TestApp, client: &Browser, id: i64) -> String {
     let (status, html) = app.get_html(client, &format!("/market/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     html
@@ -118,7 +113,7 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
 }
 
 /// Status and units left as the product page shows them.
-async fn product_state(app: &TestApp, client: &Client, id: i64) -> (String, i64) {
+async fn product_state(app: &TestApp, client: &Browser, id: i64) -> (String, i64) {
     let html = product_page(app, client, id).await;
     (
         attr_after(&html, "id=\"status\"", "data-status"),
@@ -143,18 +138,18 @@ fn trade_ids(html: &str, action: &str) -> Vec<i64> {
         .collect()
 }
 
-async fn buy(app: &TestApp, client: &Client, product: i64) -> Response {
+async fn buy(app: &TestApp, client: &Browser, product: i64) -> Response {
     app.post(client, &format!("/market/{product}/buy"), &[])
         .await
 }
 
-async fn act(app: &TestApp, client: &Client, trade: i64, action: &str) -> Response {
+async fn act(app: &TestApp, client: &Browser, trade: i64, action: &str) -> Response {
     app.post(client, &format!("/trades/{trade}/{action}"), &[])
         .await
 }
 
 /// Approve every requested trade of a product as its seller; returns their ids.
-async fn approve_all(app: &TestApp, seller: &Client, product: i64) -> Vec<i64> {
+async fn approve_all(app: &TestApp, seller: &Browser, product: i64) -> Vec<i64> {
     let html = product_page(app, seller, product).await;
     let ids = trade_ids(&html, "approve");
     for id in &ids {
@@ -167,7 +162,7 @@ async fn approve_all(app: &TestApp, seller: &Client, product: i64) -> Vec<i64> {
 }
 
 /// The buyer's own trade id, from the Confirm button on the product page.
-async fn my_confirmable_trade(app: &TestApp, buyer: &Client, product: i64) -> i64 {
+async fn my_confirmable_trade(app: &TestApp, buyer: &Browser, product: i64) -> i64 {
     let html = product_page(app, buyer, product).await;
     let ids = trade_ids(&html, "confirm");
     assert_eq!(ids.len(), 1, "one Confirm button for the buyer");

@@ -1,0 +1,220 @@
+//! The app under test: `spawn_app` runs it on 127.0.0.1:0 with its own data directory and a
+//! fresh database; `TestApp` restarts it, runs the command line (and the audit) against its
+//! database, and reads that database directly.
+
+use std::process::{Command, Output, Stdio};
+
+use actix_web::dev::ServerHandle;
+use neighborbid::config::{DatabaseUrl, Settings};
+use neighborbid::startup::Application;
+use reqwest::StatusCode;
+
+use super::pg::{fresh_postgres_database, Db};
+use super::{Browser, PASSWORD};
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`; a `restart` changes it.
+    pub address: String,
+    pub settings: Settings,
+    handle: ServerHandle,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Spawn the app with test defaults (a high per-IP login limit: every client is 127.0.0.1).
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        neighborbid::telemetry::init("info");
+    }
+    let data_dir = tempfile::Builder::new()
+        .prefix("nb-test-")
+        .tempdir()
+        .expect("temp dir");
+    let mut settings = Settings::with_data_dir(data_dir.path());
+    settings.bind = "127.0.0.1:0".to_owned();
+    settings.workers = 2;
+    settings.db_pool_size = 8;
+    settings.login_attempts_per_ip = 100_000;
+    settings.login_attempts_per_username = 1_000;
+    if db == Db::Postgres {
+        settings.database_url = DatabaseUrl::Postgres(fresh_postgres_database());
+    }
+    tweak(&mut settings);
+    let (address, handle) = start(settings.clone()).await;
+    TestApp {
+        address,
+        settings,
+        handle,
+        _data_dir: data_dir,
+    }
+}
+
+async fn start(settings: Settings) -> (String, ServerHandle) {
+    let app = Application::build(settings).await.expect("the app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    (address, handle)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Stop the server and start a new one on the same data directory and database.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        let (address, handle) = start(self.settings.clone()).await;
+        self.address = address;
+        self.handle = handle;
+    }
+
+    /// This app's database as the binary's `DATABASE_URL`.
+    pub(super) fn database_url(&self) -> String {
+        match &self.settings.database_url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        }
+    }
+
+    // ------------------------------------------------------------ the command line
+
+    /// Run the real binary against this app's database.
+    pub fn cli(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+        use std::io::Write as _;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_neighborbid"));
+        cmd.args(args)
+            .env("DATABASE_URL", self.database_url())
+            .env("NEIGHBORBID_DATA_DIR", &self.settings.data_dir)
+            .env("RUST_LOG", "warn")
+            .env_remove("NEIGHBORBID_ADMIN_PASSWORD")
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run neighborbid");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        child.wait_with_output().expect("neighborbid finished")
+    }
+
+    /// `neighborbid audit`: (clean?, printed report).
+    pub fn audit(&self) -> (bool, String) {
+        let out = self.cli(&["audit"], &[], None);
+        let text = format!(
+            "{}{}(exit: {})",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            out.status
+        );
+        (out.status.success(), text)
+    }
+
+    /// Assert the audit is clean and return its report.
+    pub fn assert_audit_clean(&self) -> String {
+        let (clean, text) = self.audit();
+        assert!(clean, "the audit must be clean:\n{text}");
+        assert!(text.contains("audit: CLEAN"), "{text}");
+        text
+    }
+
+    /// Create an admin with the CLI and return a logged-in client.
+    pub async fn admin(&self, username: &str) -> Browser {
+        let out = self.cli(
+            &["create-admin", username],
+            &[("NEIGHBORBID_ADMIN_PASSWORD", PASSWORD)],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "create-admin: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (client, r) = self.log_in(username, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        client
+    }
+
+    // ------------------------------------------------------------ the database, directly
+
+    /// A direct connection to this app's database (for tampering tests only).
+    pub fn raw_connection(&self) -> neighborbid::db::DbConnection {
+        neighborbid::db::establish(&self.settings.database_url).expect("connect")
+    }
+
+    /// The auction's row: (status, current_price, leader_id, winner_id, bid_count).
+    pub fn auction_row(&self, id: i64) -> (String, i64, Option<i64>, Option<i64>, i32) {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::auctions::dsl as a;
+        a::auctions
+            .find(id)
+            .select((
+                a::status,
+                a::current_price,
+                a::leader_id,
+                a::winner_id,
+                a::bid_count,
+            ))
+            .first(&mut self.raw_connection())
+            .expect("auction row")
+    }
+
+    /// Every bid amount of an auction in the order they were recorded.
+    pub fn bid_amounts(&self, id: i64) -> Vec<i64> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::bids::dsl as b;
+        b::bids
+            .filter(b::auction_id.eq(id))
+            .order(b::id.asc())
+            .select(b::amount)
+            .load(&mut self.raw_connection())
+            .expect("bids")
+    }
+
+    /// (user_id, balance, locked) of every wallet with money held.
+    pub fn holds(&self) -> Vec<(i64, i64, i64)> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::wallets::dsl as w;
+        w::wallets
+            .filter(w::locked.ne(0))
+            .select((w::user_id, w::balance, w::locked))
+            .load(&mut self.raw_connection())
+            .expect("wallets")
+    }
+
+    pub fn user_id(&self, username: &str) -> i64 {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::users::dsl as u;
+        u::users
+            .filter(u::username.eq(username))
+            .select(u::id)
+            .first(&mut self.raw_connection())
+            .expect("user")
+    }
+
+    /// Wait (bounded) until the auction is no longer open.
+    pub async fn wait_closed(&self, id: i64) -> String {
+        for _ in 0..200 {
+            let (status, ..) = self.auction_row(id);
+            if status != "active" && status != "scheduled" {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("auction {id} was not closed within 10 s");
+    }
+}
