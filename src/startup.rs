@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::config::PersistentSession;
@@ -72,7 +72,6 @@ impl Application {
                 settings.login_attempts_per_username,
                 Duration::from_secs(15 * 60),
             ),
-            dummy_hash: OnceLock::new(),
             reference: Arc::new(reference),
             live: live.clone(),
         });

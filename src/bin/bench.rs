@@ -21,7 +21,7 @@ use diesel::Connection;
 
 use neighborbid::config::{DatabaseUrl, Settings};
 use neighborbid::db;
-use neighborbid::domain::{DisplayName, Password, Username, Won};
+use neighborbid::domain::{Description, DisplayName, Password, Title, Username, Won};
 use neighborbid::services::accounts::{self, NewAccount, Role};
 use neighborbid::services::auctions::{self, ListingDraft};
 use neighborbid::services::reference::Reference;
@@ -198,8 +198,8 @@ fn setup(
         &reference,
         seller,
         &ListingDraft {
-            title: "Hot item".into(),
-            description: "Benchmark".into(),
+            title: Title::parse("Hot item", "title", "").map_err(anyhow::Error::msg)?,
+            description: Description::parse("Benchmark", None).map_err(anyhow::Error::msg)?,
             category_id: 1,
             region_id: 3,
             start_price: Won::new(1000).unwrap_or(Won::ZERO),
@@ -563,8 +563,9 @@ fn idle_sockets(count: usize) -> anyhow::Result<()> {
             &reference,
             seller,
             &ListingDraft {
-                title: "Idle".into(),
-                description: "Idle sockets".into(),
+                title: Title::parse("Idle", "title", "").map_err(anyhow::Error::msg)?,
+                description: Description::parse("Idle sockets", None)
+                    .map_err(anyhow::Error::msg)?,
                 category_id: 1,
                 region_id: 3,
                 start_price: won(1000),

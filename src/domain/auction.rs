@@ -1,6 +1,7 @@
 //! Auction rules that need no database: statuses, the minimum next bid, amount checks.
 
 use chrono::NaiveDateTime;
+use chrono::TimeZone as _;
 
 use crate::domain::Won;
 
@@ -140,6 +141,17 @@ pub fn time_left(ends_at: NaiveDateTime, now: NaiveDateTime) -> String {
     } else {
         format!("{s}s left")
     }
+}
+
+/// `YYYY-MM-DDTHH:MM` (or with seconds) in the site's time zone → stored UTC.
+pub fn parse_local(raw: &str, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
+    let raw = raw.trim();
+    let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.naive_utc())
 }
 
 #[cfg(test)]

@@ -3,74 +3,11 @@
 
 use std::fmt;
 
-use crate::domain::account::is_invisible_or_control;
 use crate::domain::{AmountError, Won};
 
 pub type ProductId = i64;
 pub type TradeId = i64;
 pub type CategoryId = i64;
-
-/// A product's name: 1–100 characters, no control or invisible characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductName(String);
-
-impl ProductName {
-    pub const MAX_CHARS: usize = 100;
-
-    pub fn parse(input: &str) -> Result<ProductName, String> {
-        let s = input.trim();
-        let len = s.chars().count();
-        if len == 0 {
-            return Err("Enter a name for the product.".to_owned());
-        }
-        if len > Self::MAX_CHARS {
-            return Err(format!(
-                "The product name can be at most {} characters.",
-                Self::MAX_CHARS
-            ));
-        }
-        if s.chars().any(is_invisible_or_control) {
-            return Err(
-                "The product name may not contain control or invisible characters.".to_owned(),
-            );
-        }
-        Ok(ProductName(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A product's description: up to 5,000 characters; line breaks and tabs allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductDescription(String);
-
-impl ProductDescription {
-    pub const MAX_CHARS: usize = 5_000;
-
-    pub fn parse(input: &str) -> Result<ProductDescription, String> {
-        let s = input.trim();
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(format!(
-                "The description can be at most {} characters.",
-                group(Self::MAX_CHARS)
-            ));
-        }
-        if s.chars()
-            .any(|c| !matches!(c, '\n' | '\r' | '\t') && is_invisible_or_control(c))
-        {
-            return Err(
-                "The description may not contain control or invisible characters.".to_owned(),
-            );
-        }
-        Ok(ProductDescription(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// How many units are for sale: 1 to 1,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -231,11 +168,6 @@ mod tests {
 
     #[test]
     fn product_input_is_parsed_strictly() {
-        assert_eq!(ProductName::parse("  Lamp ").unwrap().as_str(), "Lamp");
-        assert!(ProductName::parse("").is_err());
-        assert!(ProductName::parse(&"x".repeat(10_240)).is_err());
-        assert!(ProductName::parse("bad\u{202E}name").is_err());
-        assert!(ProductDescription::parse("two\nlines").is_ok());
         assert_eq!(Quantity::parse("3").unwrap().get(), 3);
         for bad in ["0", "-1", "1.5", "", "1001", "99999999999999", "three"] {
             assert!(Quantity::parse(bad).is_err(), "{bad}");

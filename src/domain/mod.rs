@@ -3,11 +3,15 @@
 pub mod account;
 pub mod auction;
 pub mod image;
+pub mod ledger;
 pub mod market;
 pub mod money;
+pub mod text;
 
 pub use account::{DisplayName, Password, Username};
+pub use ledger::LedgerKind;
 pub use money::{AmountError, Won};
+pub use text::{Description, Title};
 
 /// Whole-number ids of users (and their wallets, which share the user's id).
 pub type UserId = i64;

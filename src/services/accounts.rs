@@ -50,13 +50,37 @@ pub fn hash_password(password: &Password) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
 }
 
-/// A real hash of a throwaway password: verifying against it when a username does not exist
-/// makes a failed login take as long as a wrong password.
-pub fn dummy_hash() -> String {
-    Argon2::default()
-        .hash_password(b"no such user here")
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+/// A real hash of a throwaway password, made once: verifying against it when a username does
+/// not exist makes a failed login take as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"no such user here")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Check a username and password: the user's id when both are right and the account is
+/// active. An unknown username costs one argon2 verification too, so timing tells nothing.
+/// Slow on purpose: call it on the blocking pool.
+#[tracing::instrument(skip_all, fields(user.name = %username))]
+pub fn authenticate(
+    conn: &mut DbConnection,
+    username: &Username,
+    password: &Password,
+) -> QueryResult<Option<UserId>> {
+    Ok(match find_login(conn, username)? {
+        Some(r) if r.is_active && verify_password(&r.password_hash, password.expose()) => {
+            Some(r.id)
+        }
+        Some(_) => None,
+        None => {
+            let _ = verify_password(dummy_hash(), password.expose());
+            None
+        }
+    })
 }
 
 /// Constant-work check of a password against a stored PHC string.

@@ -1,13 +1,17 @@
 //! Listings: create, edit, browse, look, and the "my listings / my bids" pages.
 
 use chrono::{Duration, NaiveDateTime};
+use std::path::Path;
+
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, bids, users};
 use crate::db::{like_pattern, lower, write_tx, DbConnection};
 use crate::domain::auction::{AuctionStatus, PriceState};
-use crate::domain::{UserId, Won};
+use crate::domain::image::Image;
+use crate::domain::{Description, Title, UserId, Won};
 use crate::first_for_update;
+use crate::services::images;
 use crate::services::reference::Reference;
 
 /// The longest an auction may run ahead of now.
@@ -67,8 +71,8 @@ impl Auction {
 /// A listing as typed, already parsed into domain values by the web layer.
 #[derive(Debug, Clone)]
 pub struct ListingDraft {
-    pub title: String,
-    pub description: String,
+    pub title: Title,
+    pub description: Description,
     pub category_id: i64,
     pub region_id: i64,
     pub start_price: Won,
@@ -133,6 +137,44 @@ pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTi
     errors
 }
 
+/// Create (`edit: None`) or edit a listing with its photo: the image, when there is one, is
+/// stored under `uploads` first and removed again if the listing cannot be saved. Returns the
+/// auction's id.
+pub fn save_listing(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    uploads: &Path,
+    seller_id: UserId,
+    edit: Option<i64>,
+    draft: &ListingDraft,
+    image: Option<&Image>,
+) -> Result<i64, ListingError> {
+    let now = crate::services::now();
+    let stored = match image {
+        Some(img) => Some(images::store(uploads, img)?.0),
+        None => None,
+    };
+    let result = match edit {
+        None => create_listing(conn, reference, seller_id, draft, stored.as_deref(), now),
+        Some(id) => edit_listing(
+            conn,
+            reference,
+            id,
+            seller_id,
+            draft,
+            stored.as_deref(),
+            now,
+        )
+        .map(|()| id),
+    };
+    if result.is_err() {
+        if let Some(name) = &stored {
+            images::remove(uploads, name);
+        }
+    }
+    result
+}
+
 /// Create a listing: `scheduled` when it starts in the future, `active` otherwise.
 #[tracing::instrument(skip_all, fields(user.id = seller_id))]
 pub fn create_listing(
@@ -157,8 +199,8 @@ pub fn create_listing(
         let id: i64 = diesel::insert_into(auctions::table)
             .values((
                 auctions::seller_id.eq(seller_id),
-                auctions::title.eq(&draft.title),
-                auctions::description.eq(&draft.description),
+                auctions::title.eq(draft.title.as_str()),
+                auctions::description.eq(draft.description.as_str()),
                 auctions::category_id.eq(draft.category_id),
                 auctions::region_id.eq(draft.region_id),
                 auctions::image_name.eq(image_name),
@@ -217,8 +259,8 @@ pub fn edit_listing(
         };
         diesel::update(auctions::table.find(auction_id))
             .set((
-                auctions::title.eq(&draft.title),
-                auctions::description.eq(&draft.description),
+                auctions::title.eq(draft.title.as_str()),
+                auctions::description.eq(draft.description.as_str()),
                 auctions::category_id.eq(draft.category_id),
                 auctions::region_id.eq(draft.region_id),
                 auctions::image_name.eq(new_image.or(a.image_name.as_deref())),

@@ -171,3 +171,18 @@ pub fn run(conn: &mut DbConnection) -> anyhow::Result<AuditReport> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TOTALS;
+    use crate::domain::LedgerKind;
+
+    /// The totals query spells the two kinds that cross the system's edge; they must be the
+    /// names the journal stores.
+    #[test]
+    fn the_totals_query_names_the_stored_deposit_and_withdrawal_kinds() {
+        for kind in [LedgerKind::Deposit, LedgerKind::Withdrawal] {
+            assert!(TOTALS.contains(&format!("kind = '{}'", kind.as_str())));
+        }
+    }
+}

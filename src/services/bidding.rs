@@ -7,18 +7,11 @@ use diesel::prelude::*;
 use crate::db::schema::{auctions, bids};
 use crate::db::{lock_wallets, write_tx, DbConnection, WalletRow};
 use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
-use crate::domain::{UserId, Won};
+use crate::domain::{LedgerKind, UserId, Won};
 use crate::first_for_update;
 use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
-use crate::services::wallet::{apply_movement, Movement};
-
-pub mod kind {
-    pub const BID_HOLD: &str = "bid_hold";
-    pub const BID_RELEASE: &str = "bid_release";
-    pub const SETTLE_OUT: &str = "settle_out";
-    pub const SETTLE_IN: &str = "settle_in";
-}
+use crate::services::wallet::move_money;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
 #[derive(Debug, thiserror::Error)]
@@ -73,35 +66,20 @@ fn wallet(rows: &[WalletRow], user_id: UserId) -> Result<&WalletRow, anyhow::Err
         .ok_or_else(|| anyhow::anyhow!("wallet of user {user_id} is missing"))
 }
 
-fn reference(auction_id: i64) -> Option<String> {
-    Some(format!("auction #{auction_id}"))
-}
-
-/// One wallet's movement for an auction.
-fn move_money(
-    conn: &mut DbConnection,
-    auction_id: i64,
-    user_id: UserId,
-    kind: &str,
-    delta_balance: i64,
-    delta_locked: i64,
-) -> QueryResult<()> {
-    apply_movement(
-        conn,
-        &Movement {
-            user_id,
-            kind,
-            delta_balance,
-            delta_locked,
-            reference: reference(auction_id),
-            idempotency_key: None,
-        },
-    )
+fn reference(auction_id: i64) -> String {
+    format!("auction #{auction_id}")
 }
 
 /// Hold `amount` of a bidder's available money.
 fn hold(conn: &mut DbConnection, auction_id: i64, user_id: UserId, amount: i64) -> QueryResult<()> {
-    move_money(conn, auction_id, user_id, kind::BID_HOLD, -amount, amount)
+    move_money(
+        conn,
+        user_id,
+        LedgerKind::BidHold,
+        -amount,
+        amount,
+        reference(auction_id),
+    )
 }
 
 /// Give a held `amount` back to the bidder's available money.
@@ -113,11 +91,11 @@ fn release(
 ) -> QueryResult<()> {
     move_money(
         conn,
-        auction_id,
         user_id,
-        kind::BID_RELEASE,
+        LedgerKind::BidRelease,
         amount,
         -amount,
+        reference(auction_id),
     )
 }
 
@@ -133,19 +111,19 @@ fn pay_seller(
 ) -> QueryResult<()> {
     move_money(
         conn,
-        auction_id,
         payer,
-        kind::SETTLE_OUT,
+        LedgerKind::SettleOut,
         -from_available,
         -from_held,
+        reference(auction_id),
     )?;
     move_money(
         conn,
-        auction_id,
         seller,
-        kind::SETTLE_IN,
+        LedgerKind::SettleIn,
         from_available + from_held,
         0,
+        reference(auction_id),
     )
 }
 

@@ -15,27 +15,13 @@ use diesel::prelude::*;
 use crate::db::schema::{categories, products, trades, users};
 use crate::db::{is_unique_violation, like_pattern, lock_wallets, lower, write_tx, DbConnection};
 use crate::domain::image::Image;
-use crate::domain::market::{
-    CategoryId, ProductDescription, ProductId, ProductName, ProductStatus, Quantity, TradeId,
-    TradeStatus,
-};
-use crate::domain::{RegionId, UserId, Won};
+use crate::domain::market::{CategoryId, ProductId, ProductStatus, Quantity, TradeId, TradeStatus};
+use crate::domain::{Description, LedgerKind, RegionId, Title, UserId, Won};
 use crate::services::now;
 use crate::services::reference::{Category, Reference, Region};
-use crate::services::wallet::{apply_movement, Movement};
+use crate::services::wallet::move_money;
 
 /// Journal kinds of the market.
-pub mod kind {
-    /// Buy: the price moves from the buyer's balance to their locked money.
-    pub const PURCHASE_HOLD: &str = "purchase_hold";
-    /// Reject: the held price goes back to the buyer's balance.
-    pub const PURCHASE_RELEASE: &str = "purchase_release";
-    /// Confirm: the held price leaves the buyer's locked money…
-    pub const PURCHASE_OUT: &str = "purchase_out";
-    /// …and arrives in the seller's balance.
-    pub const PURCHASE_IN: &str = "purchase_in";
-}
-
 type Backend = <DbConnection as Connection>::Backend;
 
 // ---------------------------------------------------------------- rows
@@ -131,8 +117,56 @@ fn update_units_and_status(
     Ok(status)
 }
 
-fn trade_reference(id: TradeId) -> Option<String> {
-    Some(format!("trade #{id}"))
+fn trade_reference(id: TradeId) -> String {
+    format!("trade #{id}")
+}
+
+// ---------------------------------------------------------------- the money moves of a trade
+
+/// Buy: the price moves from the buyer's available money to their held money.
+fn hold(conn: &mut DbConnection, trade: TradeId, buyer: UserId, price: i64) -> QueryResult<()> {
+    let reference = trade_reference(trade);
+    move_money(
+        conn,
+        buyer,
+        LedgerKind::PurchaseHold,
+        -price,
+        price,
+        reference,
+    )
+}
+
+/// Reject (or cancel) before approval: the held price goes back to the buyer.
+fn release(conn: &mut DbConnection, trade: TradeId, buyer: UserId, price: i64) -> QueryResult<()> {
+    let reference = trade_reference(trade);
+    move_money(
+        conn,
+        buyer,
+        LedgerKind::PurchaseRelease,
+        price,
+        -price,
+        reference,
+    )
+}
+
+/// Confirm: the held price leaves the buyer and arrives in the seller's balance.
+fn pay_seller(
+    conn: &mut DbConnection,
+    trade: TradeId,
+    buyer: UserId,
+    seller: UserId,
+    price: i64,
+) -> QueryResult<()> {
+    let reference = trade_reference(trade);
+    move_money(
+        conn,
+        buyer,
+        LedgerKind::PurchaseOut,
+        0,
+        -price,
+        reference.clone(),
+    )?;
+    move_money(conn, seller, LedgerKind::PurchaseIn, price, 0, reference)
 }
 
 // ---------------------------------------------------------------- list a product
@@ -140,8 +174,8 @@ fn trade_reference(id: TradeId) -> Option<String> {
 /// A product ready to list: every field already parsed.
 #[derive(Debug, Clone)]
 pub struct NewProduct {
-    pub name: ProductName,
-    pub description: ProductDescription,
+    pub name: Title,
+    pub description: Description,
     pub price: Won,
     pub quantity: Quantity,
     pub category_id: CategoryId,
@@ -326,17 +360,7 @@ pub fn buy(
             ))
             .returning(trades::id)
             .get_result(conn)?;
-        apply_movement(
-            conn,
-            &Movement {
-                user_id: buyer_id,
-                kind: kind::PURCHASE_HOLD,
-                delta_balance: -price.get(),
-                delta_locked: price.get(),
-                reference: trade_reference(trade_id),
-                idempotency_key: None,
-            },
-        )?;
+        hold(conn, trade_id, buyer_id, price.get())?;
         update_units_and_status(conn, product_id, product.units_left - 1)?;
         Ok(Bought { trade_id, price })
     });
@@ -415,17 +439,7 @@ pub fn decide(
                 diesel::update(trades::table.find(trade_id))
                     .set(trades::status.eq(TradeStatus::Rejected.as_str()))
                     .execute(conn)?;
-                apply_movement(
-                    conn,
-                    &Movement {
-                        user_id: trade.buyer_id,
-                        kind: kind::PURCHASE_RELEASE,
-                        delta_balance: trade.price,
-                        delta_locked: -trade.price,
-                        reference: trade_reference(trade_id),
-                        idempotency_key: None,
-                    },
-                )?;
+                release(conn, trade_id, trade.buyer_id, trade.price)?;
                 update_units_and_status(conn, product_id, product.units_left + 1)?;
             }
         }
@@ -495,28 +509,7 @@ pub fn confirm(
                 trades::confirmed_at.eq(at),
             ))
             .execute(conn)?;
-        apply_movement(
-            conn,
-            &Movement {
-                user_id: trade.buyer_id,
-                kind: kind::PURCHASE_OUT,
-                delta_balance: 0,
-                delta_locked: -trade.price,
-                reference: trade_reference(trade_id),
-                idempotency_key: None,
-            },
-        )?;
-        apply_movement(
-            conn,
-            &Movement {
-                user_id: trade.seller_id,
-                kind: kind::PURCHASE_IN,
-                delta_balance: trade.price,
-                delta_locked: 0,
-                reference: trade_reference(trade_id),
-                idempotency_key: None,
-            },
-        )?;
+        pay_seller(conn, trade_id, trade.buyer_id, trade.seller_id, trade.price)?;
         update_units_and_status(conn, product_id, product.units_left)?;
         Ok(product_id)
     })

@@ -15,6 +15,14 @@ pub struct Region {
     pub full_name: String,
 }
 
+impl Region {
+    /// The name indented by level for a `<select>` (`서울`, `  강남구`, `    역삼동`).
+    pub fn indented_name(&self) -> String {
+        let indent = "\u{a0}\u{a0}".repeat(usize::try_from(self.level - 1).unwrap_or(0));
+        format!("{indent}{}", self.name)
+    }
+}
+
 /// Neighbourhoods grouped under "city › district", for a `<select>` with option groups.
 #[derive(Debug, Clone)]
 pub struct RegionGroup {

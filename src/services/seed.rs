@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{auctions, users};
 use crate::db::DbConnection;
-use crate::domain::market::{ProductDescription, ProductName, Quantity};
-use crate::domain::{DisplayName, Password, Username, Won};
+use crate::domain::market::Quantity;
+use crate::domain::{Description, DisplayName, Password, Title, Username, Won};
 use crate::services::accounts::{self, NewAccount, Role};
 use crate::services::auctions::{self as auction_service, ListingDraft};
 use crate::services::market::{self, NewProduct};
@@ -106,8 +106,8 @@ pub fn seed_demo(conn: &mut DbConnection, uploads: &std::path::Path) -> anyhow::
             &reference,
             seller,
             &ListingDraft {
-                title: title.to_owned(),
-                description: description.to_owned(),
+                title: Title::parse(title, "title", "no title").map_err(anyhow::Error::msg)?,
+                description: Description::parse(description, None).map_err(anyhow::Error::msg)?,
                 category_id: category,
                 region_id: region,
                 start_price: won(start),
@@ -150,8 +150,8 @@ pub fn seed_demo(conn: &mut DbConnection, uploads: &std::path::Path) -> anyhow::
             uploads,
             seller,
             &NewProduct {
-                name: ProductName::parse(name).map_err(anyhow::Error::msg)?,
-                description: ProductDescription::parse(description).map_err(anyhow::Error::msg)?,
+                name: Title::parse(name, "product name", "no name").map_err(anyhow::Error::msg)?,
+                description: Description::parse(description, None).map_err(anyhow::Error::msg)?,
                 price: won(price),
                 quantity: Quantity::parse(&quantity.to_string()).map_err(anyhow::Error::msg)?,
                 category_id: category,

@@ -5,39 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{ledger_entries, wallets};
 use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
-use crate::domain::{UserId, Won};
+use crate::domain::{LedgerKind, UserId, Won};
 use crate::services::now;
-
-/// Kinds of journal entry. Deposits and withdrawals are the only ones that bring money into
-/// or take it out of the system; every other kind moves money between or inside wallets.
-pub mod kind {
-    pub const DEPOSIT: &str = "deposit";
-    pub const WITHDRAWAL: &str = "withdrawal";
-}
-
-/// A human label for a journal kind.
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "deposit" => "Top-up",
-        "withdrawal" => "Withdrawal",
-        "bid_hold" => "Bid hold",
-        "bid_release" => "Bid released",
-        "settle_out" => "Paid for a won auction",
-        "settle_in" => "Sale proceeds",
-        "purchase_hold" => "Purchase hold",
-        "purchase_release" => "Purchase released",
-        "purchase_out" => "Purchase paid",
-        "purchase_in" => "Sale proceeds",
-        "refund" => "Refund",
-        _ => "Other",
-    }
-}
 
 /// One movement: the wallet's change and why.
 #[derive(Debug, Clone)]
-pub struct Movement<'a> {
+pub struct Movement {
     pub user_id: UserId,
-    pub kind: &'a str,
+    pub kind: LedgerKind,
     pub delta_balance: i64,
     pub delta_locked: i64,
     pub reference: Option<String>,
@@ -46,7 +21,7 @@ pub struct Movement<'a> {
 
 /// Change one wallet and append its journal entry. The caller holds the wallet's lock and has
 /// checked that neither column goes below zero (the database `CHECK` is the last guard).
-pub fn apply_movement(conn: &mut DbConnection, m: &Movement<'_>) -> QueryResult<()> {
+pub fn apply_movement(conn: &mut DbConnection, m: &Movement) -> QueryResult<()> {
     let at = now();
     let updated = diesel::update(wallets::table.find(m.user_id))
         .set((
@@ -61,7 +36,7 @@ pub fn apply_movement(conn: &mut DbConnection, m: &Movement<'_>) -> QueryResult<
     diesel::insert_into(ledger_entries::table)
         .values((
             ledger_entries::user_id.eq(m.user_id),
-            ledger_entries::kind.eq(m.kind),
+            ledger_entries::kind.eq(m.kind.as_str()),
             ledger_entries::delta_balance.eq(m.delta_balance),
             ledger_entries::delta_locked.eq(m.delta_locked),
             ledger_entries::reference.eq(m.reference.as_deref()),
@@ -70,6 +45,29 @@ pub fn apply_movement(conn: &mut DbConnection, m: &Movement<'_>) -> QueryResult<
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// One movement between or inside wallets (no idempotency key): `kind`, the two deltas, and
+/// what it refers to (`auction #7`, `trade #3`). The caller holds the wallet's lock.
+pub fn move_money(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    kind: LedgerKind,
+    delta_balance: i64,
+    delta_locked: i64,
+    reference: String,
+) -> QueryResult<()> {
+    apply_movement(
+        conn,
+        &Movement {
+            user_id,
+            kind,
+            delta_balance,
+            delta_locked,
+            reference: Some(reference),
+            idempotency_key: None,
+        },
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +112,7 @@ pub fn deposit(
             conn,
             &Movement {
                 user_id,
-                kind: kind::DEPOSIT,
+                kind: LedgerKind::Deposit,
                 delta_balance: amount.get(),
                 delta_locked: 0,
                 reference: reference.clone(),

@@ -212,32 +212,8 @@ pub async fn login(
 
     let user_id = match (username, Password::parse_any(&form.password)) {
         (Some(username), Some(password)) => {
-            let state2 = state.clone();
             db(&state, move |conn| {
-                let row = accounts::find_login(conn, &username)?;
-                let dummy = state2
-                    .dummy_hash
-                    .get_or_init(|| {
-                        accounts::hash_password(
-                            &Password::parse_any("dummy-password")
-                                .unwrap_or_else(|| unreachable!()),
-                        )
-                        .unwrap_or_default()
-                    })
-                    .clone();
-                Ok::<_, anyhow::Error>(match row {
-                    Some(r)
-                        if r.is_active
-                            && accounts::verify_password(&r.password_hash, password.expose()) =>
-                    {
-                        Some(r.id)
-                    }
-                    Some(_) => None,
-                    None => {
-                        let _ = accounts::verify_password(&dummy, password.expose());
-                        None
-                    }
-                })
+                accounts::authenticate(conn, &username, &password).map_err(anyhow::Error::new)
             })
             .await?
         }

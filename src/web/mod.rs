@@ -9,13 +9,15 @@ pub mod ctx;
 pub mod error;
 pub mod extract;
 pub mod market;
+pub mod pager;
 pub mod pages;
 pub mod ratelimit;
 pub mod session;
 pub mod upload;
+pub mod uploads;
 pub mod wallet;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -25,6 +27,7 @@ use crate::db::{DbConnection, DbPool};
 pub use ctx::Ctx;
 pub use error::AppError;
 pub use extract::SessionUser;
+pub use pager::{page_number, Pager};
 
 /// Shared by every worker.
 pub struct AppState {
@@ -32,8 +35,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub login_by_ip: ratelimit::Limiter,
     pub login_by_username: ratelimit::Limiter,
-    /// A real argon2 hash to verify against when a username does not exist (same timing).
-    pub dummy_hash: OnceLock<String>,
     /// Live panels of national auctions.
     pub live: Arc<crate::live::LiveHub>,
     /// Regions and categories, loaded once.
@@ -74,11 +75,6 @@ pub fn render<T: Template>(
         .body(html))
 }
 
-/// A `?page=` value: a bad or missing one is the first page.
-pub fn page_number(raw: &str) -> i64 {
-    raw.trim().parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
-}
-
 /// 303 See Other to `location`.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -88,25 +84,31 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// Every route of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(auctions::browse))
+    cfg.route("/", web::get().to(auctions::browse::browse))
         .service(
             web::resource("/auctions")
-                .route(web::get().to(auctions::browse))
-                .route(web::post().to(auctions::create)),
+                .route(web::get().to(auctions::browse::browse))
+                .route(web::post().to(auctions::listing::create)),
         )
-        .route("/auctions/new", web::get().to(auctions::new_form))
-        .route("/auctions/{id}", web::get().to(auctions::show))
-        .route("/auctions/{id}/bids", web::post().to(auctions::bid))
-        .route("/auctions/{id}/buy-now", web::post().to(auctions::buy_now))
+        .route("/auctions/new", web::get().to(auctions::listing::new_form))
+        .route("/auctions/{id}", web::get().to(auctions::show::show))
+        .route("/auctions/{id}/bids", web::post().to(auctions::bid::bid))
+        .route(
+            "/auctions/{id}/buy-now",
+            web::post().to(auctions::bid::buy_now),
+        )
         .service(
             web::resource("/auctions/{id}/edit")
-                .route(web::get().to(auctions::edit_form))
-                .route(web::post().to(auctions::edit)),
+                .route(web::get().to(auctions::listing::edit_form))
+                .route(web::post().to(auctions::listing::edit)),
         )
-        .route("/auctions/{id}/cancel", web::post().to(auctions::cancel))
-        .route("/me/listings", web::get().to(auctions::my_listings))
-        .route("/me/bids", web::get().to(auctions::my_bids))
-        .route("/uploads/{name}", web::get().to(auctions::image))
+        .route(
+            "/auctions/{id}/cancel",
+            web::post().to(auctions::listing::cancel),
+        )
+        .route("/me/listings", web::get().to(auctions::mine::my_listings))
+        .route("/me/bids", web::get().to(auctions::mine::my_bids))
+        .route("/uploads/{name}", web::get().to(uploads::image))
         .route("/admin/auctions", web::get().to(admin::auctions))
         .route(
             "/admin/auctions/{id}/close",
@@ -133,20 +135,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").route(web::post().to(account::logout)))
         .route("/wallet", web::get().to(wallet::show))
         .service(web::resource("/wallet/top-up").route(web::post().to(wallet::top_up)))
-        .route("/market", web::get().to(market::list))
+        .route("/market", web::get().to(market::list::list))
         .service(
             web::resource("/market/new")
-                .route(web::get().to(market::new_form))
-                .route(web::post().to(market::create)),
+                .route(web::get().to(market::sell::new_form))
+                .route(web::post().to(market::sell::create)),
         )
-        .route("/market/{id}", web::get().to(market::show))
-        .route("/market/{id}/buy", web::post().to(market::buy))
-        .route("/market/{id}/price", web::post().to(market::change_price))
-        .route("/trades/{id}/approve", web::post().to(market::approve))
-        .route("/trades/{id}/reject", web::post().to(market::reject))
-        .route("/trades/{id}/confirm", web::post().to(market::confirm))
-        .route("/me/purchases", web::get().to(market::purchases))
-        .route("/me/reservations", web::get().to(market::reservations))
+        .route("/market/{id}", web::get().to(market::show::show))
+        .route("/market/{id}/buy", web::post().to(market::trade::buy))
+        .route(
+            "/market/{id}/price",
+            web::post().to(market::trade::change_price),
+        )
+        .route(
+            "/trades/{id}/approve",
+            web::post().to(market::trade::approve),
+        )
+        .route("/trades/{id}/reject", web::post().to(market::trade::reject))
+        .route(
+            "/trades/{id}/confirm",
+            web::post().to(market::trade::confirm),
+        )
+        .route("/me/purchases", web::get().to(market::mine::purchases))
+        .route(
+            "/me/reservations",
+            web::get().to(market::mine::reservations),
+        )
         .route("/admin", web::get().to(admin::dashboard))
         .route("/admin/audit", web::get().to(admin::audit));
 }

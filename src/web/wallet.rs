@@ -6,10 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::money::format_delta;
+use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
-use crate::services::wallet::{self as wallet_service, kind_label, DepositError, DepositOutcome};
+use crate::services::wallet::{self as wallet_service, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
-use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, SessionUser};
+use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, Pager, SessionUser};
 
 pub const JOURNAL_PER_PAGE: i64 = 20;
 /// The development top-up accepts ₩1 to ₩10,000,000 at a time.
@@ -40,8 +41,7 @@ pub struct WalletPage {
     pub balance: Won,
     pub locked: Won,
     pub lines: Vec<JournalLine>,
-    pub page: i64,
-    pub pages: i64,
+    pub pager: Pager,
     pub total_entries: i64,
     pub dev_topup: bool,
     pub topup_max: Won,
@@ -84,22 +84,21 @@ async fn wallet_page(
         .into_iter()
         .map(|e| JournalLine {
             time: ctx.time(&e.created_at),
-            label: kind_label(&e.kind),
+            label: LedgerKind::parse(&e.kind).map_or("Other", LedgerKind::label),
             kind: e.kind,
             delta_balance: format_delta(e.delta_balance),
             delta_locked: format_delta(e.delta_locked),
             reference: e.reference.unwrap_or_default(),
         })
         .collect();
-    let pages = ((total + JOURNAL_PER_PAGE - 1) / JOURNAL_PER_PAGE).max(1);
+    let pager = Pager::new(page, total, JOURNAL_PER_PAGE, "/wallet", &[]);
     render(
         status,
         &WalletPage {
             balance,
             locked,
             lines,
-            page,
-            pages,
+            pager,
             total_entries: total,
             dev_topup: state.settings.dev_topup,
             topup_max: TOPUP_MAX,

@@ -196,7 +196,7 @@ async fn handle_frame(
         ClientFrame::Bid { amount } => {
             let amount = match Won::parse(&amount) {
                 Ok(a) => a,
-                Err(e) => return notice_frame("error", "error", &super::amount_reason(&e)),
+                Err(e) => return notice_frame("error", "error", &super::bid::amount_reason(&e)),
             };
             match db(state, move |conn| {
                 bidding::place_bid(conn, id, user, amount, now())

@@ -1,0 +1,89 @@
+//! Kinds of journal entry. Deposits and withdrawals are the only ones that bring money into or
+//! take it out of the system; every other kind moves money between or inside wallets.
+
+/// Why a wallet changed, as the journal stores it (`ledger_entries.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// Money in through a payment (or the development top-up).
+    Deposit,
+    /// Money out to the owner (refund, payout).
+    Withdrawal,
+    /// A leading bid: available → held.
+    BidHold,
+    /// Outbid, cancelled or lost: held → available.
+    BidRelease,
+    /// The winner's hold leaves their wallet…
+    SettleOut,
+    /// …and arrives in the seller's balance.
+    SettleIn,
+    /// Buy in the market: the price moves from the buyer's balance to their held money.
+    PurchaseHold,
+    /// Rejected or cancelled before approval: the held price goes back to the buyer.
+    PurchaseRelease,
+    /// Confirmed: the held price leaves the buyer's wallet…
+    PurchaseOut,
+    /// …and arrives in the seller's balance.
+    PurchaseIn,
+}
+
+impl LedgerKind {
+    pub const ALL: [LedgerKind; 10] = [
+        LedgerKind::Deposit,
+        LedgerKind::Withdrawal,
+        LedgerKind::BidHold,
+        LedgerKind::BidRelease,
+        LedgerKind::SettleOut,
+        LedgerKind::SettleIn,
+        LedgerKind::PurchaseHold,
+        LedgerKind::PurchaseRelease,
+        LedgerKind::PurchaseOut,
+        LedgerKind::PurchaseIn,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Deposit => "deposit",
+            LedgerKind::Withdrawal => "withdrawal",
+            LedgerKind::BidHold => "bid_hold",
+            LedgerKind::BidRelease => "bid_release",
+            LedgerKind::SettleOut => "settle_out",
+            LedgerKind::SettleIn => "settle_in",
+            LedgerKind::PurchaseHold => "purchase_hold",
+            LedgerKind::PurchaseRelease => "purchase_release",
+            LedgerKind::PurchaseOut => "purchase_out",
+            LedgerKind::PurchaseIn => "purchase_in",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<LedgerKind> {
+        LedgerKind::ALL.into_iter().find(|k| k.as_str() == stored)
+    }
+
+    /// What the wallet page calls it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            LedgerKind::Deposit => "Top-up",
+            LedgerKind::Withdrawal => "Withdrawal",
+            LedgerKind::BidHold => "Bid hold",
+            LedgerKind::BidRelease => "Bid released",
+            LedgerKind::SettleOut => "Paid for a won auction",
+            LedgerKind::SettleIn | LedgerKind::PurchaseIn => "Sale proceeds",
+            LedgerKind::PurchaseHold => "Purchase hold",
+            LedgerKind::PurchaseRelease => "Purchase released",
+            LedgerKind::PurchaseOut => "Purchase paid",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_stored_name() {
+        for k in LedgerKind::ALL {
+            assert_eq!(LedgerKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(LedgerKind::parse("gift"), None);
+    }
+}

@@ -1,0 +1,103 @@
+//! Bid and buy now by form (the live panel's socket uses the same services: [`super::live`]).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::domain::{AmountError, Won};
+use crate::services::bidding::{self};
+use crate::services::now;
+use crate::web::auctions::show::show_page;
+use crate::web::session::flash;
+use crate::web::{db, see_other, AppError, AppState, SessionUser};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BidForm {
+    pub amount: String,
+}
+
+pub fn amount_reason(e: &AmountError) -> String {
+    match e {
+        AmountError::TooLarge(_) => "That amount is far too large.".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(auction.id = *path, user.id = user.id))]
+pub async fn bid(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<BidForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let typed: String = form.amount.chars().take(30).collect();
+    let amount = match Won::parse(&form.amount) {
+        Ok(a) => a,
+        Err(e) => {
+            return show_page(
+                &req,
+                &state,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(amount_reason(&e)),
+                typed,
+            )
+            .await
+        }
+    };
+    let bidder = user.id;
+    let result = db(&state, move |conn| {
+        bidding::place_bid(conn, id, bidder, amount, now())
+    })
+    .await;
+    match result {
+        Ok(placed) => {
+            state.live.after_commit(placed.event);
+            flash(
+                &user.session,
+                "success",
+                format!("Your bid of {amount} leads."),
+            );
+            Ok(see_other(&format!("/auctions/{id}")))
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            let (status, why) = e.refusal().ok_or(e)?;
+            show_page(&req, &state, id, status, Some(why), typed).await
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(auction.id = *path, user.id = user.id))]
+pub async fn buy_now(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let buyer = user.id;
+    let result = db(&state, move |conn| bidding::buy_now(conn, id, buyer, now())).await;
+    match result {
+        Ok(bought) => {
+            state.live.after_commit(bought.event.clone());
+            flash(
+                &user.session,
+                "success",
+                format!(
+                    "You bought it for {}. The seller has been paid.",
+                    bought.price
+                ),
+            );
+            Ok(see_other(&format!("/auctions/{id}")))
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            let (status, why) = e.refusal().ok_or(e)?;
+            show_page(&req, &state, id, status, Some(why), String::new()).await
+        }
+    }
+}

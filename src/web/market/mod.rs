@@ -1,0 +1,117 @@
+//! The fixed-price market, one file per page or use case: [`list`], [`show`], [`trade`] (buy,
+//! approve, reject, confirm, change the price), [`mine`] (purchases, reservations) and [`sell`]
+//! (the new-product form). What several of them show lives here.
+
+pub mod list;
+pub mod mine;
+pub mod sell;
+pub mod show;
+pub mod trade;
+
+use crate::domain::image::thumb_name;
+use crate::domain::market::TradeStatus;
+use crate::domain::{UserId, Won};
+use crate::services::market::{ProductCard, TradeView};
+use crate::web::Ctx;
+
+/// Products on one page of `/market`.
+pub const PER_PAGE: i64 = 12;
+
+// ---------------------------------------------------------------- shown on pages
+
+/// A product as the list and the product page show it.
+pub struct ProductView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub price: Won,
+    pub quantity: i32,
+    pub units_left: i32,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub seller_id: UserId,
+    pub seller_name: String,
+    pub region_name: String,
+    pub category_name: String,
+    pub image_url: Option<String>,
+    pub thumb_url: Option<String>,
+    pub listed_at: String,
+}
+
+impl ProductView {
+    pub fn new(ctx: &Ctx, card: ProductCard) -> ProductView {
+        let status = card.product.status();
+        let price = card.product.price();
+        let p = card.product;
+        ProductView {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            price,
+            quantity: p.quantity,
+            units_left: p.units_left,
+            status: status.as_str(),
+            status_label: status.label(),
+            seller_id: p.seller_id,
+            seller_name: card.seller_name,
+            region_name: card.region_name,
+            category_name: card.category_name,
+            thumb_url: p
+                .image_path
+                .as_deref()
+                .map(|name| format!("/uploads/{}", thumb_name(name))),
+            image_url: p.image_path.map(|name| format!("/uploads/{name}")),
+            listed_at: ctx.time(&p.created_at),
+        }
+    }
+}
+
+/// A trade as the product page and the "my trades" pages show it, with the buttons the
+/// viewer may press.
+pub struct TradeLine {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub buyer_name: String,
+    pub seller_name: String,
+    /// `Buying` or `Selling`, from the viewer's side.
+    pub role: &'static str,
+    pub price: Won,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub requested_at: String,
+    pub approved_at: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub auto_confirm_at: Option<String>,
+    pub can_decide: bool,
+    pub can_confirm: bool,
+}
+
+impl TradeLine {
+    pub fn new(ctx: &Ctx, viewer: UserId, t: TradeView) -> TradeLine {
+        let status = t.status();
+        let price = t.price();
+        let is_seller = t.trade.seller_id == viewer;
+        let is_buyer = t.trade.buyer_id == viewer;
+        TradeLine {
+            id: t.trade.id,
+            product_id: t.trade.product_id,
+            product_name: t.product_name,
+            buyer_name: t.buyer_name,
+            seller_name: t.seller_name,
+            role: if is_seller { "Selling" } else { "Buying" },
+            price,
+            status: status.as_str(),
+            status_label: status.label(),
+            requested_at: ctx.time(&t.trade.created_at),
+            approved_at: t.trade.approved_at.as_ref().map(|at| ctx.time(at)),
+            confirmed_at: t.trade.confirmed_at.as_ref().map(|at| ctx.time(at)),
+            auto_confirm_at: (status == TradeStatus::Approved)
+                .then_some(t.trade.auto_confirm_at)
+                .flatten()
+                .map(|at| ctx.time(&at)),
+            can_decide: is_seller && status == TradeStatus::Requested,
+            can_confirm: is_buyer && status == TradeStatus::Approved,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! A trade's steps: Buy (the price is held), the seller's Approve or Reject, the buyer's
+//! Confirm (the seller is paid); and the seller changing the price of later trades.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::domain::market::{parse_price, TradeId};
+use crate::services::market::{self as market_service, Confirmer, Decision};
+use crate::web::market::show::{refused, show_page};
+use crate::web::session::flash;
+use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
+
+// ---------------------------------------------------------------- buy
+
+#[tracing::instrument(skip_all, fields(user.id = user.id, product.id = %path))]
+pub async fn buy(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let product_id = path.into_inner();
+    let buyer = user.id;
+    let result = db(&state, move |conn| {
+        market_service::buy(conn, product_id, buyer)
+    })
+    .await;
+    match result {
+        Ok(bought) => {
+            flash(
+                &user.session,
+                "success",
+                format!(
+                    "You asked to buy one unit for {}. The amount is held in your wallet until you confirm receipt.",
+                    bought.price
+                ),
+            );
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- change the price
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PriceForm {
+    pub price: String,
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.id, product.id = %path))]
+pub async fn change_price(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<PriceForm>,
+) -> Result<HttpResponse, AppError> {
+    let product_id = path.into_inner();
+    let typed: String = form.price.chars().take(30).collect();
+    let price = match parse_price(&form.price) {
+        Ok(p) => p,
+        Err(reason) => {
+            let ctx = Ctx::load(&req).await?;
+            return show_page(
+                ctx,
+                &state,
+                product_id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![reason],
+                typed,
+            )
+            .await;
+        }
+    };
+    let seller = user.id;
+    let result = db(&state, move |conn| {
+        market_service::change_price(conn, product_id, seller, price)
+    })
+    .await;
+    match result {
+        Ok(()) => {
+            flash(
+                &user.session,
+                "success",
+                format!("The price is now {price}. Trades already started keep their price."),
+            );
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- trades
+
+/// The product a trade belongs to, for re-rendering its page with a reason.
+async fn product_of(state: &AppState, trade_id: TradeId) -> Result<i64, AppError> {
+    db(state, move |conn| {
+        market_service::product_of_trade(conn, trade_id).map_err(anyhow::Error::new)
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+async fn decide(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    trade_id: TradeId,
+    decision: Decision,
+) -> Result<HttpResponse, AppError> {
+    let seller = user.id;
+    let period = state.settings.market_auto_confirm;
+    let result = db(&state, move |conn| {
+        market_service::decide(conn, trade_id, seller, decision, period)
+    })
+    .await;
+    match result {
+        Ok(product_id) => {
+            let message = match decision {
+                Decision::Approve => {
+                    "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
+                }
+                Decision::Reject => {
+                    "Trade rejected. The buyer's money is released and the unit is back on sale."
+                }
+            };
+            flash(&user.session, "success", message);
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let product_id = product_of(&state, trade_id).await?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn approve(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    decide(req, user, state, path.into_inner(), Decision::Approve).await
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn reject(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    decide(req, user, state, path.into_inner(), Decision::Reject).await
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn confirm(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let trade_id = path.into_inner();
+    let buyer = user.id;
+    let result = db(&state, move |conn| {
+        market_service::confirm(conn, trade_id, Confirmer::Buyer(buyer))
+    })
+    .await;
+    match result {
+        Ok(product_id) => {
+            flash(
+                &user.session,
+                "success",
+                "Receipt confirmed. The seller has been paid.",
+            );
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let product_id = product_of(&state, trade_id).await?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
