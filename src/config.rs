@@ -92,7 +92,7 @@ pub struct Settings {
     /// `NEIGHBORBID_SECRET_KEY`; when `None` a key is generated once into the data dir.
     pub secret_key: Option<Vec<u8>>,
     pub timezone: chrono_tz::Tz,
-    /// The development top-up form on `/wallet` (on until a payment gateway replaces it).
+    /// The free development top-up (`method=dev`): off unless `NEIGHBORBID_DEV_TOPUP=true`.
     pub dev_topup: bool,
     /// Login attempts allowed per client IP per minute.
     pub login_attempts_per_ip: u32,
@@ -157,7 +157,7 @@ impl Settings {
             data_dir: data_dir.to_path_buf(),
             secret_key: None,
             timezone: chrono_tz::Asia::Seoul,
-            dev_topup: true,
+            dev_topup: false,
             login_attempts_per_ip: 30,
             login_attempts_per_username: 10,
             db_pool_size: 16,

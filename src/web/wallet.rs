@@ -114,6 +114,8 @@ async fn wallet_page(
 #[serde(default)]
 pub struct TopUpForm {
     pub amount: String,
+    /// `dev` (the free development top-up, only with `NEIGHBORBID_DEV_TOPUP=true`).
+    pub method: String,
     pub idempotency_key: String,
 }
 
@@ -131,10 +133,17 @@ pub async fn top_up(
     state: web::Data<AppState>,
     form: web::Form<TopUpForm>,
 ) -> Result<HttpResponse, AppError> {
-    if !state.settings.dev_topup {
-        return Err(AppError::NotFound);
-    }
     let form = form.into_inner();
+    if form.method != "dev" {
+        return Err(AppError::Rejected(
+            "Choose how to pay: that top-up method is not available.".to_owned(),
+        ));
+    }
+    if !state.settings.dev_topup {
+        return Err(AppError::Forbidden(
+            "The free development top-up is switched off on this site.".to_owned(),
+        ));
+    }
     let amount = Won::parse_within(&form.amount, TOPUP_MIN, TOPUP_MAX);
     let reason = match (&amount, valid_key(&form.idempotency_key)) {
         (Err(e), _) => Some(top_up_reason(e)),

@@ -247,7 +247,11 @@ async fn posts_without_a_valid_csrf_token_are_refused_with_403(db: Db) {
     let client = app.sign_up("careful").await;
     let key = "k".repeat(32);
     for token in [None, Some(""), Some("0123456789abcdef")] {
-        let mut fields = vec![("amount", "5000"), ("idempotency_key", key.as_str())];
+        let mut fields = vec![
+            ("amount", "5000"),
+            ("method", "dev"),
+            ("idempotency_key", key.as_str()),
+        ];
         if let Some(t) = token {
             fields.push(("csrf_token", t));
         }
@@ -266,6 +270,7 @@ async fn posts_without_a_valid_csrf_token_are_refused_with_403(db: Db) {
             "/wallet/top-up",
             &[
                 ("amount", "5000"),
+                ("method", "dev"),
                 ("idempotency_key", &key),
                 ("csrf_token", &foreign),
             ],

@@ -9,7 +9,7 @@ both_databases!(
     bad_top_up_amounts_are_refused_and_change_nothing,
     fifty_concurrent_top_ups_across_ten_users_leave_a_clean_audit,
     the_journal_is_paginated_newest_first,
-    the_development_top_up_can_be_switched_off,
+    the_development_top_up_is_off_unless_switched_on,
     the_wallet_needs_a_login,
 );
 
@@ -45,6 +45,7 @@ async fn a_double_submitted_top_up_credits_once(db: Db) {
     let token = field_value(&html, "csrf_token").unwrap();
     let fields = [
         ("amount", "7000"),
+        ("method", "dev"),
         ("idempotency_key", key.as_str()),
         ("csrf_token", token.as_str()),
     ];
@@ -101,6 +102,7 @@ async fn bad_top_up_amounts_are_refused_and_change_nothing(db: Db) {
             "/wallet/top-up",
             &[
                 ("amount", "5000"),
+                ("method", "dev"),
                 ("idempotency_key", "x"),
                 ("csrf_token", &token),
             ],
@@ -111,7 +113,11 @@ async fn bad_top_up_amounts_are_refused_and_change_nothing(db: Db) {
         .post_raw(
             &client,
             "/wallet/top-up",
-            &[("amount", "5000"), ("csrf_token", &token)],
+            &[
+                ("amount", "5000"),
+                ("method", "dev"),
+                ("csrf_token", &token),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -186,21 +192,58 @@ async fn the_journal_is_paginated_newest_first(db: Db) {
     app.assert_audit_clean();
 }
 
-async fn the_development_top_up_can_be_switched_off(db: Db) {
+/// Without `NEIGHBORBID_DEV_TOPUP=true` (the default) nobody can mint money: no form, and a
+/// hand-made `method=dev` POST is 403 with nothing credited, however it is dressed up.
+async fn the_development_top_up_is_off_unless_switched_on(db: Db) {
+    assert!(
+        !neighborbid::config::Settings::with_data_dir(std::path::Path::new("/tmp")).dev_topup,
+        "off by default"
+    );
     let app = spawn_app_with(db, |s| s.dev_topup = false).await;
     let client = app.sign_up("nodev").await;
     let (_, html) = app.get_html(&client, "/wallet").await;
     assert!(!html.contains("/wallet/top-up"), "no top-up form");
-    let r = app
-        .post(
-            &client,
-            "/wallet/top-up",
-            &[("amount", "5000"), ("idempotency_key", &"k".repeat(32))],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!html.contains("Development mode"));
+    for amount in ["5000", "10000000", "1"] {
+        let key = "k".repeat(32);
+        let r = app
+            .post(
+                &client,
+                "/wallet/top-up",
+                &[
+                    ("amount", amount),
+                    ("method", "dev"),
+                    ("idempotency_key", &key),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{amount}");
+    }
+    // No method, or one that does not exist, is refused too.
+    for method in ["", "DEV", "card\u{0}", "free"] {
+        let r = app
+            .post(
+                &client,
+                "/wallet/top-up",
+                &[
+                    ("amount", "5000"),
+                    ("method", method),
+                    ("idempotency_key", &"m".repeat(32)),
+                ],
+            )
+            .await;
+        assert!(r.status().is_client_error(), "{method:?}: {}", r.status());
+    }
     assert_eq!(app.wallet(&client).await, (0, 0));
+    let (_, html) = app.get_html(&client, "/wallet").await;
+    assert_eq!(journal_rows(&html), 0);
     app.assert_audit_clean();
+
+    // Switched on, the page says plainly that it is a development mode.
+    let dev = spawn_app(db).await;
+    let client = dev.sign_up("withdev").await;
+    let (_, html) = dev.get_html(&client, "/wallet").await;
+    assert!(html.contains("Development mode"), "{html}");
 }
 
 async fn the_wallet_needs_a_login(db: Db) {

@@ -42,6 +42,8 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
     if db == Db::Postgres {
         settings.database_url = DatabaseUrl::Postgres(fresh_postgres_database());
     }
+    // Tests fund wallets through the development top-up (off by default).
+    settings.dev_topup = true;
     tweak(&mut settings);
     let (address, handle) = start(settings.clone()).await;
     TestApp {

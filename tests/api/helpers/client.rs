@@ -129,6 +129,7 @@ impl Browser {
             "/wallet/top-up",
             &[
                 ("amount", amount),
+                ("method", "dev"),
                 ("idempotency_key", &key),
                 ("csrf_token", &token),
             ],
