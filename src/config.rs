@@ -114,6 +114,9 @@ pub struct Settings {
     /// How long after the seller's approval a market trade is confirmed automatically
     /// when the buyer has not confirmed receipt (`NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS`).
     pub market_auto_confirm: std::time::Duration,
+    /// How long a seller has to approve or reject a requested trade before the scheduler
+    /// cancels it and releases the buyer's money (`NEIGHBORBID_MARKET_RESPOND_SECS`).
+    pub market_respond_within: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -138,6 +141,7 @@ impl fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
+            .field("market_respond_within", &self.market_respond_within)
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +149,8 @@ impl fmt::Debug for Settings {
 pub const MIN_SECRET_KEY_BYTES: usize = 64;
 /// The default market auto-confirm period: 7 days.
 pub const DEFAULT_MARKET_AUTO_CONFIRM_SECS: u64 = 7 * 24 * 60 * 60;
+/// The default time a seller has to answer a requested trade: 72 hours.
+pub const DEFAULT_MARKET_RESPOND_SECS: u64 = 72 * 60 * 60;
 /// The longest auto-confirm period accepted: 365 days.
 pub const MAX_MARKET_AUTO_CONFIRM_SECS: u64 = 365 * 24 * 60 * 60;
 
@@ -168,6 +174,7 @@ impl Settings {
             ws_ping_interval: std::time::Duration::from_secs(10),
             ws_idle_timeout: std::time::Duration::from_secs(30),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
+            market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
         }
     }
 
@@ -240,6 +247,15 @@ impl Settings {
                 )));
             }
             s.market_auto_confirm = std::time::Duration::from_secs(secs);
+        }
+        if let Some(v) = get("NEIGHBORBID_MARKET_RESPOND_SECS") {
+            let secs: u64 = parse_num("NEIGHBORBID_MARKET_RESPOND_SECS", &v)?;
+            if secs == 0 || secs > MAX_MARKET_AUTO_CONFIRM_SECS {
+                return Err(ConfigError(format!(
+                    "NEIGHBORBID_MARKET_RESPOND_SECS must be from 1 to {MAX_MARKET_AUTO_CONFIRM_SECS} (365 days)"
+                )));
+            }
+            s.market_respond_within = std::time::Duration::from_secs(secs);
         }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;

@@ -118,7 +118,7 @@ pub fn open(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
 }
 
 /// The longest a request waits for a pooled connection before the database counts as away.
-pub const POOL_WAIT: Duration = Duration::from_secs(5);
+pub const POOL_WAIT: Duration = Duration::from_secs(10);
 
 /// Connect once (to report a clear error), migrate, and build the pool.
 pub fn connect_and_migrate(

@@ -83,6 +83,9 @@ diesel::table! {
         approved_at -> Nullable<Timestamp>,
         confirmed_at -> Nullable<Timestamp>,
         auto_confirm_at -> Nullable<Timestamp>,
+        quantity -> Integer,
+        respond_by -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 

@@ -127,6 +127,8 @@ pub enum TradeStatus {
     Approved,
     Rejected,
     Confirmed,
+    /// Ended before approval: by the buyer, or by the scheduler when the seller never answered.
+    Cancelled,
 }
 
 impl TradeStatus {
@@ -138,6 +140,7 @@ impl TradeStatus {
             TradeStatus::Approved => "approved",
             TradeStatus::Rejected => "rejected",
             TradeStatus::Confirmed => "confirmed",
+            TradeStatus::Cancelled => "cancelled",
         }
     }
 
@@ -147,6 +150,7 @@ impl TradeStatus {
             TradeStatus::Approved,
             TradeStatus::Rejected,
             TradeStatus::Confirmed,
+            TradeStatus::Cancelled,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -158,6 +162,7 @@ impl TradeStatus {
             TradeStatus::Approved => "Approved — waiting for receipt",
             TradeStatus::Rejected => "Rejected",
             TradeStatus::Confirmed => "Confirmed",
+            TradeStatus::Cancelled => "Cancelled",
         }
     }
 }

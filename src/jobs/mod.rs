@@ -63,6 +63,13 @@ pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
             Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),
         }
     }
+    let cancelled = market::cancel_unanswered_trades(&mut conn)?;
+    if cancelled > 0 {
+        tracing::info!(
+            cancelled,
+            "market trades cancelled: the seller did not answer in time"
+        );
+    }
     let confirmed = market::confirm_due_trades(&mut conn)?;
     if confirmed > 0 {
         tracing::info!(confirmed, "market trades confirmed automatically");

@@ -251,6 +251,8 @@ pub enum BuyNowError {
     NotFound,
     #[error("This auction has no buy-now price.")]
     NoBuyNow,
+    #[error("The buy-now price changed to {price}. Check it and buy again if you still want it.")]
+    PriceChanged { price: Won },
     #[error("Buy now opens when the auction starts.")]
     NotStarted,
     #[error("This auction has ended.")]
@@ -280,6 +282,7 @@ pub fn buy_now(
     conn: &mut DbConnection,
     auction_id: i64,
     buyer_id: UserId,
+    expected_price: Option<Won>,
     now: NaiveDateTime,
 ) -> Result<Bought, BuyNowError> {
     write_tx(conn, |conn| {
@@ -295,6 +298,11 @@ pub fn buy_now(
         }
         if a.seller_id == buyer_id {
             return Err(BuyNowError::OwnAuction);
+        }
+        // The price the buyer agreed to, compared under the lock: a seller cannot switch it
+        // between the buyer reading the page and the buyer's POST arriving.
+        if expected_price != Some(price) {
+            return Err(BuyNowError::PriceChanged { price });
         }
         let mut ids = vec![buyer_id, a.seller_id];
         ids.extend(a.leader_id);

@@ -69,6 +69,11 @@ pub struct TradeRow {
     pub approved_at: Option<NaiveDateTime>,
     pub confirmed_at: Option<NaiveDateTime>,
     pub auto_confirm_at: Option<NaiveDateTime>,
+    /// Units in this trade; `price` is what all of them cost together.
+    pub quantity: i32,
+    /// The seller must approve or reject by then, or the trade is cancelled.
+    pub respond_by: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
 }
 
 impl TradeRow {
@@ -296,10 +301,14 @@ pub enum BuyError {
     NotFound,
     #[error("You cannot buy your own product.")]
     OwnProduct,
-    #[error("You already have a trade for this product: each neighbour can buy one unit.")]
+    #[error("You already have a trade for this product: each neighbour can have one.")]
     AlreadyBought,
     #[error("No unit is left: every unit is already reserved or sold.")]
     SoldOut,
+    #[error("Only {left} left: ask for at most {left}.")]
+    NotEnoughUnits { left: i32 },
+    #[error("The price changed to {price} a unit. Check it and buy again if you still want it.")]
+    PriceChanged { price: Won },
     #[error("Not enough money in your wallet: the price is {price} and you have {available} available. Top up your wallet first.")]
     InsufficientFunds { price: Won, available: Won },
     #[error(transparent)]
@@ -314,13 +323,27 @@ pub struct Bought {
     pub price: Won,
 }
 
-/// Start a trade for one unit at today's price, holding that amount from the buyer's wallet.
+/// What a buyer asks for: how many units, and the unit price they saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    pub quantity: Quantity,
+    /// The unit price on the page the buyer pressed Buy on; a missing or different one is
+    /// refused under the product's lock, so a seller cannot switch the price mid-purchase.
+    pub expected_price: Option<Won>,
+}
+
+/// Start a trade for `order.quantity` units at today's price, holding the whole amount from
+/// the buyer's wallet. The seller has `respond_within` to approve or reject it.
 #[tracing::instrument(skip(conn), fields(user.id = buyer_id, product.id = product_id))]
 pub fn buy(
     conn: &mut DbConnection,
     product_id: ProductId,
     buyer_id: UserId,
+    order: Order,
+    respond_within: Duration,
 ) -> Result<Bought, BuyError> {
+    let respond_within = chrono::TimeDelta::from_std(respond_within)
+        .map_err(|e| BuyError::Unexpected(anyhow::anyhow!("response period: {e}")))?;
     let result = write_tx(conn, |conn| {
         let product = lock_product(conn, product_id)?.ok_or(BuyError::NotFound)?;
         if product.seller_id == buyer_id {
@@ -337,7 +360,18 @@ pub fn buy(
         if product.units_left <= 0 {
             return Err(BuyError::SoldOut);
         }
-        let price = product.price();
+        let unit_price = product.price();
+        if order.expected_price != Some(unit_price) {
+            return Err(BuyError::PriceChanged { price: unit_price });
+        }
+        let quantity = order.quantity.get();
+        if quantity > product.units_left {
+            return Err(BuyError::NotEnoughUnits {
+                left: product.units_left,
+            });
+        }
+        // At most ₩1,000,000,000 × 1,000: far inside i64.
+        let price = Won::from_stored(unit_price.get().saturating_mul(i64::from(quantity)));
         let wallet = lock_wallets(conn, &[buyer_id])?
             .into_iter()
             .next()
@@ -357,11 +391,13 @@ pub fn buy(
                 trades::price.eq(price.get()),
                 trades::status.eq(TradeStatus::Requested.as_str()),
                 trades::created_at.eq(at),
+                trades::quantity.eq(quantity),
+                trades::respond_by.eq(at + respond_within),
             ))
             .returning(trades::id)
             .get_result(conn)?;
         hold(conn, trade_id, buyer_id, price.get())?;
-        update_units_and_status(conn, product_id, product.units_left - 1)?;
+        update_units_and_status(conn, product_id, product.units_left - quantity)?;
         Ok(Bought { trade_id, price })
     });
     match result {
@@ -440,11 +476,106 @@ pub fn decide(
                     .set(trades::status.eq(TradeStatus::Rejected.as_str()))
                     .execute(conn)?;
                 release(conn, trade_id, trade.buyer_id, trade.price)?;
-                update_units_and_status(conn, product_id, product.units_left + 1)?;
+                update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
             }
         }
         Ok(product_id)
     })
+}
+
+// ---------------------------------------------------------------- cancel before approval
+
+/// Who cancels a requested trade: its buyer, or the scheduler once the seller's time to
+/// answer has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeCanceller {
+    Buyer(UserId),
+    Scheduler,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelTradeError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the buyer can cancel this trade.")]
+    NotBuyer,
+    #[error("The seller has already answered: this trade can no longer be cancelled.")]
+    NotRequested,
+    #[error("The seller still has time to answer.")]
+    NotDue,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(CancelTradeError);
+
+/// Cancel a trade the seller has not approved: the hold goes back to the buyer and the units
+/// back on sale, in one transaction. Returns the product's id.
+#[tracing::instrument(skip(conn), fields(trade.id = trade_id))]
+pub fn cancel_trade(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    by: TradeCanceller,
+) -> Result<ProductId, CancelTradeError> {
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(CancelTradeError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(CancelTradeError::NotFound)?;
+        let trade = find_trade(conn, trade_id)?.ok_or(CancelTradeError::NotFound)?;
+        let at = now();
+        match by {
+            TradeCanceller::Buyer(user) if user != trade.buyer_id => {
+                return Err(CancelTradeError::NotBuyer)
+            }
+            TradeCanceller::Buyer(_) => {}
+            TradeCanceller::Scheduler => {
+                if trade.respond_by.is_none_or(|due| due > at) {
+                    return Err(CancelTradeError::NotDue);
+                }
+            }
+        }
+        if trade.status() != Some(TradeStatus::Requested) {
+            return Err(CancelTradeError::NotRequested);
+        }
+        lock_wallets(conn, &[trade.buyer_id])?;
+        diesel::update(trades::table.find(trade_id))
+            .set((
+                trades::status.eq(TradeStatus::Cancelled.as_str()),
+                trades::cancelled_at.eq(at),
+            ))
+            .execute(conn)?;
+        release(conn, trade_id, trade.buyer_id, trade.price)?;
+        update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+        Ok(product_id)
+    })
+}
+
+/// Cancel every requested trade whose seller let the time to answer pass (the scheduler).
+pub fn cancel_unanswered_trades(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let due: Vec<i64> = trades::table
+        .filter(trades::status.eq(TradeStatus::Requested.as_str()))
+        .filter(trades::respond_by.le(now()))
+        .order(trades::respond_by.asc())
+        .limit(100)
+        .select(trades::id)
+        .load(conn)?;
+    let mut cancelled = 0;
+    for id in due {
+        match cancel_trade(conn, id, TradeCanceller::Scheduler) {
+            Ok(_) => {
+                cancelled += 1;
+                tracing::info!(trade.id = id, "unanswered trade cancelled");
+            }
+            // The seller answered, or the buyer cancelled, in the meantime.
+            Err(
+                CancelTradeError::NotRequested
+                | CancelTradeError::NotDue
+                | CancelTradeError::NotFound,
+            ) => {}
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
+    }
+    Ok(cancelled)
 }
 
 // ---------------------------------------------------------------- confirm receipt

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
 use crate::services::reference::RegionGroup;
-use crate::web::extract::safe_next;
+use crate::web::next::safe_next;
 use crate::web::session::{self, flash};
-use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+use crate::web::{cpu, db, render, see_other, AppError, AppState, Ctx};
 
 /// Sign-up form (`username`, `password`, `password_confirm`, `display_name`, `region_id`).
 #[derive(Debug, Default, Deserialize)]
@@ -89,8 +89,9 @@ pub async fn signup(
                 region_id,
                 role: Role::Member,
             };
+            // Hash first, holding no database connection while argon2 works.
+            let hash = cpu(move || accounts::hash_password(&password)).await??;
             let result: Result<i64, SignUpError> = db(&state, move |conn| {
-                let hash = accounts::hash_password(&password)?;
                 accounts::create_account(conn, &new, &hash)
             })
             .await;

@@ -10,7 +10,7 @@ use crate::services::accounts::SignUpError;
 use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
 use crate::services::market::{
-    BuyError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
+    BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
@@ -165,6 +165,7 @@ use_case_errors! {
     BuyError { not_found: [NotFound], forbidden: [] }
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
+    CancelTradeError { not_found: [NotFound], forbidden: [NotBuyer] }
 }
 
 impl From<ListingError> for AppError {

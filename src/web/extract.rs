@@ -100,27 +100,9 @@ impl FromRequest for SessionUser {
                     .headers()
                     .get(actix_web::http::header::REFERER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(local_path)
+                    .and_then(crate::web::next::local_path)
                     .unwrap_or_else(|| "/".to_owned()),
             }),
         })
     }
-}
-
-/// The path part of a same-site URL, for `next=`; `None` for anything else.
-pub fn local_path(url: &str) -> Option<String> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            &rest[rest.find('/')?..]
-        }
-        None => url,
-    };
-    safe_next(path)
-}
-
-/// Only local absolute paths are allowed as redirect targets (no `//host`, no scheme).
-pub fn safe_next(next: &str) -> Option<String> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
-        .then(|| next.to_owned())
 }

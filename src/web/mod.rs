@@ -9,6 +9,7 @@ pub mod ctx;
 pub mod error;
 pub mod extract;
 pub mod market;
+pub mod next;
 pub mod pager;
 pub mod pages;
 pub mod ratelimit;
@@ -60,6 +61,22 @@ where
     })
     .await
     .map_err(|e| E::from(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Run CPU-heavy work (argon2, image decoding) on the blocking pool without holding a database
+/// connection, carrying the request's span.
+pub async fn cpu<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        f()
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
 }
 
 /// Render a template with a status code.
@@ -152,6 +169,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(market::trade::approve),
         )
         .route("/trades/{id}/reject", web::post().to(market::trade::reject))
+        .route("/trades/{id}/cancel", web::post().to(market::trade::cancel))
         .route(
             "/trades/{id}/confirm",
             web::post().to(market::trade::confirm),

@@ -73,7 +73,8 @@
     buyNow.addEventListener("submit", function (ev) {
       if (!socket || socket.readyState !== WebSocket.OPEN) return;
       ev.preventDefault();
-      socket.send(JSON.stringify({ type: "buy_now" }));
+      var seen = buyNow.querySelector("input[name=expected_price]");
+      socket.send(JSON.stringify({ type: "buy_now", expected_price: seen ? seen.value : "" }));
     });
   }
 

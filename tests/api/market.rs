@@ -4,7 +4,9 @@ use futures_util::future::join_all;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
 
-use crate::helpers::{both_databases, spawn_app, spawn_app_with, Browser, Db, TestApp};
+use crate::helpers::{
+    both_databases, field_value, spawn_app, spawn_app_with, Browser, Db, TestApp,
+};
 
 both_databases!(
     three_neighbours_buy_three_lamps_through_the_pages,
@@ -20,6 +22,10 @@ both_databases!(
     the_market_list_filters_and_paginates,
     product_images_are_stored_and_served_by_safe_names_only,
     the_database_itself_allows_one_trade_per_buyer_per_product,
+    a_seller_switching_the_price_after_the_page_loaded_moves_no_money,
+    a_buyer_asks_for_several_units_in_one_trade_and_no_more_than_are_left,
+    a_buyer_cancels_a_request_before_approval_and_gets_the_money_back,
+    the_scheduler_cancels_a_request_the_seller_never_answered,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -138,9 +144,20 @@ fn trade_ids(html: &str, action: &str) -> Vec<i64> {
         .collect()
 }
 
+/// Buy one unit as a browser would: the unit price on the page goes with the form.
 async fn buy(app: &TestApp, client: &Browser, product: i64) -> Response {
-    app.post(client, &format!("/market/{product}/buy"), &[])
-        .await
+    buy_units(app, client, product, "1").await
+}
+
+async fn buy_units(app: &TestApp, client: &Browser, product: i64, quantity: &str) -> Response {
+    let (_, page) = app.get_html(client, &format!("/market/{product}")).await;
+    let seen = field_value(&page, "expected_price").unwrap_or_default();
+    app.post(
+        client,
+        &format!("/market/{product}/buy"),
+        &[("quantity", quantity), ("expected_price", seen.as_str())],
+    )
+    .await
 }
 
 async fn act(app: &TestApp, client: &Browser, trade: i64, action: &str) -> Response {
@@ -256,7 +273,14 @@ async fn fifty_buyers_at_once_for_three_units_make_exactly_three_trades(db: Db) 
     let path = format!("/market/{product}/buy");
     let presses = buyers.iter().zip(&tokens).map(|(b, t)| {
         let (app, path) = (&app, &path);
-        async move { app.post_raw(b, path, &[("csrf_token", t.as_str())]).await }
+        async move {
+            let fields = [
+                ("quantity", "1"),
+                ("expected_price", "10000"),
+                ("csrf_token", t.as_str()),
+            ];
+            app.post_raw(b, path, &fields).await
+        }
     });
     let responses = join_all(presses).await;
     let mut won = Vec::new();
@@ -917,5 +941,191 @@ async fn the_database_itself_allows_one_trade_per_buyer_per_product(db: Db) {
     let html = product_page(&app, &seller, product).await;
     assert_eq!(html.matches("class=\"trade\"").count(), 1);
     assert_eq!(app.wallet(&buyer).await, (4_000, 1_000));
+    app.assert_audit_clean();
+}
+
+async fn a_seller_switching_the_price_after_the_page_loaded_moves_no_money(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("pricey").await;
+    let buyer = member_with(&app, "careful_buyer", "100000").await;
+    let product = list_product(&app, &seller, "Record player", "20000", "2").await;
+    let page = product_page(&app, &buyer, product).await;
+    let seen = field_value(&page, "expected_price").expect("the buy form carries the price");
+    assert_eq!(seen, "20000");
+    // Between the page load and the POST, the seller triples the price.
+    let r = app
+        .post(
+            &seller,
+            &format!("/market/{product}/price"),
+            &[("price", "60000")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let path = format!("/market/{product}/buy");
+    for fields in [
+        vec![("quantity", "1"), ("expected_price", seen.as_str())],
+        vec![("quantity", "1")],
+        vec![("quantity", "1"), ("expected_price", "")],
+        vec![("quantity", "1"), ("expected_price", "60,001")],
+    ] {
+        let r = app.post(&buyer, &path, &fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("price changed to ₩60,000"), "{body}");
+    }
+    assert_eq!(app.wallet(&buyer).await, (100_000, 0), "nothing was held");
+    assert_eq!(
+        product_state(&app, &seller, product).await,
+        ("on_sale".to_owned(), 2)
+    );
+    // Agreeing to the new price works.
+    assert_eq!(
+        buy(&app, &buyer, product).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.wallet(&buyer).await, (40_000, 60_000));
+    app.assert_audit_clean();
+}
+
+async fn a_buyer_asks_for_several_units_in_one_trade_and_no_more_than_are_left(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("bulk").await;
+    let buyer = member_with(&app, "bulkbuyer", "100000").await;
+    let late = member_with(&app, "latebuyer", "100000").await;
+    let product = list_product(&app, &seller, "Canned tuna", "3000", "5").await;
+    for bad in ["0", "-1", "1001", "abc", "", "2.5", "6", "99999999999"] {
+        let r = buy_units(&app, &buyer, product, bad).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity {bad:?}"
+        );
+    }
+    assert_eq!(app.wallet(&buyer).await, (100_000, 0));
+    assert_eq!(
+        buy_units(&app, &buyer, product, "4").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.wallet(&buyer).await,
+        (88_000, 12_000),
+        "4 × ₩3,000 held"
+    );
+    assert_eq!(
+        product_state(&app, &seller, product).await,
+        ("on_sale".to_owned(), 1)
+    );
+    let r = buy_units(&app, &late, product, "2").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Only 1 left"));
+    assert_eq!(app.wallet(&late).await, (100_000, 0));
+    // Rejecting the trade puts all four units back.
+    let html = product_page(&app, &seller, product).await;
+    let trade = trade_ids(&html, "reject")[0];
+    assert_eq!(
+        act(&app, &seller, trade, "reject").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.wallet(&buyer).await, (100_000, 0));
+    assert_eq!(
+        product_state(&app, &seller, product).await,
+        ("on_sale".to_owned(), 5)
+    );
+    app.assert_audit_clean();
+}
+
+async fn a_buyer_cancels_a_request_before_approval_and_gets_the_money_back(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("slowseller").await;
+    let buyer = member_with(&app, "changedmind", "50000").await;
+    let stranger = member_with(&app, "meddler", "50000").await;
+    let product = list_product(&app, &seller, "Guitar", "40000", "1").await;
+    let other = list_product(&app, &seller, "Amp", "5000", "1").await;
+    assert_eq!(
+        buy(&app, &buyer, product).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        buy(&app, &buyer, other).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let page = product_page(&app, &buyer, product).await;
+    assert!(
+        page.contains("The seller has until"),
+        "the deadline is shown"
+    );
+    let trade = trade_ids(&page, "cancel")[0];
+    // Nobody but the buyer may cancel it.
+    for who in [&stranger, &seller] {
+        let r = act(&app, who, trade, "cancel").await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        act(&app, &buyer, trade, "cancel").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.wallet(&buyer).await,
+        (45_000, 5_000),
+        "the guitar's hold came back"
+    );
+    assert_eq!(
+        product_state(&app, &seller, product).await,
+        ("on_sale".to_owned(), 1)
+    );
+    // Twice is refused; an approved trade cannot be cancelled by the buyer.
+    let r = act(&app, &buyer, trade, "cancel").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    approve_all(&app, &seller, other).await;
+    let page = product_page(&app, &buyer, other).await;
+    assert!(
+        trade_ids(&page, "cancel").is_empty(),
+        "no cancel button once approved"
+    );
+    let approved = my_confirmable_trade(&app, &buyer, other).await;
+    let r = act(&app, &buyer, approved, "cancel").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.wallet(&buyer).await, (45_000, 5_000));
+    app.assert_audit_clean();
+}
+
+async fn the_scheduler_cancels_a_request_the_seller_never_answered(db: Db) {
+    let app = spawn_app_with(db, |s| s.market_respond_within = Duration::from_secs(1)).await;
+    let seller = app.sign_up("absent").await;
+    let buyer = member_with(&app, "waiting", "30000").await;
+    let product = list_product(&app, &seller, "Desk", "25000", "1").await;
+    let answered = list_product(&app, &seller, "Chair", "5000", "1").await;
+    assert_eq!(
+        buy(&app, &buyer, product).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        buy(&app, &buyer, answered).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    approve_all(&app, &seller, answered).await;
+    let mut state = (String::new(), 0);
+    for _ in 0..150 {
+        state = product_state(&app, &seller, product).await;
+        if state.0 == "on_sale" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, ("on_sale".to_owned(), 1), "the unit is back on sale");
+    assert_eq!(
+        app.wallet(&buyer).await,
+        (25_000, 5_000),
+        "only the desk's hold came back"
+    );
+    let (_, purchases) = app.get_html(&buyer, "/me/purchases").await;
+    assert_eq!(
+        purchases.matches("data-trade-status=\"cancelled\"").count(),
+        1
+    );
+    assert_eq!(
+        purchases.matches("data-trade-status=\"approved\"").count(),
+        1
+    );
     app.assert_audit_clean();
 }

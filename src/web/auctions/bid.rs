@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::domain::{AmountError, Won};
-use crate::services::bidding::{self};
+use crate::services::bidding;
 use crate::services::now;
 use crate::web::auctions::show::show_page;
 use crate::web::session::flash;
@@ -71,16 +71,28 @@ pub async fn bid(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BuyNowForm {
+    /// The buy-now price the buyer saw; a missing or different one is refused.
+    pub expected_price: String,
+}
+
 #[tracing::instrument(skip_all, fields(auction.id = *path, user.id = user.id))]
 pub async fn buy_now(
     req: HttpRequest,
     user: SessionUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
+    form: web::Form<BuyNowForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let buyer = user.id;
-    let result = db(&state, move |conn| bidding::buy_now(conn, id, buyer, now())).await;
+    let expected = Won::parse(&form.expected_price).ok();
+    let result = db(&state, move |conn| {
+        bidding::buy_now(conn, id, buyer, expected, now())
+    })
+    .await;
     match result {
         Ok(bought) => {
             state.live.after_commit(bought.event.clone());

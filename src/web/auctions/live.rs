@@ -28,8 +28,14 @@ const MAX_FRAME: usize = 16 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
-    Bid { amount: String },
-    BuyNow,
+    Bid {
+        amount: String,
+    },
+    BuyNow {
+        /// The buy-now price the buyer saw.
+        #[serde(default)]
+        expected_price: String,
+    },
 }
 
 /// Only pages of this site may open the socket: `Origin` must name the host the request came to.
@@ -210,8 +216,13 @@ async fn handle_frame(
                 Err(e) => refusal_frame(e.into()),
             }
         }
-        ClientFrame::BuyNow => {
-            match db(state, move |conn| bidding::buy_now(conn, id, user, now())).await {
+        ClientFrame::BuyNow { expected_price } => {
+            let expected = Won::parse(&expected_price).ok();
+            match db(state, move |conn| {
+                bidding::buy_now(conn, id, user, expected, now())
+            })
+            .await
+            {
                 Ok(bought) => {
                     let price = bought.price;
                     state.live.after_commit(bought.event);

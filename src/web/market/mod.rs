@@ -83,8 +83,12 @@ pub struct TradeLine {
     pub approved_at: Option<String>,
     pub confirmed_at: Option<String>,
     pub auto_confirm_at: Option<String>,
+    pub quantity: i32,
+    /// While requested: when the trade is cancelled if the seller has not answered.
+    pub respond_by: Option<String>,
     pub can_decide: bool,
     pub can_confirm: bool,
+    pub can_cancel: bool,
 }
 
 impl TradeLine {
@@ -110,8 +114,14 @@ impl TradeLine {
                 .then_some(t.trade.auto_confirm_at)
                 .flatten()
                 .map(|at| ctx.time(&at)),
+            quantity: t.trade.quantity,
+            respond_by: (status == TradeStatus::Requested)
+                .then_some(t.trade.respond_by)
+                .flatten()
+                .map(|at| ctx.time(&at)),
             can_decide: is_seller && status == TradeStatus::Requested,
             can_confirm: is_buyer && status == TradeStatus::Approved,
+            can_cancel: is_buyer && status == TradeStatus::Requested,
         }
     }
 }

@@ -5,13 +5,22 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::domain::market::{parse_price, TradeId};
-use crate::services::market::{self as market_service, Confirmer, Decision};
+use crate::domain::market::{parse_price, Quantity, TradeId};
+use crate::domain::Won;
+use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeCanceller};
 use crate::web::market::show::{refused, show_page};
 use crate::web::session::flash;
 use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
 
 // ---------------------------------------------------------------- buy
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BuyForm {
+    pub quantity: String,
+    /// The unit price the buyer saw.
+    pub expected_price: String,
+}
 
 #[tracing::instrument(skip_all, fields(user.id = user.id, product.id = %path))]
 pub async fn buy(
@@ -19,20 +28,32 @@ pub async fn buy(
     user: SessionUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
+    form: web::Form<BuyForm>,
 ) -> Result<HttpResponse, AppError> {
     let product_id = path.into_inner();
+    let quantity = match Quantity::parse(&form.quantity) {
+        Ok(q) => q,
+        Err(why) => return refused(&req, &state, product_id, why).await,
+    };
+    let order = Order {
+        quantity,
+        expected_price: Won::parse(&form.expected_price).ok(),
+    };
     let buyer = user.id;
+    let respond_within = state.settings.market_respond_within;
     let result = db(&state, move |conn| {
-        market_service::buy(conn, product_id, buyer)
+        market_service::buy(conn, product_id, buyer, order, respond_within)
     })
     .await;
     match result {
         Ok(bought) => {
+            let units = quantity.get();
             flash(
                 &user.session,
                 "success",
                 format!(
-                    "You asked to buy one unit for {}. The amount is held in your wallet until you confirm receipt.",
+                    "You asked for {units} unit{} for {}. The amount is held in your wallet until you confirm receipt, and released if the seller does not accept.",
+                    if units == 1 { "" } else { "s" },
                     bought.price
                 ),
             );
@@ -183,6 +204,40 @@ pub async fn confirm(
                 &user.session,
                 "success",
                 "Receipt confirmed. The seller has been paid.",
+            );
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let product_id = product_of(&state, trade_id).await?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- cancel
+
+/// The buyer cancels a trade the seller has not approved yet: the money comes back and the
+/// units go back on sale.
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn cancel(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let trade_id = path.into_inner();
+    let buyer = user.id;
+    let result = db(&state, move |conn| {
+        market_service::cancel_trade(conn, trade_id, TradeCanceller::Buyer(buyer))
+    })
+    .await;
+    match result {
+        Ok(product_id) => {
+            flash(
+                &user.session,
+                "success",
+                "Trade cancelled. The money is back in your wallet.",
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }

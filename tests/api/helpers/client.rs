@@ -27,6 +27,9 @@ impl Browser {
         let client = Client::builder()
             .cookie_provider(jar.clone())
             .redirect(redirect::Policy::none())
+            // Drop idle connections before the server's 5 s keep-alive does: reusing one the
+            // server is closing at that moment fails with a reset under heavy load.
+            .pool_idle_timeout(std::time::Duration::from_secs(3))
             .build()
             .expect("client");
         Browser {
@@ -149,6 +152,16 @@ impl Browser {
 
     /// POST the multipart listing form; returns the response.
     pub async fn post_listing(&self, l: &Listing, image: Option<Vec<u8>>) -> Response {
+        self.post_listing_to("/auctions", l, image).await
+    }
+
+    /// POST the listing form to `path` (`/auctions` or `/auctions/{id}/edit`).
+    pub async fn post_listing_to(
+        &self,
+        path: &str,
+        l: &Listing,
+        image: Option<Vec<u8>>,
+    ) -> Response {
         let token = self.csrf().await;
         let mut form = Form::new()
             .text("csrf_token", token)
@@ -167,7 +180,7 @@ impl Browser {
         if let Some(bytes) = image {
             form = form.part("image", Part::bytes(bytes).file_name("photo.bin"));
         }
-        self.post_multipart("/auctions", form).await
+        self.post_multipart(path, form).await
     }
 
     /// List an auction and return its id.
@@ -204,8 +217,16 @@ impl Browser {
         self.bid_with(&token, id, &amount.to_string()).await
     }
 
+    /// Buy now as a browser would: the price the page shows goes with the form.
     pub async fn buy_now(&self, id: i64) -> (StatusCode, String) {
-        let r = self.post(&format!("/auctions/{id}/buy-now"), &[]).await;
+        let (_, page) = self.get_html(&format!("/auctions/{id}")).await;
+        let seen = field_value(&page, "expected_price").unwrap_or_default();
+        let r = self
+            .post(
+                &format!("/auctions/{id}/buy-now"),
+                &[("expected_price", seen.as_str())],
+            )
+            .await;
         let status = r.status();
         (status, r.text().await.unwrap_or_default())
     }
