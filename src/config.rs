@@ -101,8 +101,12 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// actix worker threads (0 = one per core).
     pub workers: usize,
-    /// Mark cookies `Secure` (set when served over HTTPS).
+    /// Mark cookies `Secure` (set when served over HTTPS; implied by an `https://` public URL).
     pub secure_cookies: bool,
+    /// `NEIGHBORBID_PUBLIC_URL`: the address people reach the site at (`https://…` in
+    /// production); `None` means `http://BIND`. An `https://` one turns on `Secure` cookies and
+    /// HSTS.
+    pub public_url: Option<String>,
     /// How often the server pings a live-panel socket.
     pub ws_ping_interval: std::time::Duration,
     /// A live-panel socket silent for this long is dropped.
@@ -139,6 +143,7 @@ impl fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("secure_cookies", &self.secure_cookies)
+            .field("public_url", &self.public_url)
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
             .field("market_respond_within", &self.market_respond_within)
@@ -169,6 +174,7 @@ impl Settings {
             db_pool_size: 16,
             workers: 0,
             secure_cookies: false,
+            public_url: None,
             scheduler: true,
             query_counter: None,
             ws_ping_interval: std::time::Duration::from_secs(10),
@@ -176,6 +182,15 @@ impl Settings {
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
         }
+    }
+
+    /// Served over HTTPS: the public URL says so (or `NEIGHBORBID_SECURE_COOKIES` was set).
+    pub fn is_https(&self) -> bool {
+        self.secure_cookies
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Read every `NEIGHBORBID_*` variable and `DATABASE_URL`.
@@ -217,6 +232,17 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_SECURE_COOKIES") {
             s.secure_cookies = parse_bool("NEIGHBORBID_SECURE_COOKIES", &v)?;
+        }
+        if let Some(url) = get("NEIGHBORBID_PUBLIC_URL").filter(|s| !s.trim().is_empty()) {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ConfigError(
+                    "NEIGHBORBID_PUBLIC_URL must be an http:// or https:// address".to_owned(),
+                ));
+            }
+            s.public_url = Some(url);
         }
         if let Some(v) = get("NEIGHBORBID_WS_PING_SECS") {
             s.ws_ping_interval =

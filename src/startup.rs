@@ -75,7 +75,7 @@ impl Application {
             reference: Arc::new(reference),
             live: live.clone(),
         });
-        let secure = settings.secure_cookies;
+        let secure = settings.is_https();
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("nb_session".to_owned())
@@ -88,6 +88,7 @@ impl Application {
                 )
                 .build();
             App::new()
+                .wrap(site::headers::security_headers(secure))
                 .wrap(from_fn(site::csrf::guard))
                 .wrap(session)
                 .wrap(TracingLogger::default())

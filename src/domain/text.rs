@@ -75,6 +75,20 @@ impl Description {
     }
 }
 
+/// What a search box sent, made safe for either database: control and invisible characters
+/// (a NUL byte, which PostgreSQL refuses in text) become spaces, runs of space fold, and at
+/// most 100 characters are kept. `None` when nothing is left to search for.
+pub fn search_text(input: &str) -> Option<String> {
+    let cleaned: String = input
+        .chars()
+        .map(|c| if is_invisible_or_control(c) { ' ' } else { c })
+        .collect();
+    let folded = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let kept: String = folded.chars().take(100).collect();
+    let kept = kept.trim_end().to_owned();
+    (!kept.is_empty()).then_some(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +107,17 @@ mod tests {
         assert!(Title::parse("a\u{200b}b", "product name", "x")
             .unwrap_err()
             .contains("product name may not contain"));
+    }
+
+    #[test]
+    fn search_text_drops_nul_and_control_characters() {
+        assert_eq!(search_text("\u{0}"), None);
+        assert_eq!(search_text("  a\u{0}b  "), Some("a b".to_owned()));
+        assert_eq!(
+            search_text("lamp\u{200b}\t\nshade"),
+            Some("lamp shade".to_owned())
+        );
+        assert_eq!(search_text(&"가".repeat(300)).unwrap().chars().count(), 100);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod ctx;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod market;
 pub mod next;
 pub mod pager;

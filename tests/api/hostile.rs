@@ -12,6 +12,9 @@ both_databases!(
     a_buy_now_without_the_price_the_buyer_saw_is_refused,
     a_price_switch_is_refused_on_the_live_panel_too,
     next_after_login_never_leaves_the_site_and_never_answers_5xx,
+    a_nul_byte_in_any_text_field_gets_the_same_answer_on_both_databases_and_changes_nothing,
+    every_page_carries_the_security_headers_and_no_inline_script,
+    an_https_site_sends_secure_cookies_and_hsts,
 );
 
 async fn a_seller_switching_the_buy_now_price_after_the_page_loaded_moves_no_money(db: Db) {
@@ -188,4 +191,305 @@ async fn next_after_login_never_leaves_the_site_and_never_answers_5xx(db: Db) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// PostgreSQL refuses NUL in text; SQLite stores it. Every text field, in the address and in
+/// forms, must get an answer below 500 and create nothing on either database.
+async fn a_nul_byte_in_any_text_field_gets_the_same_answer_on_both_databases_and_changes_nothing(
+    db: Db,
+) {
+    use reqwest::multipart::Form;
+    let app = spawn_app(db).await;
+    let seller = app.funded("nulseller", 50_000).await;
+    let buyer = app.funded("nulbuyer", 50_000).await;
+    let auction = app.list(&seller, &Listing::new("Teapot")).await;
+    let anon = app.client();
+    for path in [
+        "/?q=%00",
+        "/auctions?q=a%00b",
+        "/auctions?q=%00%00%00&region=%00&category=%00&scope=%00&sort=%00&min_price=%00&max_price=%00&status=%00&page=%00",
+        "/market?q=%00",
+        "/market?q=x%00&region=%00&category=%00&status=%00&page=%00",
+        "/login?next=/%00",
+        "/auctions/1%00",
+        "/market/%00",
+        "/uploads/%00.jpg",
+    ] {
+        for client in [&anon, &buyer] {
+            let r = app.get(client, path).await;
+            assert!(r.status().as_u16() < 500, "GET {path} → {}", r.status());
+        }
+    }
+    let (status, found) = app.get_html(&anon, "/auctions?q=Teapot%00").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        found.contains("Teapot"),
+        "a trailing NUL is dropped, the search still works"
+    );
+
+    let nul = "a\u{0}b";
+    let posts: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "/signup",
+            vec![
+                ("username", nul),
+                ("password", "tulip-garden-42"),
+                ("password_confirm", "tulip-garden-42"),
+                ("display_name", "x"),
+                ("region_id", "3"),
+            ],
+        ),
+        (
+            "/signup",
+            vec![
+                ("username", "nuller"),
+                ("password", "tulip-garden-42"),
+                ("password_confirm", "tulip-garden-42"),
+                ("display_name", nul),
+                ("region_id", "3"),
+            ],
+        ),
+        (
+            "/signup",
+            vec![
+                ("username", "nuller2"),
+                ("password", nul),
+                ("password_confirm", nul),
+                ("display_name", "x"),
+                ("region_id", "\u{0}"),
+            ],
+        ),
+        (
+            "/login",
+            vec![("username", nul), ("password", nul), ("next", nul)],
+        ),
+        (
+            "/wallet/top-up",
+            vec![
+                ("amount", nul),
+                ("method", "dev"),
+                ("idempotency_key", "k0000000000000000000"),
+            ],
+        ),
+        (
+            "/wallet/top-up",
+            vec![
+                ("amount", "1000"),
+                ("method", "dev"),
+                ("idempotency_key", "k00000000000000000\u{0}0"),
+            ],
+        ),
+        (
+            "/wallet/top-up",
+            vec![
+                ("amount", "1000"),
+                ("method", "d\u{0}ev"),
+                ("idempotency_key", "k000000000000000000x"),
+            ],
+        ),
+    ];
+    for (path, fields) in &posts {
+        let r = app.post(&buyer, path, fields).await;
+        assert!(
+            r.status().as_u16() < 500,
+            "POST {path} {fields:?} → {}",
+            r.status()
+        );
+    }
+    let auction_posts = [
+        (format!("/auctions/{auction}/bids"), vec![("amount", nul)]),
+        (
+            format!("/auctions/{auction}/buy-now"),
+            vec![("expected_price", nul)],
+        ),
+        (
+            "/market/1/buy".to_owned(),
+            vec![("quantity", nul), ("expected_price", nul)],
+        ),
+    ];
+    for (path, fields) in &auction_posts {
+        let r = app.post(&buyer, path, fields).await;
+        assert!(r.status().as_u16() < 500, "POST {path} → {}", r.status());
+    }
+    for field in [
+        "title",
+        "description",
+        "category_id",
+        "region_id",
+        "start_price",
+        "bid_unit",
+        "buy_now_price",
+        "starts_at",
+        "ends_at",
+    ] {
+        let mut form = Form::new().text("csrf_token", app.csrf(&seller).await);
+        for (name, value) in [
+            ("title", "Lamp"),
+            ("description", "Fine"),
+            ("category_id", "1"),
+            ("region_id", "3"),
+            ("start_price", "1000"),
+            ("bid_unit", "1000"),
+            ("buy_now_price", ""),
+            ("starts_at", ""),
+            ("ends_at", &crate::helpers::local_in(3600)),
+        ] {
+            form = form.text(
+                name,
+                if name == field {
+                    nul.to_owned()
+                } else {
+                    value.to_owned()
+                },
+            );
+        }
+        let r = seller.post_multipart("/auctions", form).await;
+        assert!(
+            r.status().as_u16() < 500 && r.status() != StatusCode::SEE_OTHER,
+            "listing with NUL in {field} → {}",
+            r.status()
+        );
+    }
+    for field in [
+        "name",
+        "description",
+        "price",
+        "quantity",
+        "category_id",
+        "region_id",
+    ] {
+        let mut form = Form::new().text("csrf_token", app.csrf(&seller).await);
+        for (name, value) in [
+            ("name", "Mug"),
+            ("description", "Blue"),
+            ("price", "1000"),
+            ("quantity", "1"),
+            ("category_id", "1"),
+            ("region_id", "3"),
+        ] {
+            form = form.text(
+                name,
+                if name == field {
+                    nul.to_owned()
+                } else {
+                    value.to_owned()
+                },
+            );
+        }
+        let r = seller.post_multipart("/market/new", form).await;
+        assert!(
+            r.status().as_u16() < 500 && r.status() != StatusCode::SEE_OTHER,
+            "product with NUL in {field} → {}",
+            r.status()
+        );
+    }
+    // Nothing was created or moved.
+    let (_, market) = app.get_html(&anon, "/market").await;
+    assert!(!market.contains("data-product="), "no product was created");
+    let (_, list) = app.get_html(&anon, "/auctions").await;
+    assert_eq!(
+        list.matches("class=\"auction-card").count(),
+        1,
+        "only the teapot is listed"
+    );
+    assert_eq!(app.wallet(&buyer).await, (50_000, 0));
+    assert_eq!(app.wallet(&seller).await, (50_000, 0));
+    let (_, r) = app.log_in("nuller", "tulip-garden-42").await;
+    assert_ne!(r.status(), StatusCode::SEE_OTHER, "no account was created");
+    app.assert_audit_clean();
+}
+
+async fn every_page_carries_the_security_headers_and_no_inline_script(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.funded("headed", 10_000).await;
+    let mut l = Listing::new("Lantern");
+    l.national = true;
+    let id = app.list(&seller, &l).await;
+    let anon = app.client();
+    let pages = [
+        "/".to_owned(),
+        "/auctions".to_owned(),
+        format!("/auctions/{id}"),
+        "/market".to_owned(),
+        "/login".to_owned(),
+        "/signup".to_owned(),
+        "/wallet".to_owned(),
+        "/auctions/new".to_owned(),
+        "/no/such/page".to_owned(),
+    ];
+    for path in &pages {
+        for client in [&anon, &seller] {
+            let r = app.get(client, path).await;
+            let h = r.headers().clone();
+            let csp = h
+                .get("content-security-policy")
+                .unwrap_or_else(|| panic!("{path}: a CSP"))
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+            assert!(
+                !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+                "{csp}"
+            );
+            assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+            assert!(
+                h.get("strict-transport-security").is_none(),
+                "no HSTS over plain HTTP"
+            );
+            let body = r.text().await.unwrap();
+            for (at, _) in body.match_indices("<script") {
+                let tag = &body[at..at + body[at..].find('>').unwrap()];
+                assert!(
+                    tag.contains(" src=\"/static/"),
+                    "{path}: an inline script: {tag}"
+                );
+            }
+            assert!(
+                !body.contains(" onclick=") && !body.contains(" onsubmit="),
+                "{path}"
+            );
+        }
+    }
+    let r = app.get(&anon, "/static/js/live.js").await;
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}
+
+async fn an_https_site_sends_secure_cookies_and_hsts(db: Db) {
+    let app = crate::helpers::spawn_app_with(db, |s| {
+        s.public_url = Some("https://neighborbid.example".to_owned())
+    })
+    .await;
+    let anon = app.client();
+    let r = app.get(&anon, "/login").await;
+    let hsts = r.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("nb_session="))
+        .expect("the session cookie is set on the login page");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+
+    let plain = spawn_app(db).await;
+    let r = plain.get(&plain.client(), "/login").await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("nb_session="))
+        .expect("a session cookie");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP cannot use a Secure cookie: {cookie}"
+    );
 }

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::text::search_text;
 use crate::domain::Won;
 use crate::services::auctions::{self, ListFilter, Sort, PER_PAGE};
 use crate::services::now;
@@ -57,9 +58,9 @@ pub async fn browse(
     let region_id = opt_id(&query.region).filter(|id| reference.region(*id).is_some());
     let category_id = opt_id(&query.category);
     let page = page_number(&query.page);
-    let text = query.q.trim();
+    let text = search_text(&query.q);
     let filter = ListFilter {
-        text: (!text.is_empty()).then(|| text.chars().take(100).collect()),
+        text,
         region_ids: region_id.map(|id| reference.with_descendants(id)),
         category_id,
         national: match query.scope.as_str() {

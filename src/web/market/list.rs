@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::market::ProductStatus;
+use crate::domain::text::search_text;
 use crate::services::market::{self as market_service, ProductFilter};
 use crate::services::reference::{Category, Region};
 use crate::web::market::{ProductView, PER_PAGE};
@@ -47,7 +48,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let q: String = query.q.trim().chars().take(100).collect();
+    let q = search_text(&query.q).unwrap_or_default();
     let region_id = query.region.trim().parse::<i64>().ok().filter(|r| *r > 0);
     let category_id = query.category.trim().parse::<i64>().ok().filter(|c| *c > 0);
     let status = ProductStatus::parse(query.status.trim());
