@@ -109,8 +109,13 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How often the server pings a live-panel socket.
     pub ws_ping_interval: std::time::Duration,
-    /// A live-panel socket silent for this long is dropped.
+    /// A live-panel socket silent for this long is dropped (and one that does not take what is
+    /// sent to it for this long).
     pub ws_idle_timeout: std::time::Duration,
+    /// Live sockets one logged-in user may hold open at once (per process).
+    pub ws_max_per_user: usize,
+    /// Live sockets one client address may hold open at once (per process).
+    pub ws_max_per_ip: usize,
     /// Run the scheduler (opens and closes auctions on time) in this process.
     pub scheduler: bool,
     /// Tests: count every SQL statement the app's pool runs.
@@ -179,6 +184,8 @@ impl Settings {
             query_counter: None,
             ws_ping_interval: std::time::Duration::from_secs(10),
             ws_idle_timeout: std::time::Duration::from_secs(30),
+            ws_max_per_user: 8,
+            ws_max_per_ip: 100,
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
         }
@@ -282,6 +289,12 @@ impl Settings {
                 )));
             }
             s.market_respond_within = std::time::Duration::from_secs(secs);
+        }
+        if let Some(v) = get("NEIGHBORBID_WS_MAX_PER_USER") {
+            s.ws_max_per_user = parse_num::<u32>("NEIGHBORBID_WS_MAX_PER_USER", &v)? as usize;
+        }
+        if let Some(v) = get("NEIGHBORBID_WS_MAX_PER_IP") {
+            s.ws_max_per_ip = parse_num::<u32>("NEIGHBORBID_WS_MAX_PER_IP", &v)? as usize;
         }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;

@@ -73,6 +73,10 @@ impl Application {
                 Duration::from_secs(15 * 60),
             ),
             reference: Arc::new(reference),
+            sockets: site::sockets::SocketSlots::new(
+                settings.ws_max_per_user,
+                settings.ws_max_per_ip,
+            ),
             live: live.clone(),
         });
         let secure = settings.is_https();

@@ -36,6 +36,9 @@ pub enum AppError {
     Invalid(Vec<String>),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// Too many requests or connections from one user or address (429).
+    #[error("too many: {0}")]
+    TooMany(String),
     /// The database cannot be reached (pool timeout, lost connection): 503 with `Retry-After`.
     #[error("database unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -90,6 +93,7 @@ impl AppError {
                 "Too large",
                 "What you sent is larger than this form accepts.".to_owned(),
             ),
+            AppError::TooMany(why) => ("Slow down", why.clone()),
             AppError::Unavailable(_) => (
                 "Back in a moment",
                 "The site cannot reach its database right now. Nothing was changed; please try again in a few seconds."
@@ -199,6 +203,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Rejected(_) | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -15,6 +15,7 @@ pub mod pager;
 pub mod pages;
 pub mod ratelimit;
 pub mod session;
+pub mod sockets;
 pub mod upload;
 pub mod uploads;
 pub mod wallet;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub login_by_username: ratelimit::Limiter,
     /// Live panels of national auctions.
     pub live: Arc<crate::live::LiveHub>,
+    /// Live sockets open per user and per client address.
+    pub sockets: Arc<sockets::SocketSlots>,
     /// Regions and categories, loaded once.
     pub reference: Arc<crate::services::reference::Reference>,
 }

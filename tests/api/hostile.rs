@@ -15,6 +15,9 @@ both_databases!(
     a_nul_byte_in_any_text_field_gets_the_same_answer_on_both_databases_and_changes_nothing,
     every_page_carries_the_security_headers_and_no_inline_script,
     an_https_site_sends_secure_cookies_and_hsts,
+    live_sockets_are_capped_per_user_and_per_address,
+    a_live_message_over_16_kb_sent_in_pieces_is_refused_and_the_socket_closed,
+    a_live_client_that_stops_reading_is_dropped,
 );
 
 async fn a_seller_switching_the_buy_now_price_after_the_page_loaded_moves_no_money(db: Db) {
@@ -492,4 +495,164 @@ async fn an_https_site_sends_secure_cookies_and_hsts(db: Db) {
         !cookie.contains("Secure"),
         "plain HTTP cannot use a Secure cookie: {cookie}"
     );
+}
+
+async fn watchers_on_the_page(app: &crate::helpers::TestApp, id: i64) -> String {
+    let (_, page) = app
+        .get_html(&app.client(), &format!("/auctions/{id}"))
+        .await;
+    let at = page.find("id=\"watchers\">").expect("the watcher count") + 14;
+    page[at..at + page[at..].find(' ').unwrap()].to_owned()
+}
+
+async fn national(
+    app: &crate::helpers::TestApp,
+    seller: &crate::helpers::Browser,
+    title: &str,
+) -> i64 {
+    let mut l = Listing::new(title);
+    l.national = true;
+    app.list(seller, &l).await
+}
+
+async fn live_sockets_are_capped_per_user_and_per_address(db: Db) {
+    use tokio_tungstenite::tungstenite::Error;
+    let app = crate::helpers::spawn_app_with(db, |s| {
+        s.ws_max_per_user = 2;
+        s.ws_max_per_ip = 3;
+    })
+    .await;
+    let seller = app.sign_up("capseller").await;
+    let member = app.sign_up("tabhoarder").await;
+    let id = national(&app, &seller, "Telescope").await;
+    let first = member.ws(id).await;
+    let _second = member.ws(id).await;
+    let refused =
+        crate::helpers::connect(&member.base, id, Some(&member.jar), Some(&member.base)).await;
+    match refused {
+        Err(Error::Http(r)) => assert_eq!(r.status().as_u16(), 429),
+        other => panic!("a third socket for one user: {:?}", other.map(|_| "opened")),
+    }
+    // Everyone here is 127.0.0.1: one anonymous watcher fills the address's three places.
+    let anon = app.client();
+    let _third = anon.ws(id).await;
+    match crate::helpers::connect(&anon.base, id, None, Some(&anon.base)).await {
+        Err(Error::Http(r)) => assert_eq!(r.status().as_u16(), 429),
+        other => panic!(
+            "a fourth socket from one address: {:?}",
+            other.map(|_| "opened")
+        ),
+    }
+    // Closing a socket gives its place back.
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(ws) = crate::helpers::connect(&anon.base, id, None, Some(&anon.base)).await {
+            reopened = Some(ws);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the place of a closed socket is free again"
+    );
+}
+
+async fn a_live_message_over_16_kb_sent_in_pieces_is_refused_and_the_socket_closed(db: Db) {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("fragseller").await;
+    let bidder = app.funded("fragger", 100_000).await;
+    let id = national(&app, &seller, "Piano").await;
+    let mut ws = bidder.ws(id).await;
+    expect_frame(&mut ws, "state", "").await;
+    // A valid bid, padded with 40 KB of JSON whitespace, in five pieces of 8 KB each.
+    let mut message = br#"{"type":"bid","amount":"20000"}"#.to_vec();
+    message.resize(40 * 1024, b' ');
+    let pieces: Vec<&[u8]> = message.chunks(8 * 1024).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(piece.to_vec(), opcode, i == pieces.len() - 1);
+        if ws.send(Message::Frame(frame)).await.is_err() {
+            break;
+        }
+    }
+    // The server says why and closes; the bid never happened.
+    let mut closed = false;
+    for _ in 0..20 {
+        match crate::helpers::next_frame(&mut ws, std::time::Duration::from_millis(500)).await {
+            Some(f) if f["type"] == "error" => {}
+            Some(f) if f["type"] == "ack" => panic!("an oversized message was acted on: {f}"),
+            Some(_) => {}
+            None => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "the socket is closed");
+    assert_eq!(app.auction_row(id).4, 0, "no bid was placed");
+    assert_eq!(app.wallet(&bidder).await, (100_000, 0));
+    app.assert_audit_clean();
+}
+
+/// A client that stops reading while the server has things to send fills its buffers; the
+/// server's writes then wait, and the idle check must still drop it.
+async fn a_live_client_that_stops_reading_is_dropped(db: Db) {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = crate::helpers::spawn_app_with(db, |s| {
+        s.ws_ping_interval = std::time::Duration::from_millis(200);
+        s.ws_idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let seller = app.sign_up("slowseller").await;
+    let id = national(&app, &seller, "Harp").await;
+    assert_eq!(watchers_on_the_page(&app, id).await, "0");
+
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let tcp = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let mut request = format!("ws://{addr}/auctions/{id}/live")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", app.address.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+    let (mut sink, stream) = futures_util::StreamExt::split(ws);
+    assert_eq!(watchers_on_the_page(&app, id).await, "1");
+    // Flood the server with requests whose answers are never read.
+    let flood = tokio::spawn(async move {
+        for _ in 0..60_000 {
+            if sink.send(Message::text("x")).await.is_err() {
+                break;
+            }
+        }
+        sink
+    });
+    let mut watchers = String::new();
+    for _ in 0..200 {
+        watchers = watchers_on_the_page(&app, id).await;
+        if watchers == "0" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        watchers, "0",
+        "the server let go of the socket that stopped reading"
+    );
+    flood.abort();
+    drop(stream);
 }

@@ -74,10 +74,23 @@ pub async fn live(
         return Err(AppError::NotFound);
     }
     let user_id = session::user_id(&req.get_session());
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let slot = state.sockets.take(user_id, &ip).ok_or_else(|| {
+        AppError::TooMany(
+            "Too many live connections are open from your account or address. Close a tab and try again."
+                .to_owned(),
+        )
+    })?;
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
     let rx = state.live.subscribe(id);
-    actix_web::rt::spawn(run(state, id, user_id, ws, stream, rx));
+    actix_web::rt::spawn(async move {
+        run(state, id, user_id, ws, stream, rx).await;
+        drop(slot);
+    });
     Ok(response)
 }
 
@@ -107,14 +120,18 @@ async fn run(
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::LiveUpdate>>,
 ) {
-    let mut stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations();
+    // One message may be at most MAX_FRAME, whether it comes as one frame or in pieces.
+    let mut stream = stream
+        .max_frame_size(MAX_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME);
     let ping_every = state.settings.ws_ping_interval;
     let idle_limit = state.settings.ws_idle_timeout;
     let mut ping = actix_web::rt::time::interval(ping_every);
     let mut last_heard = Instant::now();
 
     let ok = match snapshot(&state, id).await {
-        Some(frame) => ws.text(frame).await.is_ok(),
+        Some(frame) => send(&mut ws, frame, idle_limit).await,
         None => false,
     };
     if ok {
@@ -125,18 +142,22 @@ async fn run(
                     let keep = match msg {
                         Some(Ok(AggregatedMessage::Text(text))) => {
                             let reply = handle_frame(&state, id, user_id, &text).await;
-                            ws.text(reply).await.is_ok()
+                            send(&mut ws, reply, idle_limit).await
                         }
-                        Some(Ok(AggregatedMessage::Binary(_))) => ws
-                            .text(notice_frame("error", "error", "Send text frames of JSON, like {\"type\":\"bid\",\"amount\":\"12000\"}."))
-                            .await
-                            .is_ok(),
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => ws.pong(&bytes).await.is_ok(),
+                        Some(Ok(AggregatedMessage::Binary(_))) => send(
+                            &mut ws,
+                            notice_frame("error", "error", "Send text frames of JSON, like {\"type\":\"bid\",\"amount\":\"12000\"}."),
+                            idle_limit,
+                        )
+                        .await,
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            matches!(tokio::time::timeout(idle_limit, ws.pong(&bytes)).await, Ok(Ok(())))
+                        }
                         Some(Ok(AggregatedMessage::Pong(_))) => true,
                         Some(Ok(AggregatedMessage::Close(_))) | None => false,
                         Some(Err(e)) => {
                             // A protocol error (e.g. an oversized frame): say so, then close.
-                            let _ = ws.text(notice_frame("error", "error", &format!("That frame could not be read: {e}"))).await;
+                            let _ = send(&mut ws, notice_frame("error", "error", &format!("That frame could not be read: {e}")), idle_limit).await;
                             false
                         }
                     };
@@ -158,21 +179,31 @@ async fn run(
                     };
                     let mut sent = true;
                     for f in frames {
-                        sent = sent && ws.text(f).await.is_ok();
+                        sent = sent && send(&mut ws, f, idle_limit).await;
                     }
                     if !sent {
                         break;
                     }
                 }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > idle_limit || ws.ping(b"nb").await.is_err() {
+                    let pinged = matches!(tokio::time::timeout(idle_limit, ws.ping(b"nb")).await, Ok(Ok(())));
+                    if last_heard.elapsed() > idle_limit || !pinged {
                         break;
                     }
                 }
             }
         }
     }
-    let _ = ws.close(None).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
+}
+
+/// Send one frame; a client that does not take it within `limit` (its buffers full because it
+/// stopped reading) counts as gone, so a slow reader cannot hold the socket open forever.
+async fn send(ws: &mut actix_ws::Session, frame: String, limit: std::time::Duration) -> bool {
+    matches!(
+        tokio::time::timeout(limit, ws.text(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 pub fn outbid_message(amount: Won) -> String {
