@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::db::DbConnection;
 use crate::domain::market::{parse_price, Quantity, TradeId};
 use crate::domain::Won;
 use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeCanceller};
@@ -131,6 +132,34 @@ async fn product_of(state: &AppState, trade_id: TradeId) -> Result<i64, AppError
     .ok_or(AppError::NotFound)
 }
 
+/// One step of a trade (approve, reject, confirm, cancel): run it, then back to the product
+/// page with `done` flashed, or the page again with the reason it was refused.
+async fn trade_step<E, F>(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    trade_id: TradeId,
+    done: &'static str,
+    step: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<i64, E> + Send + 'static,
+    E: From<anyhow::Error> + Send + 'static,
+    AppError: From<E>,
+{
+    match db(&state, step).await {
+        Ok(product_id) => {
+            flash(&user.session, "success", done);
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let product_id = product_of(&state, trade_id).await?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
 async fn decide(
     req: HttpRequest,
     user: SessionUser,
@@ -140,29 +169,18 @@ async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let seller = user.id;
     let period = state.settings.market_auto_confirm;
-    let result = db(&state, move |conn| {
+    let done = match decision {
+        Decision::Approve => {
+            "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
+        }
+        Decision::Reject => {
+            "Trade rejected. The buyer's money is released and the units are back on sale."
+        }
+    };
+    trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::decide(conn, trade_id, seller, decision, period)
     })
-    .await;
-    match result {
-        Ok(product_id) => {
-            let message = match decision {
-                Decision::Approve => {
-                    "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
-                }
-                Decision::Reject => {
-                    "Trade rejected. The buyer's money is released and the unit is back on sale."
-                }
-            };
-            flash(&user.session, "success", message);
-            Ok(see_other(&format!("/market/{product_id}")))
-        }
-        Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, why.join(" ")).await
-        }
-    }
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
@@ -194,25 +212,11 @@ pub async fn confirm(
 ) -> Result<HttpResponse, AppError> {
     let trade_id = path.into_inner();
     let buyer = user.id;
-    let result = db(&state, move |conn| {
+    let done = "Receipt confirmed. The seller has been paid.";
+    trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::confirm(conn, trade_id, Confirmer::Buyer(buyer))
     })
-    .await;
-    match result {
-        Ok(product_id) => {
-            flash(
-                &user.session,
-                "success",
-                "Receipt confirmed. The seller has been paid.",
-            );
-            Ok(see_other(&format!("/market/{product_id}")))
-        }
-        Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, why.join(" ")).await
-        }
-    }
+    .await
 }
 
 // ---------------------------------------------------------------- cancel
@@ -228,23 +232,9 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let trade_id = path.into_inner();
     let buyer = user.id;
-    let result = db(&state, move |conn| {
+    let done = "Trade cancelled. The money is back in your wallet.";
+    trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::cancel_trade(conn, trade_id, TradeCanceller::Buyer(buyer))
     })
-    .await;
-    match result {
-        Ok(product_id) => {
-            flash(
-                &user.session,
-                "success",
-                "Trade cancelled. The money is back in your wallet.",
-            );
-            Ok(see_other(&format!("/market/{product_id}")))
-        }
-        Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, why.join(" ")).await
-        }
-    }
+    .await
 }
