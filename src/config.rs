@@ -107,6 +107,10 @@ pub struct Settings {
     pub ws_ping_interval: std::time::Duration,
     /// A live-panel socket silent for this long is dropped.
     pub ws_idle_timeout: std::time::Duration,
+    /// How often a logged-in live-panel socket checks that its session still stands (ended
+    /// by another process, or straight in the database); this process's own logouts,
+    /// password changes and suspensions reach its sockets at once.
+    pub ws_session_check_interval: std::time::Duration,
     /// Run the scheduler (opens and closes auctions on time) in this process.
     pub scheduler: bool,
     /// Tests: count every SQL statement the app's pool runs.
@@ -167,6 +171,7 @@ impl Settings {
             query_counter: None,
             ws_ping_interval: std::time::Duration::from_secs(10),
             ws_idle_timeout: std::time::Duration::from_secs(30),
+            ws_session_check_interval: std::time::Duration::from_secs(5),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
         }
     }
@@ -218,6 +223,10 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_WS_IDLE_SECS") {
             s.ws_idle_timeout =
                 std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_IDLE_SECS", &v)?);
+        }
+        if let Some(v) = get("NEIGHBORBID_WS_SESSION_CHECK_SECS") {
+            s.ws_session_check_interval =
+                std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_SESSION_CHECK_SECS", &v)?);
         }
         if let Some(v) = get("NEIGHBORBID_SCHEDULER") {
             s.scheduler = parse_bool("NEIGHBORBID_SCHEDULER", &v)?;

@@ -82,10 +82,11 @@ impl Application {
                 .cookie_secure(secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
-                .session_lifecycle(
-                    PersistentSession::default()
-                        .session_ttl(actix_web::cookie::time::Duration::days(14)),
-                )
+                .session_lifecycle(PersistentSession::default().session_ttl(
+                    actix_web::cookie::time::Duration::days(
+                        crate::services::sessions::SESSION_DAYS,
+                    ),
+                ))
                 .build();
             App::new()
                 .wrap(from_fn(site::csrf::guard))

@@ -10,6 +10,7 @@ pub mod images;
 pub mod market;
 pub mod reference;
 pub mod seed;
+pub mod sessions;
 pub mod wallet;
 
 use diesel::result::Error as DieselError;

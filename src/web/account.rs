@@ -89,8 +89,13 @@ pub async fn signup(
                 region_id,
                 role: Role::Member,
             };
+            // argon2 first, without a pooled connection: a hash holding one of the pool's few
+            // connections for its whole run starved the pool under parallel sign-ups.
+            let hash = web::block(move || accounts::hash_password(&password))
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+                .map_err(AppError::Internal)?;
             let result: Result<i64, SignUpError> = db(&state, move |conn| {
-                let hash = accounts::hash_password(&password)?;
                 accounts::create_account(conn, &new, &hash)
             })
             .await;
@@ -106,7 +111,7 @@ pub async fn signup(
     };
 
     if let Some(user_id) = outcome {
-        session::log_in(&session, user_id)?;
+        session::log_in(&state, &session, user_id).await?;
         flash(
             &session,
             "success",
@@ -221,7 +226,7 @@ pub async fn login(
     };
     match user_id {
         Some(id) => {
-            session::log_in(&session, id)?;
+            session::log_in(&state, &session, id).await?;
             flash(&session, "success", "You are logged in.");
             Ok(see_other(if next.is_empty() { "/" } else { &next }))
         }
@@ -273,8 +278,12 @@ fn describe_wait(wait: Duration) -> String {
     }
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
-    session::log_out(&session);
+/// End the session on the server and forget the cookie.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    session::log_out(&state, &session).await?;
     flash(&session, "info", "You are logged out.");
-    see_other("/")
+    Ok(see_other("/"))
 }
