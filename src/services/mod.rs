@@ -8,6 +8,7 @@ pub mod bidding;
 pub mod events;
 pub mod images;
 pub mod market;
+pub mod password;
 pub mod reference;
 pub mod seed;
 pub mod sessions;

@@ -12,6 +12,7 @@ use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidErr
 use crate::services::market::{
     BuyError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
+use crate::services::password::ChangePasswordError;
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
 
@@ -165,6 +166,7 @@ use_case_errors! {
     BuyError { not_found: [NotFound], forbidden: [] }
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
+    ChangePasswordError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

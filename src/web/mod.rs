@@ -11,6 +11,7 @@ pub mod extract;
 pub mod market;
 pub mod pager;
 pub mod pages;
+pub mod password;
 pub mod ratelimit;
 pub mod session;
 pub mod upload;
@@ -162,5 +163,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(market::mine::reservations),
         )
         .route("/admin", web::get().to(admin::dashboard))
-        .route("/admin/audit", web::get().to(admin::audit));
+        .route("/admin/audit", web::get().to(admin::audit))
+        .service(
+            web::resource("/account/password")
+                .route(web::get().to(password::form))
+                .route(web::post().to(password::change)),
+        );
 }

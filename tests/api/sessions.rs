@@ -1,5 +1,6 @@
-//! Sessions end on the server: a copied cookie is worth nothing after logout, and logging out
-//! closes that session's live sockets.
+//! Sessions end on the server: a copied cookie is worth nothing after logout, a password change
+//! ends every other session (and their live sockets), and the password rules are the same at
+//! sign-up and on change.
 
 use std::time::Duration;
 
@@ -13,7 +14,12 @@ use crate::helpers::{
 both_databases!(
     a_cookie_replayed_after_logout_is_not_logged_in,
     logging_out_closes_the_live_socket_of_that_session_only,
+    changing_the_password_ends_every_other_session,
+    a_password_change_needs_the_current_password_and_a_strong_new_one,
+    sign_up_refuses_common_and_guessable_passwords,
 );
+
+const NEW_PASSWORD: &str = "violet-harbour-93";
 
 /// The answer to a request made without a standing session: 303 to the login page.
 pub fn sent_to_login(r: &Response) -> bool {
@@ -138,4 +144,164 @@ async fn logging_out_closes_the_live_socket_of_that_session_only(db: Db) {
     expect_frame(&mut on_phone, "ack", "leads").await;
     assert_eq!(app.bid_amounts(id), vec![10_000]);
     app.assert_audit_clean();
+}
+
+async fn changing_the_password_ends_every_other_session(db: Db) {
+    let app = spawn_app(db).await;
+    let laptop = app.sign_up("hana").await;
+    let (phone, r) = app.log_in("hana", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let copied = laptop.copy_cookies();
+    let seller = app.sign_up("hana_seller").await;
+    let id = app.list(&seller, &national("Lamp")).await;
+    let mut phone_socket = app.ws(id, Some(&phone.jar)).await;
+    expect_frame(&mut phone_socket, "state", "₩10,000").await;
+
+    let r = app
+        .post(
+            &laptop,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+                ("new_password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/account/password");
+    let (status, html) = app.get_html(&laptop, "/account/password").await;
+    assert_eq!(status, StatusCode::OK, "the browser that changed it stays");
+    assert!(
+        html.contains("Your password was changed. 1 other session ended."),
+        "{html}"
+    );
+    assert!(logged_in(&app, &laptop).await);
+
+    assert!(sent_to_login(&app.get(&phone, "/wallet").await));
+    assert!(
+        !logged_in(&app, &copied).await,
+        "a copy of the old cookie is dead"
+    );
+    assert_eq!(
+        close_code(&mut phone_socket, Duration::from_secs(5)).await,
+        Some(1008),
+        "the other session's live socket is closed"
+    );
+    let (_, old) = app.log_in("hana", PASSWORD).await;
+    assert_eq!(old.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, new) = app.log_in("hana", NEW_PASSWORD).await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+}
+
+async fn a_password_change_needs_the_current_password_and_a_strong_new_one(db: Db) {
+    let app = spawn_app(db).await;
+    let anon = app.client();
+    let r = app.get(&anon, "/account/password").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=%2Faccount%2Fpassword");
+    let valid = [
+        ("current_password", PASSWORD),
+        ("new_password", NEW_PASSWORD),
+        ("new_password_confirm", NEW_PASSWORD),
+    ];
+    assert!(sent_to_login(
+        &app.post(&anon, "/account/password", &valid).await
+    ));
+
+    let me = app.sign_up("dara").await;
+    let (other, _) = app.log_in("dara", PASSWORD).await;
+    let (status, page) = app.get_html(&me, "/account/password").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"current_password\"") && page.contains("name=\"csrf_token\""));
+
+    let too_long = "long-winded-".repeat(12);
+    for (current, new, confirm, reason) in [
+        (
+            "wrong-password-1",
+            NEW_PASSWORD,
+            NEW_PASSWORD,
+            "current password is not right",
+        ),
+        (
+            "",
+            NEW_PASSWORD,
+            NEW_PASSWORD,
+            "Enter your current password",
+        ),
+        (PASSWORD, "password123", "password123", "too weak"),
+        (PASSWORD, "1q2w3e4r5t", "1q2w3e4r5t", "too weak"),
+        (PASSWORD, "iloveyou2", "iloveyou2", "too weak"),
+        (
+            PASSWORD,
+            "dara2026dara",
+            "dara2026dara",
+            "contains your username",
+        ),
+        (PASSWORD, "short", "short", "at least 8 characters"),
+        (PASSWORD, &too_long, &too_long, "at most 128 characters"),
+        (PASSWORD, NEW_PASSWORD, "violet-harbour-94", "do not match"),
+        (PASSWORD, PASSWORD, PASSWORD, "choose a different one"),
+    ] {
+        let r = app
+            .post(
+                &me,
+                "/account/password",
+                &[
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("new_password_confirm", confirm),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{reason}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(reason), "{reason}: {body}");
+        assert!(body.contains("Change password"), "the form is shown again");
+    }
+    // Without the form's token: 403.
+    let r = app.post_raw(&me, "/account/password", &valid).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Nothing changed: both sessions stand, the old password works, the new one does not.
+    assert!(logged_in(&app, &me).await);
+    assert!(logged_in(&app, &other).await);
+    let (_, r) = app.log_in("dara", NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, r) = app.log_in("dara", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn sign_up_refuses_common_and_guessable_passwords(db: Db) {
+    let app = spawn_app(db).await;
+    let client = app.client();
+    for weak in [
+        "iloveyou2",
+        "dragon123",
+        "P@ssw0rd!",
+        "qwerty123456",
+        "1qaz2wsx3edc",
+        "Neighborbid2026",
+    ] {
+        let r = app
+            .post(
+                &client,
+                "/signup",
+                &[
+                    ("username", "yuna"),
+                    ("password", weak),
+                    ("password_confirm", weak),
+                    ("display_name", "Yuna"),
+                    ("region_id", "3"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{weak}");
+        assert!(r.text().await.unwrap().contains("too weak"), "{weak}");
+    }
+    let report = app.assert_audit_clean();
+    assert!(
+        report.contains("wallets checked: 0"),
+        "nobody was created:\n{report}"
+    );
 }
