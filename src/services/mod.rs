@@ -12,6 +12,7 @@ pub mod password;
 pub mod reference;
 pub mod seed;
 pub mod sessions;
+pub mod users;
 pub mod wallet;
 
 use diesel::result::Error as DieselError;

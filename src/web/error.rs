@@ -13,6 +13,7 @@ use crate::services::market::{
     BuyError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
 use crate::services::password::ChangePasswordError;
+use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
 
@@ -167,6 +168,8 @@ use_case_errors! {
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
     ChangePasswordError { not_found: [NotFound], forbidden: [] }
+    SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
+    ReactivateError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

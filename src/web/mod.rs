@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_users;
 pub mod auctions;
 pub mod csrf;
 pub mod ctx;
@@ -168,5 +169,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/account/password")
                 .route(web::get().to(password::form))
                 .route(web::post().to(password::change)),
+        )
+        .route("/admin/users", web::get().to(admin_users::list))
+        .route(
+            "/admin/users/{id}/suspend",
+            web::post().to(admin_users::suspend),
+        )
+        .route(
+            "/admin/users/{id}/reactivate",
+            web::post().to(admin_users::reactivate),
         );
 }

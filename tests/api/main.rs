@@ -18,4 +18,5 @@ mod health;
 mod live;
 mod market;
 mod sessions;
+mod suspension;
 mod wallet;
