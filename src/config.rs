@@ -116,6 +116,10 @@ pub struct Settings {
     pub ws_max_per_user: usize,
     /// Live sockets one client address may hold open at once (per process).
     pub ws_max_per_ip: usize,
+    /// How often a logged-in live-panel socket checks that its session still stands (ended
+    /// by another process, or straight in the database); this process's own logouts,
+    /// password changes and suspensions reach its sockets at once.
+    pub ws_session_check_interval: std::time::Duration,
     /// Run the scheduler (opens and closes auctions on time) in this process.
     pub scheduler: bool,
     /// Tests: count every SQL statement the app's pool runs.
@@ -186,6 +190,7 @@ impl Settings {
             ws_idle_timeout: std::time::Duration::from_secs(30),
             ws_max_per_user: 8,
             ws_max_per_ip: 100,
+            ws_session_check_interval: std::time::Duration::from_secs(5),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
         }
@@ -258,6 +263,10 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_WS_IDLE_SECS") {
             s.ws_idle_timeout =
                 std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_IDLE_SECS", &v)?);
+        }
+        if let Some(v) = get("NEIGHBORBID_WS_SESSION_CHECK_SECS") {
+            s.ws_session_check_interval =
+                std::time::Duration::from_secs(parse_num("NEIGHBORBID_WS_SESSION_CHECK_SECS", &v)?);
         }
         if let Some(v) = get("NEIGHBORBID_SCHEDULER") {
             s.scheduler = parse_bool("NEIGHBORBID_SCHEDULER", &v)?;

@@ -86,10 +86,11 @@ impl Application {
                 .cookie_secure(secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
-                .session_lifecycle(
-                    PersistentSession::default()
-                        .session_ttl(actix_web::cookie::time::Duration::days(14)),
-                )
+                .session_lifecycle(PersistentSession::default().session_ttl(
+                    actix_web::cookie::time::Duration::days(
+                        crate::services::sessions::SESSION_DAYS,
+                    ),
+                ))
                 .build();
             App::new()
                 .wrap(site::headers::security_headers(secure))
@@ -108,6 +109,10 @@ impl Application {
                 .configure(site::routes)
                 .default_service(web::to(site::pages::not_found))
         })
+        // Keep idle connections as long as browsers do (actix's default is 5 s): a client that
+        // reuses a connection the server is closing at that moment gets a reset, and under load
+        // a short window makes that race common.
+        .keep_alive(Duration::from_secs(75))
         .listen(listener)?;
         if settings.workers > 0 {
             server = server.workers(settings.workers);

@@ -89,7 +89,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row per login; `id` is the SHA-256 (hex) of the token the session cookie carries.
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(wallets -> users (user_id));
 diesel::joinable!(ledger_entries -> wallets (user_id));
 
@@ -150,4 +161,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     bids,
     products,
     trades,
+    sessions,
 );

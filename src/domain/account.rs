@@ -89,39 +89,20 @@ impl fmt::Debug for Password {
     }
 }
 
-const COMMON_PASSWORDS: &[&str] = &[
-    "password",
-    "password1",
-    "password123",
-    "12345678",
-    "123456789",
-    "1234567890",
-    "qwerty123",
-    "qwertyuiop",
-    "11111111",
-    "00000000",
-    "iloveyou",
-    "sunshine",
-    "princess",
-    "football",
-    "baseball",
-    "welcome1",
-    "abc12345",
-    "letmein1",
-    "passw0rd",
-    "neighborbid",
-    "qwer1234",
-    "asdf1234",
-    "1q2w3e4r",
-    "1q2w3e4r5t",
-    "zxcvbnm1",
-];
+/// Words that make a password on this site guessable, whoever chooses it.
+const SITE_WORDS: &[&str] = &["neighborbid", "neighbor", "neighbour", "bid", "auction"];
 
 impl Password {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_CHARS: usize = 128;
+    /// The least zxcvbn score a new password needs: 3 of 0–4, "safely unguessable"
+    /// (zxcvbn estimates at least 10^8 guesses; its 30,000 most common passwords, keyboard
+    /// walks like `1q2w3e4r`, repeats, dates and l33t variants all score lower).
+    pub const MIN_SCORE: u8 = 3;
 
-    /// Check a new password and its confirmation.
+    /// Check a new password and its confirmation (sign-up and password change share this
+    /// rule): 8–128 characters, not the username nor built on it, and strong enough by
+    /// zxcvbn (which looks at the first 100 characters).
     pub fn parse_new(password: &str, confirm: &str, username: &str) -> Result<Password, String> {
         let len = password.chars().count();
         if len < Self::MIN_CHARS {
@@ -136,15 +117,25 @@ impl Password {
                 Self::MAX_CHARS
             ));
         }
-        let lower = password.to_lowercase();
-        let first = password.chars().next();
-        if COMMON_PASSWORDS.contains(&lower.as_str())
-            || password.chars().all(|c| Some(c) == first)
-            || (!username.is_empty() && lower.contains(&username.trim().to_lowercase()))
-        {
-            return Err(
-                "Password is too weak: it is too common or contains your username.".to_owned(),
-            );
+        let username = username.trim().to_lowercase();
+        if !username.is_empty() && password.to_lowercase().contains(&username) {
+            return Err("Password is too weak: it contains your username.".to_owned());
+        }
+        let mut inputs: Vec<&str> = SITE_WORDS.to_vec();
+        if !username.is_empty() {
+            inputs.push(&username);
+        }
+        let estimate = zxcvbn::zxcvbn(password, &inputs);
+        if u8::from(estimate.score()) < Self::MIN_SCORE {
+            let why = estimate
+                .feedback()
+                .and_then(|f| f.warning())
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            return Err(format!(
+                "Password is too weak: it is too common or too easy to guess{why}. \
+                 A few unrelated words make a strong one."
+            ));
         }
         if password != confirm {
             return Err("The two passwords do not match.".to_owned());
@@ -187,6 +178,68 @@ mod tests {
         assert!(DisplayName::parse("bell\u{7}").is_err());
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"가".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn common_passwords_keyboard_walks_and_site_words_are_refused() {
+        for weak in [
+            "password",
+            "password1",
+            "password123",
+            "12345678",
+            "123456789",
+            "1234567890",
+            "qwerty123",
+            "qwertyuiop",
+            "11111111",
+            "00000000",
+            "iloveyou",
+            "sunshine",
+            "princess",
+            "football",
+            "baseball",
+            "welcome1",
+            "abc12345",
+            "letmein1",
+            "passw0rd",
+            "neighborbid",
+            "qwer1234",
+            "asdf1234",
+            "1q2w3e4r",
+            "1q2w3e4r5t",
+            "zxcvbnm1",
+            "P@ssw0rd!",
+            "iloveyou2",
+            "dragon123",
+            "Neighborbid2026",
+            "monkey12",
+            "abcdefgh",
+            "aaaaaaaaaa",
+            "qazwsxedc",
+            "1qaz2wsx3edc",
+        ] {
+            assert!(
+                Password::parse_new(weak, weak, "minji").is_err(),
+                "{weak} must be refused"
+            );
+        }
+        for strong in [
+            "tulip-garden-42",
+            "neighbor-demo-2026",
+            "bench-password-2026",
+            "correct horse battery staple",
+            "김치찌개와 된장국 2026",
+        ] {
+            assert!(
+                Password::parse_new(strong, strong, "minji").is_ok(),
+                "{strong} must be accepted"
+            );
+        }
+        // Only the first 100 characters are weighed: a long password is quick to check.
+        let long: String = "the quiet heron crossed 7 frozen rice paddies before dawn, \
+            counting pebbles & humming 42 forgotten songs to the moon"
+            .to_owned();
+        assert!(Password::parse_new(&long, &long, "minji").is_ok());
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct LiveHub {
     queue: Mutex<mpsc::Sender<AuctionEvent>>,
     /// On PostgreSQL the `LISTEN` thread feeds the relay; publishing after commit would double it.
     via_notify: bool,
+    /// Users some of whose sessions ended in this process (logout, password change,
+    /// suspension): their sockets check their own session at once.
+    sessions_ended: broadcast::Sender<i64>,
 }
 
 /// What a frame to the browser looks like: `{"type": …, "html": …, "at": …}`.
@@ -105,6 +108,7 @@ impl LiveHub {
             channels: Mutex::new(HashMap::new()),
             queue: Mutex::new(tx.clone()),
             via_notify: listen_url.is_some(),
+            sessions_ended: broadcast::channel(CHANNEL_CAPACITY).0,
         });
         let weak = Arc::downgrade(&hub);
         std::thread::Builder::new()
@@ -130,6 +134,18 @@ impl LiveHub {
         lock(&self.channels)
             .get(&auction_id)
             .map_or(0, broadcast::Sender::receiver_count)
+    }
+
+    /// Call once a transaction that ended sessions of `user_id` has committed: this process's
+    /// sockets of that user check their session now. (Other processes' sockets find out at
+    /// their next periodic check.)
+    pub fn sessions_ended(&self, user_id: i64) {
+        let _ = self.sessions_ended.send(user_id);
+    }
+
+    /// Hear of [`LiveHub::sessions_ended`].
+    pub fn watch_sessions(&self) -> broadcast::Receiver<i64> {
+        self.sessions_ended.subscribe()
     }
 
     /// Call once a transaction that changed an auction has committed.

@@ -1,12 +1,14 @@
 //! Accounts: sign-up (user and wallet in one transaction), login lookup, admins.
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{users, wallets};
+use crate::db::schema::{sessions, users, wallets};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
 use crate::domain::{DisplayName, Password, RegionId, UserId, Username, Won};
 use crate::services::now;
+use crate::services::sessions::SessionKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -170,29 +172,36 @@ struct UserWalletRow {
     username: String,
     display_name: String,
     role: String,
-    is_active: bool,
     region_id: i64,
     balance: i64,
     locked: i64,
 }
 
-pub fn current_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<CurrentUser>> {
-    let row: Option<UserWalletRow> = users::table
-        .inner_join(wallets::table)
-        .filter(users::id.eq(id))
+/// The user a session cookie claims, with their wallet — `None` when that session has ended
+/// or expired, or the user is suspended. One query: session row, user and wallet.
+pub fn current_user(
+    conn: &mut DbConnection,
+    key: &SessionKey,
+    at: NaiveDateTime,
+) -> QueryResult<Option<CurrentUser>> {
+    let row: Option<UserWalletRow> = sessions::table
+        .inner_join(users::table.inner_join(wallets::table))
+        .filter(sessions::id.eq(key.row_id()))
+        .filter(sessions::user_id.eq(key.user_id))
+        .filter(sessions::expires_at.gt(at))
+        .filter(users::is_active.eq(true))
         .select((
             users::id,
             users::username,
             users::display_name,
             users::role,
-            users::is_active,
             users::region_id,
             wallets::balance,
             wallets::locked,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.filter(|r| r.is_active).map(|r| CurrentUser {
+    Ok(row.map(|r| CurrentUser {
         id: r.id,
         username: r.username,
         display_name: r.display_name,

@@ -8,8 +8,11 @@ pub mod bidding;
 pub mod events;
 pub mod images;
 pub mod market;
+pub mod password;
 pub mod reference;
 pub mod seed;
+pub mod sessions;
+pub mod users;
 pub mod wallet;
 
 use diesel::result::Error as DieselError;

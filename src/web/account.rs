@@ -107,7 +107,7 @@ pub async fn signup(
     };
 
     if let Some(user_id) = outcome {
-        session::log_in(&session, user_id)?;
+        session::log_in(&state, &session, user_id).await?;
         flash(
             &session,
             "success",
@@ -222,7 +222,7 @@ pub async fn login(
     };
     match user_id {
         Some(id) => {
-            session::log_in(&session, id)?;
+            session::log_in(&state, &session, id).await?;
             flash(&session, "success", "You are logged in.");
             Ok(see_other(if next.is_empty() { "/" } else { &next }))
         }
@@ -274,8 +274,12 @@ fn describe_wait(wait: Duration) -> String {
     }
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
-    session::log_out(&session);
+/// End the session on the server and forget the cookie.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    session::log_out(&state, &session).await?;
     flash(&session, "info", "You are logged out.");
-    see_other("/")
+    Ok(see_other("/"))
 }

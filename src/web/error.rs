@@ -12,6 +12,8 @@ use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidErr
 use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
+use crate::services::password::ChangePasswordError;
+use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
 
@@ -170,6 +172,9 @@ use_case_errors! {
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
     CancelTradeError { not_found: [NotFound], forbidden: [NotBuyer] }
+    ChangePasswordError { not_found: [NotFound], forbidden: [] }
+    SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
+    ReactivateError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

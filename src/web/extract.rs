@@ -1,5 +1,7 @@
 //! Extractors: [`Ctx`] from a request (what every page needs: user, wallet, CSRF token, flashes,
 //! time zone) and [`SessionUser`] (just the logged-in user's id, for POST handlers that redirect).
+//! Both believe the session cookie only once the sessions table agrees (one indexed query), so
+//! a logged-out, password-changed or suspended session is refused on its very next request.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,28 +11,30 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::services::accounts::{self, CurrentUser};
+use crate::services::now;
+use crate::services::sessions::{self, SessionKey};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppError;
 use crate::web::session;
 use crate::web::{db, AppState};
 
 impl Ctx {
-    /// Build the context for a request (one query when logged in).
+    /// Build the context for a request: when the cookie names a user, one query checks the
+    /// session and loads the user with their wallet.
     pub async fn load(req: &HttpRequest) -> Result<Ctx, AppError> {
         let session = req.get_session();
         let state = state(req)?;
-        let uid = session::user_id(&session);
-        let user = match uid {
-            Some(id) => {
+        let user = match session::claim(&session) {
+            Some(key) => {
                 db(&state, move |conn| {
-                    accounts::current_user(conn, id).map_err(anyhow::Error::new)
+                    accounts::current_user(conn, &key, now()).map_err(anyhow::Error::new)
                 })
                 .await?
             }
             None => None,
         };
-        if uid.is_some() && user.is_none() {
-            session::log_out(&session);
+        if user.is_none() && session::names_a_user(&session) {
+            session::forget(&session);
         }
         let ctx = Ctx {
             user,
@@ -81,7 +85,9 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
 }
 
-/// The id of the logged-in user from the session alone (no query); the service checks the rest.
+/// The logged-in user's id, for POST handlers that redirect: the session is checked (one
+/// query over two primary keys: the session row and its user, who must be active); the
+/// service checks the rest.
 pub struct SessionUser {
     pub id: i64,
     pub session: Session,
@@ -89,20 +95,40 @@ pub struct SessionUser {
 
 impl FromRequest for SessionUser {
     type Error = AppError;
-    type Future = std::future::Ready<Result<SessionUser, AppError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<SessionUser, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        std::future::ready(match session::user_id(&session) {
-            Some(id) => Ok(SessionUser { id, session }),
-            None => Err(AppError::LoginRequired {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            let login_required = || AppError::LoginRequired {
                 next: req
                     .headers()
                     .get(actix_web::http::header::REFERER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(crate::web::next::local_path)
                     .unwrap_or_else(|| "/".to_owned()),
-            }),
+            };
+            let Some(key) = session::claim(&session) else {
+                return Err(login_required());
+            };
+            let id = key.user_id;
+            let state = state(&req)?;
+            if live_session(&state, key).await? {
+                Ok(SessionUser { id, session })
+            } else {
+                session::forget(&session);
+                Err(login_required())
+            }
         })
     }
+}
+
+/// Whether the sessions table still honours `key` (and its user is active).
+pub async fn live_session(state: &AppState, key: SessionKey) -> Result<bool, AppError> {
+    let live: Result<bool, anyhow::Error> = db(state, move |conn| {
+        sessions::is_live(conn, &key, now()).map_err(anyhow::Error::new)
+    })
+    .await;
+    Ok(live?)
 }

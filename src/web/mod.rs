@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_users;
 pub mod auctions;
 pub mod csrf;
 pub mod ctx;
@@ -13,6 +14,7 @@ pub mod market;
 pub mod next;
 pub mod pager;
 pub mod pages;
+pub mod password;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
@@ -184,5 +186,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(market::mine::reservations),
         )
         .route("/admin", web::get().to(admin::dashboard))
-        .route("/admin/audit", web::get().to(admin::audit));
+        .route("/admin/audit", web::get().to(admin::audit))
+        .service(
+            web::resource("/account/password")
+                .route(web::get().to(password::form))
+                .route(web::post().to(password::change)),
+        )
+        .route("/admin/users", web::get().to(admin_users::list))
+        .route(
+            "/admin/users/{id}/suspend",
+            web::post().to(admin_users::suspend),
+        )
+        .route(
+            "/admin/users/{id}/reactivate",
+            web::post().to(admin_users::reactivate),
+        );
 }

@@ -18,4 +18,6 @@ mod health;
 mod hostile;
 mod live;
 mod market;
+mod sessions;
+mod suspension;
 mod wallet;

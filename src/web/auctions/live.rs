@@ -4,6 +4,11 @@
 //! `{"type":"ack"|"error"|"outbid","html":…}` notices. Client → server frames:
 //! `{"type":"bid","amount":"12000"}` and `{"type":"buy_now"}`. Bids go through the same
 //! service as the form; anonymous visitors may watch but not bid.
+//!
+//! A logged-in socket's session is checked (one indexed query) on every incoming message,
+//! every `ws_session_check_interval`, and at once when this process ends a session of its user
+//! (logout, password change, suspension): once the session has ended the socket is closed
+//! with a policy-violation close frame (1008).
 
 use std::time::Instant;
 
@@ -18,8 +23,10 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::domain::Won;
 use crate::live::{notice_frame, state_frame};
 use crate::services::bidding;
+use crate::services::sessions::SessionKey;
 use crate::services::{auctions, now};
 use crate::views::auction::load_state;
+use crate::web::extract::live_session;
 use crate::web::{db, session, AppError, AppState};
 
 /// Largest frame a client may send.
@@ -73,25 +80,53 @@ pub async fn live(
     if national != Some(true) {
         return Err(AppError::NotFound);
     }
-    let user_id = session::user_id(&req.get_session());
+    // A session that no longer stands watches as an anonymous visitor.
+    let user = match session::claim(&req.get_session()) {
+        Some(key) if live_session(&state, key.clone()).await? => Some(key),
+        _ => None,
+    };
     let ip = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let slot = state.sockets.take(user_id, &ip).ok_or_else(|| {
-        AppError::TooMany(
-            "Too many live connections are open from your account or address. Close a tab and try again."
-                .to_owned(),
-        )
-    })?;
+    let slot = state
+        .sockets
+        .take(user.as_ref().map(|k| k.user_id), &ip)
+        .ok_or_else(|| {
+            AppError::TooMany(
+                "Too many live connections are open from your account or address. Close a tab and try again."
+                    .to_owned(),
+            )
+        })?;
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
     let rx = state.live.subscribe(id);
     actix_web::rt::spawn(async move {
-        run(state, id, user_id, ws, stream, rx).await;
+        run(state, id, user, ws, stream, rx).await;
         drop(slot);
     });
     Ok(response)
+}
+
+/// Whether a logged-in socket may go on. A database that cannot answer ends nothing (the
+/// next check decides); an anonymous socket has nothing to check.
+async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
+    let Some(key) = user else { return true };
+    match live_session(state, key.clone()).await {
+        Ok(live) => live,
+        Err(e) => {
+            e.log();
+            true
+        }
+    }
+}
+
+/// The close frame for a socket whose session has ended.
+fn session_ended() -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: actix_ws::CloseCode::Policy,
+        description: Some("Your session has ended. Log in again.".to_owned()),
+    }
 }
 
 async fn snapshot(state: &AppState, id: i64) -> Option<String> {
@@ -115,7 +150,7 @@ async fn snapshot(state: &AppState, id: i64) -> Option<String> {
 async fn run(
     state: web::Data<AppState>,
     id: i64,
-    user_id: Option<i64>,
+    user: Option<SessionKey>,
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::LiveUpdate>>,
@@ -129,6 +164,12 @@ async fn run(
     let idle_limit = state.settings.ws_idle_timeout;
     let mut ping = actix_web::rt::time::interval(ping_every);
     let mut last_heard = Instant::now();
+    let user_id = user.as_ref().map(|k| k.user_id);
+    let check_every = state.settings.ws_session_check_interval;
+    let mut check =
+        actix_web::rt::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
+    let mut ended = state.live.watch_sessions();
+    let mut close_reason = None;
 
     let ok = match snapshot(&state, id).await {
         Some(frame) => send(&mut ws, frame, idle_limit).await,
@@ -139,6 +180,14 @@ async fn run(
             tokio::select! {
                 msg = stream.next() => {
                     last_heard = Instant::now();
+                    let message = matches!(
+                        msg,
+                        Some(Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)))
+                    );
+                    if message && !session_stands(&state, user.as_ref()).await {
+                        close_reason = Some(session_ended());
+                        break;
+                    }
                     let keep = match msg {
                         Some(Ok(AggregatedMessage::Text(text))) => {
                             let reply = handle_frame(&state, id, user_id, &text).await;
@@ -191,10 +240,27 @@ async fn run(
                         break;
                     }
                 }
+                _ = check.tick(), if user.is_some() => {
+                    if !session_stands(&state, user.as_ref()).await {
+                        close_reason = Some(session_ended());
+                        break;
+                    }
+                }
+                who = ended.recv(), if user.is_some() => {
+                    let mine = match who {
+                        Ok(uid) => Some(uid) == user_id,
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => break,
+                    };
+                    if mine && !session_stands(&state, user.as_ref()).await {
+                        close_reason = Some(session_ended());
+                        break;
+                    }
+                }
             }
         }
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_reason)).await;
 }
 
 /// Send one frame; a client that does not take it within `limit` (its buffers full because it

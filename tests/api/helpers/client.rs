@@ -52,6 +52,20 @@ impl Browser {
         format!("{}{}", self.base, path)
     }
 
+    /// Another client holding a copy of this one's cookies as they are now (what a thief who
+    /// copied the cookie jar has); the two go their own ways afterwards.
+    pub fn copy_cookies(&self) -> Browser {
+        use reqwest::cookie::CookieStore as _;
+        let url: reqwest::Url = self.base.parse().expect("base url");
+        let copy = Browser::new(&self.base);
+        if let Some(header) = self.jar.cookies(&url) {
+            for cookie in header.to_str().expect("cookie header").split("; ") {
+                copy.jar.add_cookie_str(cookie, &url);
+            }
+        }
+        copy
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }

@@ -24,7 +24,7 @@ pub use client::{Browser, Listing};
 pub use html::{field_value, journal_rows, local_in, min_bid};
 pub(crate) use pg::both_databases;
 pub use pg::{postgres_or_skip, Db};
-pub use ws::{connect, expect_frame, next_frame, send_text};
+pub use ws::{close_code, connect, expect_frame, next_frame, send_text};
 
 /// Every test member's password.
 pub const PASSWORD: &str = "tulip-garden-42";

@@ -105,3 +105,17 @@ pub async fn send_text(ws: &mut Ws, text: &str) {
     use futures_util::SinkExt;
     ws.send(Message::text(text)).await.expect("send");
 }
+
+/// Read until the server closes the socket (at most `wait`): the close frame's code, `Some(1005)`
+/// for a close frame without one, `None` when the socket stayed open or just dropped.
+pub async fn close_code(ws: &mut Ws, wait: Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await.ok()?? {
+            Ok(Message::Close(frame)) => return Some(frame.map_or(1005, |f| f.code.into())),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}

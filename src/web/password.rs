@@ -1,0 +1,105 @@
+//! `GET, POST /account/password`: change the password. The current password is required, the
+//! new one follows the sign-up rule; on success every other session of the user ends and this
+//! browser gets a new one.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::Password;
+use crate::services::now;
+use crate::services::password::change_password;
+use crate::services::sessions::SessionKey;
+use crate::web::session::{self, flash, new_token};
+use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+
+/// The form: `current_password`, `new_password`, `new_password_confirm`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    pub current_password: String,
+    pub new_password: String,
+    pub new_password_confirm: String,
+}
+
+/// The password change form, blank or with the reasons it was refused.
+#[derive(Template)]
+#[template(path = "account/password.html")]
+pub struct PasswordPage {
+    pub ctx: Ctx,
+    pub errors: Vec<String>,
+}
+
+pub async fn form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require_user()?;
+    render(
+        StatusCode::OK,
+        &PasswordPage {
+            ctx,
+            errors: vec![],
+        },
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn change(
+    ctx: Ctx,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.require_user()?;
+    let (user_id, username) = (user.id, user.username.clone());
+    let mut errors = Vec::new();
+    let current = Password::parse_any(&form.current_password);
+    if current.is_none() {
+        errors.push("Enter your current password.".to_owned());
+    }
+    let new = Password::parse_new(&form.new_password, &form.new_password_confirm, &username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(current), Some(new), true) = (current, new, errors.is_empty()) else {
+        return refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, errors);
+    };
+    // Checking the current password is a login attempt: a stolen session cannot guess it.
+    if state.login_by_username.check(&username).is_err() {
+        tracing::warn!(user.id = user_id, "password change rate limit reached");
+        return refused(
+            ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec!["Too many attempts. Wait a few minutes and try again.".to_owned()],
+        );
+    }
+    let key = SessionKey::new(user_id, new_token());
+    let row = key.clone();
+    let result = db(&state, move |conn| {
+        change_password(conn, user_id, &current, &new, &row, now())
+    })
+    .await;
+    match result {
+        Ok(ended) => {
+            session::adopt(&session, &key)?;
+            state.live.sessions_ended(user_id);
+            let others = ended.saturating_sub(1);
+            flash(
+                &session,
+                "success",
+                format!(
+                    "Your password was changed. {others} other session{} ended.",
+                    if others == 1 { "" } else { "s" }
+                ),
+            );
+            Ok(see_other("/account/password"))
+        }
+        Err(e) => {
+            let reasons = AppError::from(e).into_reasons()?;
+            refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, reasons)
+        }
+    }
+}
+
+fn refused(ctx: Ctx, status: StatusCode, errors: Vec<String>) -> Result<HttpResponse, AppError> {
+    render(status, &PasswordPage { ctx, errors })
+}
