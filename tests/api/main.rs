@@ -17,4 +17,5 @@ mod cli;
 mod health;
 mod live;
 mod market;
+mod uploads;
 mod wallet;
