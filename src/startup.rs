@@ -97,7 +97,7 @@ impl Application {
                         .limit(site::csrf::FORM_LIMIT)
                         .error_handler(site::error::form_error),
                 )
-                .app_data(web::PayloadConfig::default().limit(site::csrf::MULTIPART_LIMIT))
+                .app_data(web::PayloadConfig::default().limit(site::csrf::FORM_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(site::error::query_error))
                 .app_data(web::PathConfig::default().error_handler(site::error::path_error))
                 .configure(site::routes)

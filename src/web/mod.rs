@@ -82,6 +82,26 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// The routes that take a photo: multipart bodies up to [`csrf::MULTIPART_LIMIT`]. Every
+/// other POST is a small form, up to [`csrf::FORM_LIMIT`].
+pub const UPLOAD_ROUTES: [&str; 3] = ["/auctions", "/auctions/{id}/edit", "/market/new"];
+
+/// The largest body a POST to `path` may have.
+pub fn body_limit(path: &str) -> usize {
+    static UPLOADS: std::sync::LazyLock<Vec<actix_web::dev::ResourceDef>> =
+        std::sync::LazyLock::new(|| {
+            UPLOAD_ROUTES
+                .iter()
+                .map(|p| actix_web::dev::ResourceDef::new(*p))
+                .collect()
+        });
+    if UPLOADS.iter().any(|r| r.is_match(path)) {
+        csrf::MULTIPART_LIMIT
+    } else {
+        csrf::FORM_LIMIT
+    }
+}
+
 /// Every route of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(auctions::browse::browse))

@@ -1,5 +1,7 @@
 //! Multipart forms (listing and product photos): read with `actix-multipart`, each text field
-//! capped at 64 KB and each file at [`Image::MAX_BYTES`] (a larger file is noted, not kept).
+//! capped at 64 KB and each file at [`Image::MAX_BYTES`] (a larger file is noted, not kept),
+//! the whole body at the route's limit (413), at most 40 fields. Handlers call it only after
+//! checking who is asking: until then the body stays unread.
 
 use std::collections::{HashMap, HashSet};
 
@@ -46,15 +48,31 @@ pub async fn parse_image(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("image check failed: {e}")))
 }
 
+/// Most fields a form may send (ours have a dozen).
+const MAX_FIELDS: usize = 40;
+
 fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The form could not be read: {e}"))
+    match e {
+        // The route's body limit, enforced on the stream (see `web::csrf`).
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
+            AppError::PayloadTooLarge
+        }
+        e => AppError::BadRequest(format!("The form could not be read: {e}")),
+    }
 }
 
 /// Read every field of a multipart body.
 pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, AppError> {
     let mut form = MultipartForm::default();
+    let mut count = 0;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(unreadable)?;
+        count += 1;
+        if count > MAX_FIELDS {
+            return Err(AppError::BadRequest(
+                "The form has more fields than it should.".to_owned(),
+            ));
+        }
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = field
             .content_disposition()

@@ -1,5 +1,13 @@
-//! Hostile uploads: image bombs, photos that would reveal where a neighbour lives.
+//! Hostile uploads and bodies: image bombs, photos that would reveal where a neighbour lives,
+//! big bodies sent by people who are not logged in.
 
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::cookie::CookieStore as _;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
 
@@ -8,7 +16,11 @@ use crate::helpers::{both_databases, spawn_app, Browser, Db, Listing, TestApp};
 both_databases!(
     a_picture_declaring_twelve_thousand_by_eleven_thousand_pixels_is_refused_before_decoding,
     photos_are_stored_and_served_without_exif_or_gps_and_upright,
+    twenty_anonymous_six_megabyte_posts_at_once_are_refused_before_their_bodies_are_read,
+    a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing,
 );
+
+const SIX_MB: usize = 6 * 1024 * 1024;
 
 async fn a_picture_declaring_twelve_thousand_by_eleven_thousand_pixels_is_refused_before_decoding(
     db: Db,
@@ -94,6 +106,147 @@ async fn photos_are_stored_and_served_without_exif_or_gps_and_upright(db: Db) {
     let r = app.get(&anon, &original[0]).await;
     let stored = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
     assert_eq!((stored.width(), stored.height()), (20, 40));
+    app.assert_audit_clean();
+}
+
+async fn twenty_anonymous_six_megabyte_posts_at_once_are_refused_before_their_bodies_are_read(
+    db: Db,
+) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("target").await;
+    let id = app.list(&seller, &Listing::new("Bicycle")).await;
+    let server = app.spawn_process().await;
+    let pid = server.pid();
+    // Warm the server up (every worker has served a page), then take the baseline.
+    for _ in 0..8 {
+        assert_eq!(server.browser().get("/").await.status(), StatusCode::OK);
+    }
+    let before = proc_status_kb(pid, "VmRSS");
+    reset_peak_rss(pid);
+
+    let paths = [
+        "/auctions".to_owned(),
+        "/market/new".to_owned(),
+        format!("/auctions/{id}/edit"),
+        format!("/auctions/{id}/bids"),
+        "/wallet/top-up".to_owned(),
+        "/login".to_owned(),
+        "/signup".to_owned(),
+        "/logout".to_owned(),
+    ];
+    // No cookie at all: refused before a byte of the body is read.
+    let statuses = hostile_posts(&server.address, &paths, None, None, 20).await;
+    assert!(
+        statuses.iter().all(|s| *s == 403),
+        "every POST without a session is refused with 403: {statuses:?}"
+    );
+    // A session but nobody logged in, and its real token: refused after the token, or at once
+    // for a declared length over a small form's limit.
+    let visitor = server.browser();
+    let (_, html) = visitor.get_html("/").await;
+    let token = crate::helpers::field_value(&html, "csrf_token")
+        .or_else(|| meta_csrf(&html))
+        .expect("a token");
+    let cookie = visitor
+        .jar
+        .cookies(&server.address.parse().unwrap())
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let statuses = hostile_posts(&server.address, &paths, Some(&cookie), Some(&token), 20).await;
+    assert!(
+        statuses.iter().all(|s| [303, 400, 403, 413].contains(s)),
+        "every POST of a visitor who is not logged in is refused: {statuses:?}"
+    );
+
+    let peak = proc_status_kb(pid, "VmHWM");
+    let after = proc_status_kb(pid, "VmRSS");
+    eprintln!("server RSS: {before} kB before, peak {peak} kB, {after} kB after (40 × 6 MB sent)");
+    assert!(
+        peak.saturating_sub(before) < 24 * 1024,
+        "forty 6 MB bodies must not be buffered: RSS {before} kB → peak {peak} kB"
+    );
+    assert_eq!(
+        server.browser().get("/healthz").await.status(),
+        StatusCode::OK
+    );
+    let (_, list) = app.get_html(&app.client(), "/auctions").await;
+    assert!(list.contains("1 auction"), "nothing was created");
+    assert_eq!(app.auction_row(id).4, 0, "no bid was placed");
+    app.assert_audit_clean();
+}
+
+async fn a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller64").await;
+    let id = app.list(&seller, &Listing::new("Kettle")).await;
+    let bidder = app.funded("bidder64", 100_000).await;
+    let token = app.csrf(&bidder).await;
+    let padding = "x".repeat(70 * 1024);
+
+    // Url-encoded: the amount is fine, the body is not.
+    let r = app
+        .post_raw(
+            &bidder,
+            &format!("/auctions/{id}/bids"),
+            &[
+                ("amount", "10000"),
+                ("csrf_token", &token),
+                ("note", &padding),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Multipart to a small form gets a small form's limit too, not an upload's.
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .text("amount", "10000")
+        .text("note", padding.clone());
+    let r = app
+        .post_multipart(&bidder, &format!("/auctions/{id}/bids"), form)
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .text("amount", "5000")
+        .text("method", "dev")
+        .text("note", padding.clone());
+    let r = app.post_multipart(&bidder, "/wallet/top-up", form).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // An upload over the upload limit, declared or streamed in chunks, is refused too.
+    let cookie = bidder
+        .jar
+        .cookies(&app.address.parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for framing in [Framing::Length, Framing::Chunked] {
+        let status = tokio::task::spawn_blocking({
+            let (address, cookie, token) = (app.address.clone(), cookie.clone(), token.clone());
+            move || {
+                hostile_post(
+                    &address,
+                    "/auctions",
+                    Some(&cookie),
+                    Some(&token),
+                    framing,
+                    SIX_MB + 512 * 1024,
+                )
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 413, "{framing:?}");
+    }
+
+    assert_eq!(app.auction_row(id).4, 0, "no bid was placed");
+    assert_eq!(app.wallet(&bidder).await, (100_000, 0));
+    let (_, list) = app.get_html(&app.client(), "/auctions").await;
+    assert!(list.contains("1 auction"), "nothing was created");
+    // A form of ordinary size still works.
+    assert_eq!(app.bid(&bidder, id, 10_000).await.0, StatusCode::SEE_OTHER);
     app.assert_audit_clean();
 }
 
@@ -271,4 +424,161 @@ pub fn jpeg_with_gps_exif(w: u32, h: u32) -> Vec<u8> {
     out.extend(app1);
     out.extend(&jpeg[2..]);
     out
+}
+
+// ---------------------------------------------------------------- hand-written requests
+
+/// How a hand-written request frames its body.
+#[derive(Debug, Clone, Copy)]
+pub enum Framing {
+    Length,
+    Chunked,
+}
+
+/// `count` hostile 6 MB multipart POSTs at once, to `paths` in turn, half with a declared
+/// length and half chunked; their status codes.
+async fn hostile_posts(
+    address: &str,
+    paths: &[String],
+    cookie: Option<&str>,
+    token: Option<&str>,
+    count: usize,
+) -> Vec<u16> {
+    let tasks: Vec<_> = (0..count)
+        .map(|i| {
+            let address = address.to_owned();
+            let path = paths[i % paths.len()].clone();
+            let cookie = cookie.map(str::to_owned);
+            let token = token.map(str::to_owned);
+            let framing = if i % 2 == 0 {
+                Framing::Length
+            } else {
+                Framing::Chunked
+            };
+            tokio::task::spawn_blocking(move || {
+                hostile_post(
+                    &address,
+                    &path,
+                    cookie.as_deref(),
+                    token.as_deref(),
+                    framing,
+                    SIX_MB,
+                )
+            })
+        })
+        .collect();
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
+/// A multipart POST written by hand: the headers, then `size` bytes of body (a `csrf_token`
+/// field when `token` is given, then one big file) pushed as fast as the server takes them,
+/// while this thread waits for the answer. Returns the status code (0: no answer).
+pub fn hostile_post(
+    address: &str,
+    path: &str,
+    cookie: Option<&str>,
+    token: Option<&str>,
+    framing: Framing,
+    size: usize,
+) -> u16 {
+    let host = address.trim_start_matches("http://").to_owned();
+    let stream = TcpStream::connect(&host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let boundary = "hostile0boundary";
+    let mut head = format!("--{boundary}\r\n");
+    if let Some(token) = token {
+        head += &format!(
+            "Content-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\n"
+        );
+    }
+    head += "Content-Disposition: form-data; name=\"image\"; filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n";
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let filler = size - head.len() - tail.len();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+    );
+    if let Some(cookie) = cookie {
+        request += &format!("Cookie: {cookie}\r\n");
+    }
+    match framing {
+        Framing::Length => request += &format!("Content-Length: {size}\r\n\r\n"),
+        Framing::Chunked => request += "Transfer-Encoding: chunked\r\n\r\n",
+    }
+
+    let answered = Arc::new(AtomicBool::new(false));
+    let mut writer = stream.try_clone().unwrap();
+    let writer = std::thread::spawn({
+        let answered = answered.clone();
+        move || {
+            const PIECE: usize = 64 * 1024;
+            let zeros = vec![0_u8; PIECE];
+            let mut pieces: Vec<&[u8]> = vec![head.as_bytes()];
+            pieces.extend(std::iter::repeat_n(&zeros[..], filler / PIECE));
+            pieces.push(&zeros[..filler % PIECE]);
+            pieces.push(tail.as_bytes());
+            if writer.write_all(request.as_bytes()).is_err() {
+                return;
+            }
+            for piece in pieces {
+                if answered.load(Ordering::SeqCst) {
+                    return;
+                }
+                let sent = match framing {
+                    Framing::Length => writer.write_all(piece),
+                    Framing::Chunked => writer
+                        .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                        .and_then(|()| writer.write_all(piece))
+                        .and_then(|()| writer.write_all(b"\r\n")),
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+            if let Framing::Chunked = framing {
+                let _ = writer.write_all(b"0\r\n\r\n");
+            }
+        }
+    });
+    let mut reader = stream;
+    let mut answer = Vec::new();
+    let mut buf = [0_u8; 256];
+    while answer.len() < 12 {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    answered.store(true, Ordering::SeqCst);
+    let _ = reader.shutdown(Shutdown::Both);
+    writer.join().unwrap();
+    std::str::from_utf8(answer.get(9..12).unwrap_or_default())
+        .ok()
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A `/proc/PID/status` figure in kB (`VmRSS`, `VmHWM`).
+fn proc_status_kb(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{key} in /proc/{pid}/status"))
+}
+
+/// Reset the process's peak RSS (`VmHWM`) to its current RSS.
+fn reset_peak_rss(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+}
+
+fn meta_csrf(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
+    Some(html[at..at + html[at..].find('"')?].to_owned())
 }
