@@ -114,6 +114,10 @@ pub struct Settings {
     /// How long after the seller's approval a market trade is confirmed automatically
     /// when the buyer has not confirmed receipt (`NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS`).
     pub market_auto_confirm: std::time::Duration,
+    /// Photo uploads read and decoded at once by this process (`NEIGHBORBID_UPLOAD_CONCURRENCY`).
+    pub upload_concurrency: usize,
+    /// How long an upload waits for one of those slots before it is answered 503.
+    pub upload_wait: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -138,6 +142,7 @@ impl fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
+            .field("upload_concurrency", &self.upload_concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +173,8 @@ impl Settings {
             ws_ping_interval: std::time::Duration::from_secs(10),
             ws_idle_timeout: std::time::Duration::from_secs(30),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
+            upload_concurrency: 2,
+            upload_wait: std::time::Duration::from_secs(10),
         }
     }
 
@@ -241,6 +248,9 @@ impl Settings {
             }
             s.market_auto_confirm = std::time::Duration::from_secs(secs);
         }
+        if let Some(v) = get("NEIGHBORBID_UPLOAD_CONCURRENCY") {
+            s.upload_concurrency = parse_num::<u32>("NEIGHBORBID_UPLOAD_CONCURRENCY", &v)? as usize;
+        }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
         }
@@ -308,6 +318,23 @@ mod tests {
             })
             .is_err());
         }
+    }
+
+    #[test]
+    fn the_upload_concurrency_comes_from_the_environment() {
+        assert_eq!(
+            Settings::from_lookup(|_| None).unwrap().upload_concurrency,
+            2
+        );
+        let set = Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "6".to_owned())
+        })
+        .unwrap();
+        assert_eq!(set.upload_concurrency, 6);
+        assert!(Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "0".to_owned())
+        })
+        .is_err());
     }
 
     #[test]

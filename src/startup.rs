@@ -74,6 +74,7 @@ impl Application {
             ),
             reference: Arc::new(reference),
             live: live.clone(),
+            upload_slots: Arc::new(tokio::sync::Semaphore::new(settings.upload_concurrency)),
         });
         let secure = settings.secure_cookies;
         let mut server = HttpServer::new(move || {

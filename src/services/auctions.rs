@@ -287,6 +287,15 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
         .optional()
 }
 
+/// The seller of an auction (one query; checked before an edit's upload is read).
+pub fn seller_of(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserId>> {
+    auctions::table
+        .find(id)
+        .select(auctions::seller_id)
+        .first(conn)
+        .optional()
+}
+
 /// An auction and its seller's display name, in one query.
 pub fn find_with_seller(
     conn: &mut DbConnection,

@@ -36,6 +36,9 @@ pub enum AppError {
     Invalid(Vec<String>),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// Every upload slot is taken: 503 with `Retry-After`.
+    #[error("too many uploads at once")]
+    Busy,
     /// The database cannot be reached (pool timeout, lost connection): 503 with `Retry-After`.
     #[error("database unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -89,6 +92,11 @@ impl AppError {
             AppError::PayloadTooLarge => (
                 "Too large",
                 "What you sent is larger than this form accepts.".to_owned(),
+            ),
+            AppError::Busy => (
+                "Busy",
+                "Many photos are being uploaded right now. Nothing was saved; please send the form again in a few seconds."
+                    .to_owned(),
             ),
             AppError::Unavailable(_) => (
                 "Back in a moment",
@@ -198,7 +206,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Rejected(_) | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -221,7 +229,7 @@ impl ResponseError for AppError {
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
         let mut response = HttpResponse::build(status);
-        if matches!(self, AppError::Unavailable(_)) {
+        if matches!(self, AppError::Unavailable(_) | AppError::Busy) {
             response.insert_header((
                 actix_web::http::header::RETRY_AFTER,
                 RETRY_AFTER_SECONDS.to_string(),

@@ -39,6 +39,8 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveHub>,
     /// Regions and categories, loaded once.
     pub reference: Arc<crate::services::reference::Reference>,
+    /// Slots for reading and decoding photo uploads (`Settings::upload_concurrency`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Run `f` with a pooled connection on the blocking pool, carrying the request's span.

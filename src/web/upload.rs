@@ -37,6 +37,20 @@ impl MultipartForm {
     }
 }
 
+/// A slot to read and decode one upload: at most `Settings::upload_concurrency` at once in
+/// this process. Waits up to `Settings::upload_wait` (the body meanwhile stays unread in the
+/// socket), then answers 503. Hold it until the photo is stored.
+pub async fn upload_slot(
+    state: &crate::web::AppState,
+) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    let acquire = state.upload_slots.clone().acquire_owned();
+    match tokio::time::timeout(state.settings.upload_wait, acquire).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(closed)) => Err(AppError::Internal(anyhow::Error::new(closed))),
+        Err(_elapsed) => Err(AppError::Busy),
+    }
+}
+
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
 pub async fn parse_image(
     bytes: Option<Vec<u8>>,

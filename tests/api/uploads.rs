@@ -11,13 +11,15 @@ use reqwest::cookie::CookieStore as _;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
 
-use crate::helpers::{both_databases, spawn_app, Browser, Db, Listing, TestApp};
+use crate::helpers::{both_databases, spawn_app, spawn_app_with, Browser, Db, Listing, TestApp};
 
 both_databases!(
     a_picture_declaring_twelve_thousand_by_eleven_thousand_pixels_is_refused_before_decoding,
     photos_are_stored_and_served_without_exif_or_gps_and_upright,
     twenty_anonymous_six_megabyte_posts_at_once_are_refused_before_their_bodies_are_read,
     a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing,
+    editing_someone_elses_listing_with_a_photo_is_refused_before_the_upload_is_read,
+    uploads_beyond_the_concurrency_bound_are_answered_503_without_being_read,
 );
 
 const SIX_MB: usize = 6 * 1024 * 1024;
@@ -247,6 +249,111 @@ async fn a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing(db: Db)
     assert!(list.contains("1 auction"), "nothing was created");
     // A form of ordinary size still works.
     assert_eq!(app.bid(&bidder, id, 10_000).await.0, StatusCode::SEE_OTHER);
+    app.assert_audit_clean();
+}
+
+async fn editing_someone_elses_listing_with_a_photo_is_refused_before_the_upload_is_read(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("owner").await;
+    let id = app.list(&seller, &Listing::new("Rocking chair")).await;
+    let stranger = app.sign_up("intruder").await;
+    let token = app.csrf(&stranger).await;
+    let cookie = session_cookie(&app, &stranger);
+
+    // The upload declares 4 MB but only its first kilobyte is ever sent: the answer must come
+    // without the rest.
+    let edit = StalledPost::start(
+        &app.address,
+        &format!("/auctions/{id}/edit"),
+        &cookie,
+        &token,
+        4 * 1024 * 1024,
+    );
+    assert_eq!(edit.status().await, 403);
+    let missing = StalledPost::start(
+        &app.address,
+        "/auctions/999999/edit",
+        &cookie,
+        &token,
+        4 * 1024 * 1024,
+    );
+    assert_eq!(missing.status().await, 404);
+
+    // A whole edit by the stranger, with a real photo, changes nothing either.
+    let form = Form::new()
+        .text("csrf_token", token)
+        .text("title", "Mine now")
+        .text("description", "Taken over")
+        .text("category_id", "1")
+        .text("region_id", "3")
+        .text("start_price", "10000")
+        .text("ends_at", crate::helpers::local_in(7200))
+        .part("image", Part::bytes(png_of(20, 20)).file_name("x.png"));
+    let r = app
+        .post_multipart(&stranger, &format!("/auctions/{id}/edit"), form)
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, page) = app
+        .get_html(&app.client(), &format!("/auctions/{id}"))
+        .await;
+    assert!(page.contains("Rocking chair") && !page.contains("Mine now"));
+    assert!(stored_files(&app).is_empty(), "no file was kept");
+    app.assert_audit_clean();
+}
+
+async fn uploads_beyond_the_concurrency_bound_are_answered_503_without_being_read(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.upload_concurrency = 1;
+        s.upload_wait = Duration::ZERO;
+    })
+    .await;
+    let slow = app.sign_up("slowpoke").await;
+    let other = app.sign_up("hurried").await;
+    let token = app.csrf(&slow).await;
+    let cookie = session_cookie(&app, &slow);
+
+    // The one slot is taken by an upload that never finishes.
+    let stalled = StalledPost::start(&app.address, "/auctions", &cookie, &token, 4 * 1024 * 1024);
+    let mut untitled = Listing::new("");
+    untitled.title = String::new();
+    let mut busy = None;
+    for _ in 0..200 {
+        // Until the stalled upload holds the slot this form is read and refused (422).
+        let r = app
+            .post_listing(&other, &untitled, Some(png_of(8, 8)))
+            .await;
+        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+            busy = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let busy = busy.expect("a second upload is answered 503 while the only slot is taken");
+    assert!(busy.headers().contains_key("retry-after"));
+    let r = post_product(&app, &other, "Lamp", Some(png_of(8, 8))).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The stalled upload gives up: the slot is free again.
+    drop(stalled);
+    let mut listed = false;
+    for _ in 0..200 {
+        let r = app
+            .post_listing(&other, &Listing::new("Sofa"), Some(png_of(8, 8)))
+            .await;
+        if r.status() == StatusCode::SEE_OTHER {
+            listed = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(listed, "the slot is released when an upload ends");
+    let (_, list) = app.get_html(&app.client(), "/auctions").await;
+    assert!(
+        list.contains("1 auction"),
+        "only the last listing was created"
+    );
     app.assert_audit_clean();
 }
 
@@ -581,4 +688,65 @@ fn reset_peak_rss(pid: u32) {
 fn meta_csrf(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
     Some(html[at..at + html[at..].find('"')?].to_owned())
+}
+
+/// The session cookie of a client, as a `Cookie` header value.
+fn session_cookie(app: &TestApp, client: &Browser) -> String {
+    client
+        .jar
+        .cookies(&app.address.parse().unwrap())
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A multipart upload that declares `size` bytes but sends only its `csrf_token` field and
+/// the first kilobyte of a photo, then waits; dropping it closes the connection.
+pub struct StalledPost {
+    stream: TcpStream,
+}
+
+impl StalledPost {
+    pub fn start(address: &str, path: &str, cookie: &str, token: &str, size: usize) -> Self {
+        let host = address.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(host).unwrap();
+        let boundary = "stalled0boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend(png_of(2, 2));
+        body.resize(body.len() + 1024, 0);
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {size}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        StalledPost { stream }
+    }
+
+    /// The status of the answer (0: none within 30 s, or the connection closed first).
+    pub async fn status(self) -> u16 {
+        let mut stream = self.stream;
+        tokio::task::spawn_blocking(move || {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let mut answer = Vec::new();
+            let mut buf = [0_u8; 256];
+            while answer.len() < 12 {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                }
+            }
+            std::str::from_utf8(answer.get(9..12).unwrap_or_default())
+                .ok()
+                .and_then(|code| code.parse().ok())
+                .unwrap_or(0)
+        })
+        .await
+        .unwrap()
+    }
 }

@@ -15,7 +15,7 @@ use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::web::auctions::bid::amount_reason;
 use crate::web::auctions::opt_id;
 use crate::web::session::flash;
-use crate::web::upload::{read_multipart, MultipartForm};
+use crate::web::upload::{read_multipart, upload_slot, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// The listing form's fields, as typed (re-shown on 422).
@@ -237,6 +237,20 @@ async fn save_listing(
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(&req).await?;
     let user = ctx.require_user()?.clone();
+    // Whose listing it is, before a byte of the upload is read.
+    if let Some(id) = edit_id {
+        let seller = db(&state, move |conn| {
+            auctions::seller_of(conn, id).map_err(anyhow::Error::new)
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+        if seller != user.id {
+            return Err(AppError::Forbidden(
+                "Only the seller can edit this listing.".to_owned(),
+            ));
+        }
+    }
+    let _slot = upload_slot(&state).await?;
     let form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();

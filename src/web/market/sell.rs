@@ -112,6 +112,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    let _slot = crate::web::upload::upload_slot(&state).await?;
     let form = ProductForm::from(&read_multipart(payload).await?);
     let mut errors = Vec::new();
     let name = Title::parse(&form.name, "product name", "Enter a name for the product.")
