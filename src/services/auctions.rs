@@ -138,8 +138,8 @@ pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTi
 }
 
 /// Create (`edit: None`) or edit a listing with its photo: the image, when there is one, is
-/// stored under `uploads` first and removed again if the listing cannot be saved. Returns the
-/// auction's id.
+/// stored under `uploads` first and removed again if the listing cannot be saved; the photo it
+/// replaces is removed once the edit has committed. Returns the auction's id.
 pub fn save_listing(
     conn: &mut DbConnection,
     reference: &Reference,
@@ -165,7 +165,12 @@ pub fn save_listing(
             stored.as_deref(),
             now,
         )
-        .map(|()| id),
+        .map(|replaced| {
+            if let Some(old) = replaced {
+                images::remove(uploads, &old);
+            }
+            id
+        }),
     };
     if result.is_err() {
         if let Some(name) = &stored {
@@ -222,7 +227,8 @@ pub fn create_listing(
     })
 }
 
-/// Edit a listing: only its seller, only while it has no bids and is open.
+/// Edit a listing: only its seller, only while it has no bids and is open. Returns the name
+/// of the photo `new_image` replaced (its file is the caller's to remove after the commit).
 #[tracing::instrument(skip_all, fields(auction.id = auction_id, user.id = seller_id))]
 pub fn edit_listing(
     conn: &mut DbConnection,
@@ -232,7 +238,7 @@ pub fn edit_listing(
     draft: &ListingDraft,
     new_image: Option<&str>,
     now: NaiveDateTime,
-) -> Result<(), ListingError> {
+) -> Result<Option<String>, ListingError> {
     let errors = check_draft(draft, reference, now);
     if !errors.is_empty() {
         return Err(ListingError::Invalid(errors));
@@ -275,7 +281,7 @@ pub fn edit_listing(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(a.image_name.filter(|_| new_image.is_some()))
     })
 }
 

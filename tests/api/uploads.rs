@@ -20,6 +20,7 @@ both_databases!(
     a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing,
     editing_someone_elses_listing_with_a_photo_is_refused_before_the_upload_is_read,
     uploads_beyond_the_concurrency_bound_are_answered_503_without_being_read,
+    replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder,
 );
 
 const SIX_MB: usize = 6 * 1024 * 1024;
@@ -357,6 +358,93 @@ async fn uploads_beyond_the_concurrency_bound_are_answered_503_without_being_rea
     app.assert_audit_clean();
 }
 
+async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("tidy").await;
+    let anon = app.client();
+    let r = app
+        .post_listing(&seller, &Listing::new("Desk"), Some(png_of(30, 20)))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id: i64 = r.headers()["location"].to_str().unwrap()["/auctions/".len()..]
+        .parse()
+        .unwrap();
+    let first = stored_names(&app);
+    assert_eq!(first.len(), 2, "the photo and its thumbnail: {first:?}");
+
+    // A new photo replaces the old one: the old files are gone, and no longer served.
+    let edit = |image: Option<Vec<u8>>| {
+        let seller = seller.clone();
+        let app = &app;
+        async move {
+            let mut form = Form::new()
+                .text("csrf_token", app.csrf(&seller).await)
+                .text("title", "Desk, oak")
+                .text("description", "Solid")
+                .text("category_id", "1")
+                .text("region_id", "3")
+                .text("start_price", "10000")
+                .text("ends_at", crate::helpers::local_in(7200));
+            if let Some(bytes) = image {
+                form = form.part("image", Part::bytes(bytes).file_name("new.png"));
+            }
+            app.post_multipart(&seller, &format!("/auctions/{id}/edit"), form)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(edit(Some(png_of(20, 30))).await, StatusCode::SEE_OTHER);
+    let second = stored_names(&app);
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(
+        second.iter().all(|n| !first.contains(n)),
+        "the old files are gone"
+    );
+    for name in &first {
+        assert_eq!(
+            app.get(&anon, &format!("/uploads/{name}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    // An edit without a photo keeps the current one.
+    assert_eq!(edit(None).await, StatusCode::SEE_OTHER);
+    assert_eq!(stored_names(&app), second);
+
+    // Cancelled by the seller: the photo goes with it.
+    let r = app
+        .post(&seller, &format!("/auctions/{id}/cancel"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.auction_row(id).0, "cancelled");
+    assert!(stored_names(&app).is_empty(), "{:?}", stored_names(&app));
+    let (status, page) = app.get_html(&anon, &format!("/auctions/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(uploads_in(&page).is_empty(), "no broken photo on the page");
+
+    // Cancelled by an admin, with a hold released: the photo goes too.
+    let r = app
+        .post_listing(&seller, &Listing::new("Lamp"), Some(png_of(10, 10)))
+        .await;
+    let lamp: i64 = r.headers()["location"].to_str().unwrap()["/auctions/".len()..]
+        .parse()
+        .unwrap();
+    let bidder = app.funded("eager", 50_000).await;
+    assert_eq!(
+        app.bid(&bidder, lamp, 10_000).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(stored_names(&app).len(), 2);
+    let admin = app.admin("root").await;
+    let r = app
+        .post(&admin, &format!("/admin/auctions/{lamp}/cancel"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.auction_row(lamp).0, "cancelled");
+    assert!(stored_names(&app).is_empty(), "{:?}", stored_names(&app));
+    assert_eq!(app.wallet(&bidder).await, (50_000, 0));
+    app.assert_audit_clean();
+}
+
 // ---------------------------------------------------------------- helpers
 
 /// POST the new-product form with an optional photo.
@@ -396,6 +484,13 @@ pub fn stored_files(app: &TestApp) -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect()
+}
+
+/// The names of the files under `uploads/`, sorted.
+pub fn stored_names(app: &TestApp) -> Vec<String> {
+    let mut names: Vec<String> = stored_files(app).into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    names
 }
 
 /// Every `/uploads/…` address in a page, in order.

@@ -392,8 +392,9 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let seller = user.id;
+    let uploads = state.settings.data_dir.join("uploads");
     let result = db(&state, move |conn| {
-        bidding::cancel_auction(conn, id, Canceller::Seller(seller), now())
+        bidding::cancel_auction(conn, &uploads, id, Canceller::Seller(seller), now())
     })
     .await;
     match result {
