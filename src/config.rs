@@ -118,6 +118,8 @@ pub struct Settings {
     pub upload_concurrency: usize,
     /// How long an upload waits for one of those slots before it is answered 503.
     pub upload_wait: std::time::Duration,
+    /// Photos a member may add in any 24 hours (`NEIGHBORBID_UPLOADS_PER_DAY`).
+    pub uploads_per_day: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -143,6 +145,7 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
             .field("upload_concurrency", &self.upload_concurrency)
+            .field("uploads_per_day", &self.uploads_per_day)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +178,7 @@ impl Settings {
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             upload_concurrency: 2,
             upload_wait: std::time::Duration::from_secs(10),
+            uploads_per_day: 20,
         }
     }
 
@@ -250,6 +254,9 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_UPLOAD_CONCURRENCY") {
             s.upload_concurrency = parse_num::<u32>("NEIGHBORBID_UPLOAD_CONCURRENCY", &v)? as usize;
+        }
+        if let Some(v) = get("NEIGHBORBID_UPLOADS_PER_DAY") {
+            s.uploads_per_day = parse_num("NEIGHBORBID_UPLOADS_PER_DAY", &v)?;
         }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
@@ -331,6 +338,11 @@ mod tests {
         })
         .unwrap();
         assert_eq!(set.upload_concurrency, 6);
+        assert_eq!(Settings::from_lookup(|_| None).unwrap().uploads_per_day, 20);
+        let set =
+            Settings::from_lookup(|n| (n == "NEIGHBORBID_UPLOADS_PER_DAY").then(|| "3".to_owned()))
+                .unwrap();
+        assert_eq!(set.uploads_per_day, 3);
         assert!(Settings::from_lookup(|n| {
             (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "0".to_owned())
         })

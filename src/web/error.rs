@@ -182,7 +182,9 @@ impl From<ListingError> for AppError {
             ListingError::NotFound => AppError::NotFound,
             e @ ListingError::NotYours => AppError::Forbidden(e.to_string()),
             ListingError::Invalid(reasons) => AppError::Invalid(reasons),
-            e @ ListingError::Locked => AppError::Rejected(e.to_string()),
+            e @ (ListingError::Locked | ListingError::TooManyPhotos { .. }) => {
+                AppError::Rejected(e.to_string())
+            }
         }
     }
 }

@@ -51,6 +51,18 @@ pub async fn upload_slot(
     }
 }
 
+/// Whether a member may add another photo now (one query), checked before decoding one; the
+/// service counts it again, in the transaction that saves it.
+pub async fn may_add_photo(state: &crate::web::AppState, user_id: i64) -> Result<bool, AppError> {
+    let per_day = i64::from(state.settings.uploads_per_day);
+    let added = crate::web::db(state, move |conn| {
+        crate::services::images::added_in_last_day(conn, user_id, crate::services::now())
+            .map_err(anyhow::Error::new)
+    })
+    .await?;
+    Ok(added < per_day)
+}
+
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
 pub async fn parse_image(
     bytes: Option<Vec<u8>>,

@@ -21,6 +21,7 @@ both_databases!(
     editing_someone_elses_listing_with_a_photo_is_refused_before_the_upload_is_read,
     uploads_beyond_the_concurrency_bound_are_answered_503_without_being_read,
     replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder,
+    photos_past_the_daily_cap_are_refused_with_422_even_when_sent_at_once,
 );
 
 const SIX_MB: usize = 6 * 1024 * 1024;
@@ -442,6 +443,102 @@ async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_fold
     assert_eq!(app.auction_row(lamp).0, "cancelled");
     assert!(stored_names(&app).is_empty(), "{:?}", stored_names(&app));
     assert_eq!(app.wallet(&bidder).await, (50_000, 0));
+    app.assert_audit_clean();
+}
+
+async fn photos_past_the_daily_cap_are_refused_with_422_even_when_sent_at_once(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.uploads_per_day = 3;
+        s.upload_concurrency = 8;
+    })
+    .await;
+    let seller = app.sign_up("shutterbug").await;
+    let photo = || Some(png_of(12, 12));
+    let mut ids = vec![];
+    for title in ["One", "Two"] {
+        let r = app
+            .post_listing(&seller, &Listing::new(title), photo())
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        ids.push(r.headers()["location"].to_str().unwrap().to_owned());
+    }
+    let r = post_product(&app, &seller, "Three", photo()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let files = stored_names(&app);
+    assert_eq!(files.len(), 6);
+
+    // The fourth photo in 24 hours: a listing, a product, or a new photo on an edit.
+    let r = app
+        .post_listing(&seller, &Listing::new("Four"), photo())
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("at most 3 photos in 24 hours"));
+    let r = post_product(&app, &seller, "Five", photo()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("at most 3 photos in 24 hours"));
+    let form = Form::new()
+        .text("csrf_token", app.csrf(&seller).await)
+        .text("title", "One, again")
+        .text("description", "New photo")
+        .text("category_id", "1")
+        .text("region_id", "3")
+        .text("start_price", "10000")
+        .text("ends_at", crate::helpers::local_in(7200))
+        .part("image", Part::bytes(png_of(9, 9)).file_name("again.png"));
+    let r = app
+        .post_multipart(&seller, &format!("{}/edit", ids[0]), form)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(stored_names(&app), files, "no file was added or removed");
+    let (_, list) = app.get_html(&app.client(), "/auctions").await;
+    assert!(list.contains("2 auctions") && !list.contains("Four"));
+    let (_, market) = app.get_html(&app.client(), "/market").await;
+    assert!(!market.contains("Five"));
+    // Without a photo a listing still goes through.
+    let r = app
+        .post_listing(&seller, &Listing::new("Plain"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Six photos sent at once by a neighbour with the same cap: exactly three are kept.
+    let rival = app.sign_up("burst").await;
+    let mut tasks = vec![];
+    for i in 0..6 {
+        let (app_url, rival) = (app.address.clone(), rival.clone());
+        tasks.push(tokio::spawn(async move {
+            rival
+                .at(&app_url)
+                .post_listing(&Listing::new(&format!("Burst {i}")), Some(png_of(10, 10)))
+                .await
+                .status()
+        }));
+    }
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let listed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((listed, refused), (3, 3), "{statuses:?}");
+    assert_eq!(
+        stored_names(&app).len(),
+        files.len() + 6,
+        "three more photos"
+    );
     app.assert_audit_clean();
 }
 

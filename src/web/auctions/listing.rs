@@ -10,12 +10,13 @@ use crate::domain::auction::parse_local;
 use crate::domain::{Description, Title, Won};
 use crate::services::auctions::{self, Auction, ListingDraft, ListingError};
 use crate::services::bidding::{self, Canceller};
+use crate::services::images::Uploads;
 use crate::services::now;
 use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::web::auctions::bid::amount_reason;
 use crate::web::auctions::opt_id;
 use crate::web::session::flash;
-use crate::web::upload::{read_multipart, upload_slot, MultipartForm};
+use crate::web::upload::{may_add_photo, read_multipart, upload_slot, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// The listing form's fields, as typed (re-shown on 422).
@@ -254,13 +255,19 @@ async fn save_listing(
     let form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = match form.image("image").await? {
-        Some(Ok(image)) => Some(image),
-        Some(Err(why)) => {
-            errors.push(why);
-            None
+    let image = if form.files.contains_key("image") && !may_add_photo(&state, user.id).await? {
+        let per_day = state.settings.uploads_per_day;
+        errors.push(ListingError::TooManyPhotos { per_day }.to_string());
+        None
+    } else {
+        match form.image("image").await? {
+            Some(Ok(image)) => Some(image),
+            Some(Err(why)) => {
+                errors.push(why);
+                None
+            }
+            None => None,
         }
-        None => None,
     };
     let draft = match fields.parse(state.settings.timezone, user.region_id) {
         Ok(d) => Some(d),
@@ -284,7 +291,7 @@ async fn save_listing(
         );
     };
 
-    let uploads = state.settings.data_dir.join("uploads");
+    let uploads = Uploads::new(&state.settings);
     let reference = state.reference.clone();
     let seller = user.id;
     let result = db(&state, move |conn| {
