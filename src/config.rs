@@ -130,6 +130,12 @@ pub struct Settings {
     /// How long a seller has to approve or reject a requested trade before the scheduler
     /// cancels it and releases the buyer's money (`NEIGHBORBID_MARKET_RESPOND_SECS`).
     pub market_respond_within: std::time::Duration,
+    /// Photo uploads read and decoded at once by this process (`NEIGHBORBID_UPLOAD_CONCURRENCY`).
+    pub upload_concurrency: usize,
+    /// How long an upload waits for one of those slots before it is answered 503.
+    pub upload_wait: std::time::Duration,
+    /// Photos a member may add in any 24 hours (`NEIGHBORBID_UPLOADS_PER_DAY`).
+    pub uploads_per_day: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -156,6 +162,8 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
             .field("market_respond_within", &self.market_respond_within)
+            .field("upload_concurrency", &self.upload_concurrency)
+            .field("uploads_per_day", &self.uploads_per_day)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +201,9 @@ impl Settings {
             ws_session_check_interval: std::time::Duration::from_secs(5),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
+            upload_concurrency: 2,
+            upload_wait: std::time::Duration::from_secs(10),
+            uploads_per_day: 20,
         }
     }
 
@@ -305,6 +316,12 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_WS_MAX_PER_IP") {
             s.ws_max_per_ip = parse_num::<u32>("NEIGHBORBID_WS_MAX_PER_IP", &v)? as usize;
         }
+        if let Some(v) = get("NEIGHBORBID_UPLOAD_CONCURRENCY") {
+            s.upload_concurrency = parse_num::<u32>("NEIGHBORBID_UPLOAD_CONCURRENCY", &v)? as usize;
+        }
+        if let Some(v) = get("NEIGHBORBID_UPLOADS_PER_DAY") {
+            s.uploads_per_day = parse_num("NEIGHBORBID_UPLOADS_PER_DAY", &v)?;
+        }
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
         }
@@ -372,6 +389,28 @@ mod tests {
             })
             .is_err());
         }
+    }
+
+    #[test]
+    fn the_upload_concurrency_comes_from_the_environment() {
+        assert_eq!(
+            Settings::from_lookup(|_| None).unwrap().upload_concurrency,
+            2
+        );
+        let set = Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "6".to_owned())
+        })
+        .unwrap();
+        assert_eq!(set.upload_concurrency, 6);
+        assert_eq!(Settings::from_lookup(|_| None).unwrap().uploads_per_day, 20);
+        let set =
+            Settings::from_lookup(|n| (n == "NEIGHBORBID_UPLOADS_PER_DAY").then(|| "3".to_owned()))
+                .unwrap();
+        assert_eq!(set.uploads_per_day, 3);
+        assert!(Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "0".to_owned())
+        })
+        .is_err());
     }
 
     #[test]

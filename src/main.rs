@@ -140,7 +140,8 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
 
 fn seed_demo(settings: &Settings) -> anyhow::Result<ExitCode> {
     let mut conn = connect(settings)?;
-    let seeded = seed::seed_demo(&mut conn, &settings.data_dir.join("uploads"))?;
+    let uploads = neighborbid::services::images::Uploads::new(settings);
+    let seeded = seed::seed_demo(&mut conn, &uploads)?;
     if seeded.users.is_empty() {
         println!("demo users already present");
     } else {

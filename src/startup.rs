@@ -78,6 +78,7 @@ impl Application {
                 settings.ws_max_per_ip,
             ),
             live: live.clone(),
+            upload_slots: Arc::new(tokio::sync::Semaphore::new(settings.upload_concurrency)),
         });
         let secure = settings.is_https();
         let mut server = HttpServer::new(move || {
@@ -103,7 +104,7 @@ impl Application {
                         .limit(site::csrf::FORM_LIMIT)
                         .error_handler(site::error::form_error),
                 )
-                .app_data(web::PayloadConfig::default().limit(site::csrf::MULTIPART_LIMIT))
+                .app_data(web::PayloadConfig::default().limit(site::csrf::FORM_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(site::error::query_error))
                 .app_data(web::PathConfig::default().error_handler(site::error::path_error))
                 .configure(site::routes)

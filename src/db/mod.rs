@@ -353,6 +353,21 @@ pub fn lock_wallets(conn: &mut DbConnection, user_ids: &[i64]) -> QueryResult<Ve
     }
 }
 
+/// Lock a user's row against another transaction doing the same (PostgreSQL
+/// `FOR NO KEY UPDATE`, which foreign-key checks do not wait for), to make a per-user count
+/// and the insert it allows one step. On SQLite the transaction already holds the write lock.
+pub fn lock_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<()> {
+    use schema::users::dsl as u;
+    if let DbConnection::Pg(c) = conn {
+        u::users
+            .find(user_id)
+            .select(u::id)
+            .for_no_key_update()
+            .first::<i64>(c)?;
+    }
+    Ok(())
+}
+
 /// Load the row of `$query` (by unique key) and lock it: `SELECT … FOR UPDATE` on PostgreSQL (with
 /// `skip_locked`, rows another transaction holds are passed over); a plain read on SQLite,
 /// whose `BEGIN IMMEDIATE` already holds the database write lock. The query is written once

@@ -141,6 +141,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Every photo a member added, for the cap per 24 hours.
+    uploads (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(bids -> auctions (auction_id));
 diesel::joinable!(bids -> users (bidder_id));
 diesel::joinable!(auctions -> categories (category_id));
@@ -162,4 +173,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     trades,
     sessions,
+    uploads,
 );

@@ -1,4 +1,5 @@
-//! Uploaded images: recognised by their bytes, at most 5 MB, stored under random names.
+//! Uploaded images: recognised by their bytes, at most 5 MB and 40 megapixels (read from the
+//! header before decoding), re-encoded without metadata, stored under random names.
 
 /// The kinds of image the site accepts (listing and product photos), recognised by magic bytes (never by the name or
 /// the declared content type).
@@ -48,11 +49,15 @@ impl ImageKind {
     }
 }
 
-/// An uploaded image that passed the checks: a known kind, at most [`Image::MAX_BYTES`], that
-/// decodes as a whole picture; with its list-page thumbnail (JPEG, at most
+/// An uploaded image that passed the checks: a known kind, at most [`Image::MAX_BYTES`] and
+/// [`Image::MAX_SIDE`] × [`Image::MAX_SIDE`] / [`Image::MAX_PIXELS`], that decodes as a whole
+/// picture. `bytes` is not what was sent but the picture re-encoded (turned upright first), so
+/// no metadata of the upload survives: no EXIF (GPS position, camera, time), no XMP, no
+/// comments, nothing appended. With its list-page thumbnail (JPEG, at most
 /// [`Image::THUMB_SIZE`] pixels on its longer side).
 #[derive(Clone)]
 pub struct Image {
+    /// The kind stored (a WebP upload is stored as JPEG, or PNG when it has transparency).
     pub kind: ImageKind,
     pub bytes: Vec<u8>,
     pub thumbnail: Vec<u8>,
@@ -67,20 +72,38 @@ impl std::fmt::Debug for Image {
 impl Image {
     pub const MAX_BYTES: usize = 5 * 1024 * 1024;
     pub const THUMB_SIZE: u32 = 480;
-    /// Larger pictures are refused rather than decoded (a small file can claim huge sizes).
-    const MAX_DIMENSION: u32 = 12_000;
+    /// The longest side accepted, in pixels (a small file can declare a huge picture).
+    pub const MAX_SIDE: u32 = 8_000;
+    /// The most pixels accepted: 40 megapixels.
+    pub const MAX_PIXELS: u64 = 40_000_000;
+    /// The most memory the decoder may take for one picture (a 40-megapixel RGBA picture
+    /// needs 160 MB).
+    const MAX_DECODE_BYTES: u64 = 192 * 1024 * 1024;
+    /// Quality of a re-encoded JPEG original.
+    const JPEG_QUALITY: u8 = 90;
 
-    /// Check an upload and render its thumbnail. CPU-heavy: call it off the async workers.
+    /// Check an upload, re-encode it without its metadata, and render its thumbnail. The
+    /// dimensions are read from the header and checked before anything is decoded.
+    /// CPU-heavy: call it off the async workers.
     pub fn parse(bytes: Vec<u8>) -> Result<Image, String> {
         if bytes.len() > Self::MAX_BYTES {
             return Err("The image can be at most 5 MB.".to_owned());
         }
         let kind = ImageKind::sniff(&bytes)
             .ok_or_else(|| "The image must be a JPEG, PNG or WebP picture.".to_owned())?;
-        let thumbnail = thumbnail(&bytes, kind).map_err(|_| {
+        let unreadable = |_| {
             "The image could not be read: it is not a complete JPEG, PNG or WebP picture."
                 .to_owned()
+        };
+        let (width, height) = header_dimensions(&bytes, kind).map_err(unreadable)?;
+        check_dimensions(width, height)?;
+        let picture = decode(&bytes, kind).map_err(|e| match e {
+            image::ImageError::Limits(_) => too_large(width, height),
+            other => unreadable(other),
         })?;
+        drop(bytes);
+        let thumbnail = thumbnail(&picture).map_err(unreadable)?;
+        let (kind, bytes) = reencode(picture, kind).map_err(unreadable)?;
         Ok(Image {
             kind,
             bytes,
@@ -89,24 +112,86 @@ impl Image {
     }
 }
 
-fn thumbnail(bytes: &[u8], kind: ImageKind) -> Result<Vec<u8>, image::ImageError> {
-    let format = match kind {
-        ImageKind::Jpeg => image::ImageFormat::Jpeg,
-        ImageKind::Png => image::ImageFormat::Png,
-        ImageKind::Webp => image::ImageFormat::WebP,
-    };
+impl ImageKind {
+    fn format(self) -> image::ImageFormat {
+        match self {
+            ImageKind::Jpeg => image::ImageFormat::Jpeg,
+            ImageKind::Png => image::ImageFormat::Png,
+            ImageKind::Webp => image::ImageFormat::WebP,
+        }
+    }
+}
+
+/// The width and height the picture declares, from its header alone (nothing is decoded).
+fn header_dimensions(bytes: &[u8], kind: ImageKind) -> image::ImageResult<(u32, u32)> {
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), kind.format());
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(Image::MAX_DIMENSION);
-    limits.max_image_height = Some(Image::MAX_DIMENSION);
-    limits.max_alloc = Some(512 * 1024 * 1024);
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    limits.max_alloc = Some(Image::MAX_DECODE_BYTES);
     reader.limits(limits);
-    let picture = reader.decode()?;
+    reader.into_dimensions()
+}
+
+/// At most [`Image::MAX_SIDE`] a side and [`Image::MAX_PIXELS`] in all.
+pub fn check_dimensions(width: u32, height: u32) -> Result<(), String> {
+    let pixels = u64::from(width) * u64::from(height);
+    if width > Image::MAX_SIDE || height > Image::MAX_SIDE || pixels > Image::MAX_PIXELS {
+        return Err(too_large(width, height));
+    }
+    if pixels == 0 {
+        return Err("The image has no pixels.".to_owned());
+    }
+    Ok(())
+}
+
+fn too_large(width: u32, height: u32) -> String {
+    format!(
+        "The picture is {width} × {height} pixels; a photo can be at most 8,000 pixels a side and 40 megapixels."
+    )
+}
+
+/// Decode within the limits, and turn the picture upright as its EXIF orientation says (the
+/// orientation is dropped with the rest of the metadata).
+fn decode(bytes: &[u8], kind: ImageKind) -> image::ImageResult<image::DynamicImage> {
+    use image::ImageDecoder as _;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(Image::MAX_SIDE);
+    limits.max_image_height = Some(Image::MAX_SIDE);
+    limits.max_alloc = Some(Image::MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), kind.format());
+    reader.limits(limits.clone());
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    limits.reserve(decoder.total_bytes())?;
+    let mut picture = image::DynamicImage::from_decoder(decoder)?;
+    picture.apply_orientation(orientation);
+    Ok(picture)
+}
+
+/// The picture encoded afresh: PNG stays PNG; JPEG and WebP become JPEG (PNG when they have
+/// transparency). The encoders write pixels only.
+fn reencode(
+    picture: image::DynamicImage,
+    sent: ImageKind,
+) -> image::ImageResult<(ImageKind, Vec<u8>)> {
+    let mut out = Vec::new();
+    if sent == ImageKind::Png || picture.has_alpha() {
+        picture.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))?;
+        Ok((ImageKind::Png, out))
+    } else {
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, Image::JPEG_QUALITY)
+            .encode_image(&picture.into_rgb8())?;
+        Ok((ImageKind::Jpeg, out))
+    }
+}
+
+fn thumbnail(picture: &image::DynamicImage) -> image::ImageResult<Vec<u8>> {
     let size = Image::THUMB_SIZE;
     let small = if picture.width() > size || picture.height() > size {
         picture.thumbnail(size, size)
     } else {
-        picture
+        picture.clone()
     };
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
@@ -176,5 +261,17 @@ mod tests {
             is_safe_upload_name("0123456789abcdef0123456789abcdef.thumb.jpg"),
             Some(ImageKind::Jpeg)
         );
+    }
+
+    #[test]
+    fn pictures_over_8000_pixels_a_side_or_40_megapixels_are_refused() {
+        assert!(check_dimensions(8_000, 5_000).is_ok());
+        assert!(check_dimensions(8_001, 10).is_err());
+        assert!(check_dimensions(10, 8_001).is_err());
+        assert!(check_dimensions(7_000, 7_000).is_err(), "49 megapixels");
+        assert!(check_dimensions(0, 10).is_err());
+        assert!(check_dimensions(12_000, 11_000)
+            .unwrap_err()
+            .contains("12000 × 11000"));
     }
 }

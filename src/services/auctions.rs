@@ -1,7 +1,6 @@
 //! Listings: create, edit, browse, look, and the "my listings / my bids" pages.
 
 use chrono::{Duration, NaiveDateTime};
-use std::path::Path;
 
 use diesel::prelude::*;
 
@@ -11,7 +10,7 @@ use crate::domain::auction::{AuctionStatus, PriceState};
 use crate::domain::image::Image;
 use crate::domain::{Description, Title, UserId, Won};
 use crate::first_for_update;
-use crate::services::images;
+use crate::services::images::{self, StoredPhoto, Uploads};
 use crate::services::reference::Reference;
 
 /// The longest an auction may run ahead of now.
@@ -94,6 +93,8 @@ pub enum ListingError {
     NotYours,
     #[error("No such listing.")]
     NotFound,
+    #[error("You can add at most {per_day} photos in 24 hours. List it without a photo, or try again later.")]
+    TooManyPhotos { per_day: u32 },
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -138,12 +139,13 @@ pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTi
 }
 
 /// Create (`edit: None`) or edit a listing with its photo: the image, when there is one, is
-/// stored under `uploads` first and removed again if the listing cannot be saved. Returns the
-/// auction's id.
+/// stored under `uploads` first (and counted against the seller's photos per 24 hours in the
+/// listing's transaction) and removed again if the listing cannot be saved; the photo it
+/// replaces is removed once the edit has committed. Returns the auction's id.
 pub fn save_listing(
     conn: &mut DbConnection,
     reference: &Reference,
-    uploads: &Path,
+    uploads: &Uploads,
     seller_id: UserId,
     edit: Option<i64>,
     draft: &ListingDraft,
@@ -151,28 +153,43 @@ pub fn save_listing(
 ) -> Result<i64, ListingError> {
     let now = crate::services::now();
     let stored = match image {
-        Some(img) => Some(images::store(uploads, img)?.0),
+        Some(img) => Some(images::store(uploads, img)?),
         None => None,
     };
     let result = match edit {
-        None => create_listing(conn, reference, seller_id, draft, stored.as_deref(), now),
-        Some(id) => edit_listing(
-            conn,
-            reference,
-            id,
-            seller_id,
-            draft,
-            stored.as_deref(),
-            now,
-        )
-        .map(|()| id),
+        None => create_listing(conn, reference, seller_id, draft, stored.as_ref(), now),
+        Some(id) => edit_listing(conn, reference, id, seller_id, draft, stored.as_ref(), now).map(
+            |replaced| {
+                if let Some(old) = replaced {
+                    images::remove(&uploads.dir, &old);
+                }
+                id
+            },
+        ),
     };
     if result.is_err() {
-        if let Some(name) = &stored {
-            images::remove(uploads, name);
+        if let Some(photo) = &stored {
+            images::remove(&uploads.dir, &photo.name);
         }
     }
     result
+}
+
+/// Count the listing's new photo for its seller (inside the listing's transaction).
+fn count_photo(
+    conn: &mut DbConnection,
+    seller_id: UserId,
+    photo: Option<&StoredPhoto>,
+    now: NaiveDateTime,
+) -> Result<(), ListingError> {
+    match photo {
+        Some(photo) if !images::record(conn, seller_id, photo, now)? => {
+            Err(ListingError::TooManyPhotos {
+                per_day: photo.per_day,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Create a listing: `scheduled` when it starts in the future, `active` otherwise.
@@ -182,7 +199,7 @@ pub fn create_listing(
     reference: &Reference,
     seller_id: UserId,
     draft: &ListingDraft,
-    image_name: Option<&str>,
+    photo: Option<&StoredPhoto>,
     now: NaiveDateTime,
 ) -> Result<i64, ListingError> {
     let errors = check_draft(draft, reference, now);
@@ -196,6 +213,7 @@ pub fn create_listing(
         AuctionStatus::Active
     };
     write_tx(conn, |conn| {
+        count_photo(conn, seller_id, photo, now)?;
         let id: i64 = diesel::insert_into(auctions::table)
             .values((
                 auctions::seller_id.eq(seller_id),
@@ -203,7 +221,7 @@ pub fn create_listing(
                 auctions::description.eq(draft.description.as_str()),
                 auctions::category_id.eq(draft.category_id),
                 auctions::region_id.eq(draft.region_id),
-                auctions::image_name.eq(image_name),
+                auctions::image_name.eq(photo.map(|p| p.name.as_str())),
                 auctions::start_price.eq(draft.start_price.get()),
                 auctions::bid_unit.eq(draft.bid_unit.get()),
                 auctions::buy_now_price.eq(draft.buy_now_price.map(Won::get)),
@@ -222,7 +240,8 @@ pub fn create_listing(
     })
 }
 
-/// Edit a listing: only its seller, only while it has no bids and is open.
+/// Edit a listing: only its seller, only while it has no bids and is open. Returns the name
+/// of the photo `photo` replaced (its file is the caller's to remove after the commit).
 #[tracing::instrument(skip_all, fields(auction.id = auction_id, user.id = seller_id))]
 pub fn edit_listing(
     conn: &mut DbConnection,
@@ -230,9 +249,9 @@ pub fn edit_listing(
     auction_id: i64,
     seller_id: UserId,
     draft: &ListingDraft,
-    new_image: Option<&str>,
+    photo: Option<&StoredPhoto>,
     now: NaiveDateTime,
-) -> Result<(), ListingError> {
+) -> Result<Option<String>, ListingError> {
     let errors = check_draft(draft, reference, now);
     if !errors.is_empty() {
         return Err(ListingError::Invalid(errors));
@@ -251,6 +270,8 @@ pub fn edit_listing(
         if a.bid_count > 0 || !a.status().is_open() {
             return Err(ListingError::Locked);
         }
+        count_photo(conn, seller_id, photo, now)?;
+        let new_image = photo.map(|p| p.name.as_str());
         let starts_at = draft.starts_at.filter(|s| *s > now).unwrap_or(now);
         let status = if starts_at > now {
             AuctionStatus::Scheduled
@@ -275,7 +296,7 @@ pub fn edit_listing(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(a.image_name.filter(|_| new_image.is_some()))
     })
 }
 
@@ -283,6 +304,15 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
     auctions::table
         .find(id)
         .select(Auction::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The seller of an auction (one query; checked before an edit's upload is read).
+pub fn seller_of(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserId>> {
+    auctions::table
+        .find(id)
+        .select(auctions::seller_id)
         .first(conn)
         .optional()
 }

@@ -1,6 +1,8 @@
 //! Money in auctions: bid, buy now, close, cancel. Each is one transaction that locks the
 //! auction row first, then the wallets it touches in ascending user id (DESIGN.md §4).
 
+use std::path::Path;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -11,6 +13,7 @@ use crate::domain::{LedgerKind, UserId, Won};
 use crate::first_for_update;
 use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
+use crate::services::images;
 use crate::services::wallet::move_money;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
@@ -456,11 +459,12 @@ pub enum Canceller {
 #[tracing::instrument(skip(conn), fields(auction.id = auction_id))]
 pub fn cancel_auction(
     conn: &mut DbConnection,
+    uploads: &Path,
     auction_id: i64,
     by: Canceller,
     now: NaiveDateTime,
 ) -> Result<Cancelled, CancelError> {
-    write_tx(conn, |conn| {
+    let (cancelled, photo) = write_tx(conn, |conn| {
         let a = lock_auction(conn, auction_id)?.ok_or(CancelError::NotFound)?;
         if let Canceller::Seller(id) = by {
             if a.seller_id != id {
@@ -484,12 +488,18 @@ pub fn cancel_auction(
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::status.eq(AuctionStatus::Cancelled.as_str()),
+                auctions::image_name.eq(None::<String>),
                 auctions::closed_at.eq(Some(now)),
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(Cancelled { released, event })
-    })
+        Ok((Cancelled { released, event }, a.image_name))
+    })?;
+    // The photo of a cancelled listing goes, once the cancel has committed.
+    if let Some(name) = photo {
+        images::remove(uploads, &name);
+    }
+    Ok(cancelled)
 }
 
 /// What a committed cancel changed.

@@ -6,7 +6,6 @@
 //! the wallets it touches in ascending user id (DESIGN.md §4).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -193,17 +192,20 @@ pub enum CreateProductError {
     UnknownCategory,
     #[error("Choose a neighbourhood from the list.")]
     UnknownRegion,
+    #[error("You can add at most {per_day} photos in 24 hours. List it without a photo, or try again later.")]
+    TooManyPhotos { per_day: u32 },
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
 crate::unexpected_error!(CreateProductError);
 
-/// List a product. The image, when there is one, is stored under `uploads` first and
-/// removed again if the product cannot be created.
+/// List a product. The image, when there is one, is stored under `uploads` first (and
+/// counted against the seller's photos per 24 hours in the same transaction) and removed again
+/// if the product cannot be created.
 #[tracing::instrument(skip_all, fields(user.id = seller_id))]
 pub fn create_product(
     conn: &mut DbConnection,
-    uploads: &Path,
+    uploads: &crate::services::images::Uploads,
     seller_id: UserId,
     new: &NewProduct,
     image: Option<&Image>,
@@ -225,6 +227,13 @@ pub fn create_product(
             return Err(CreateProductError::UnknownRegion);
         }
         let at = now();
+        if let Some(photo) = &stored {
+            if !crate::services::images::record(conn, seller_id, photo, at)? {
+                return Err(CreateProductError::TooManyPhotos {
+                    per_day: photo.per_day,
+                });
+            }
+        }
         let id: i64 = diesel::insert_into(products::table)
             .values((
                 products::seller_id.eq(seller_id),
@@ -236,7 +245,7 @@ pub fn create_product(
                 products::status.eq(ProductStatus::OnSale.as_str()),
                 products::category_id.eq(new.category_id),
                 products::region_id.eq(new.region_id),
-                products::image_path.eq(stored.as_ref().map(|(name, _)| name.as_str())),
+                products::image_path.eq(stored.as_ref().map(|p| p.name.as_str())),
                 products::created_at.eq(at),
                 products::updated_at.eq(at),
             ))
@@ -245,8 +254,8 @@ pub fn create_product(
         Ok(id)
     });
     if result.is_err() {
-        if let Some((name, _)) = &stored {
-            crate::services::images::remove(uploads, name);
+        if let Some(photo) = &stored {
+            crate::services::images::remove(&uploads.dir, &photo.name);
         }
     }
     result

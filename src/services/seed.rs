@@ -34,7 +34,10 @@ pub struct Seeded {
 }
 
 /// Demo neighbours with money, then (once) a few auctions and market products.
-pub fn seed_demo(conn: &mut DbConnection, uploads: &std::path::Path) -> anyhow::Result<Seeded> {
+pub fn seed_demo(
+    conn: &mut DbConnection,
+    uploads: &crate::services::images::Uploads,
+) -> anyhow::Result<Seeded> {
     let users = seed_users(conn)?;
     let mut seeded = Seeded {
         users,

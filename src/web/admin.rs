@@ -129,9 +129,11 @@ pub async fn cancel_auction(
 ) -> Result<HttpResponse, AppError> {
     ctx.require_admin()?;
     let id = path.into_inner();
+    let uploads = state.settings.data_dir.join("uploads");
     let result = db(&state, move |conn| {
         crate::services::bidding::cancel_auction(
             conn,
+            &uploads,
             id,
             crate::services::bidding::Canceller::Admin,
             crate::services::now(),

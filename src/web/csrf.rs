@@ -1,10 +1,18 @@
 //! CSRF: every POST must carry the session's synchronizer token, as the form field
 //! `csrf_token` (url-encoded or multipart) or the `X-CSRF-Token` header. Checked here once
 //! for the whole site, so no handler can forget it.
+//!
+//! Checked before the body costs anything: a POST whose session holds no token (no session
+//! cookie: nothing to compare with) is refused before a byte of its body is read, and one that
+//! declares a body over its route's limit ([`crate::web::body_limit`]: 64 KB for a form, more
+//! for a photo upload) gets 413 at once. A multipart body is read only as far as its
+//! `csrf_token` field (every form sends it first) and then streamed on to the handler, which
+//! checks who is asking before it reads the rest; no route ever gets more than its limit.
 
 use actix_session::SessionExt;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
@@ -14,10 +22,12 @@ use subtle::ConstantTimeEq;
 
 use crate::web::error::AppError;
 
-/// Largest url-encoded form body accepted.
+/// Largest body of a small form (every POST but a photo upload).
 pub const FORM_LIMIT: usize = 64 * 1024;
-/// Largest multipart body accepted (an image upload and its fields).
+/// Largest multipart body of a photo upload (the image and its fields).
 pub const MULTIPART_LIMIT: usize = 6 * 1024 * 1024;
+/// How far into a multipart body its `csrf_token` field is looked for.
+const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 
 pub async fn guard(
     mut req: ServiceRequest,
@@ -26,7 +36,25 @@ pub async fn guard(
     if req.method() != Method::POST {
         return next.call(req).await;
     }
-    let expected = crate::web::session::stored_csrf_token(&req.get_session());
+    let Some(expected) =
+        crate::web::session::stored_csrf_token(&req.get_session()).filter(|t| !t.is_empty())
+    else {
+        tracing::info!(path = req.path(), "POST refused: no session");
+        return Err(AppError::Csrf.into());
+    };
+    let limit = crate::web::body_limit(req.path());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        tracing::info!(
+            path = req.path(),
+            "POST refused: body over the route's limit"
+        );
+        return Err(AppError::PayloadTooLarge.into());
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -39,38 +67,48 @@ pub async fn guard(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let limit = if content_type.starts_with("multipart/form-data") {
-        MULTIPART_LIMIT
-    } else {
-        FORM_LIMIT
-    };
-    let mut body = BytesMut::new();
     let mut payload = req.take_payload();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::PayloadTooLarge.into());
+    let (sent, body) = if let Some(token) = header_token {
+        (Some(token), limited(Bytes::new(), payload, limit))
+    } else if content_type.starts_with("multipart/form-data") {
+        // Only as much as it takes to see the token; the rest stays in the socket.
+        let mut prefix = BytesMut::new();
+        let token = loop {
+            if let Some(token) = multipart_field(&prefix, "csrf_token") {
+                break Some(token);
+            }
+            if prefix.len() >= TOKEN_SCAN_LIMIT {
+                break None;
+            }
+            match payload.next().await {
+                Some(chunk) => prefix.extend_from_slice(&chunk?),
+                None => break None,
+            }
+        };
+        (token, limited(prefix.freeze(), payload, limit))
+    } else {
+        let limit = limit.min(FORM_LIMIT);
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > limit {
+                return Err(AppError::PayloadTooLarge.into());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
-
-    let sent = header_token.or_else(|| {
-        if content_type.starts_with("multipart/form-data") {
-            multipart_field(&body, "csrf_token")
-        } else {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-                .ok()
-                .and_then(|pairs| {
-                    pairs
-                        .into_iter()
-                        .find(|(k, _)| k == "csrf_token")
-                        .map(|(_, v)| v)
-                })
-        }
-    });
-    let valid = matches!((&expected, &sent), (Some(e), Some(s))
-        if !e.is_empty() && bool::from(e.as_bytes().ct_eq(s.as_bytes())));
+        let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(k, _)| k == "csrf_token")
+                    .map(|(_, v)| v)
+            });
+        (token, Payload::from(body.freeze()))
+    };
+    let valid = sent
+        .as_ref()
+        .is_some_and(|s| bool::from(expected.as_bytes().ct_eq(s.as_bytes())));
     if !valid {
         tracing::info!(
             path = req.path(),
@@ -78,12 +116,33 @@ pub async fn guard(
         );
         return Err(AppError::Csrf.into());
     }
-    req.set_payload(Payload::from(body));
+    req.set_payload(body);
     next.call(req).await
 }
 
-/// The value of a small text field in a multipart body (enough for a token).
-fn multipart_field(body: &Bytes, name: &str) -> Option<String> {
+/// `prefix` (already read) and then the rest of `payload`, ending in an overflow error once
+/// more than `limit` bytes have come in all.
+fn limited(prefix: Bytes, payload: Payload, limit: usize) -> Payload {
+    let mut seen = 0_usize;
+    let stream = futures_util::stream::iter((!prefix.is_empty()).then_some(Ok(prefix)))
+        .chain(payload)
+        .map(move |chunk| {
+            let chunk = chunk?;
+            seen = seen.saturating_add(chunk.len());
+            if seen > limit {
+                Err(PayloadError::Overflow)
+            } else {
+                Ok(chunk)
+            }
+        });
+    let stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(stream);
+    Payload::from(stream)
+}
+
+/// The value of a small text field in a multipart body (enough for a token); `None` until
+/// the value's line is complete.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
     let needle = format!("name=\"{name}\"");
     let start = find(body, needle.as_bytes())?;
     let rest = &body[start..];

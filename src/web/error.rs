@@ -41,6 +41,9 @@ pub enum AppError {
     /// Too many requests or connections from one user or address (429).
     #[error("too many: {0}")]
     TooMany(String),
+    /// Every upload slot is taken: 503 with `Retry-After`.
+    #[error("too many uploads at once")]
+    Busy,
     /// The database cannot be reached (pool timeout, lost connection): 503 with `Retry-After`.
     #[error("database unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -96,6 +99,11 @@ impl AppError {
                 "What you sent is larger than this form accepts.".to_owned(),
             ),
             AppError::TooMany(why) => ("Slow down", why.clone()),
+            AppError::Busy => (
+                "Busy",
+                "Many photos are being uploaded right now. Nothing was saved; please send the form again in a few seconds."
+                    .to_owned(),
+            ),
             AppError::Unavailable(_) => (
                 "Back in a moment",
                 "The site cannot reach its database right now. Nothing was changed; please try again in a few seconds."
@@ -184,7 +192,9 @@ impl From<ListingError> for AppError {
             ListingError::NotFound => AppError::NotFound,
             e @ ListingError::NotYours => AppError::Forbidden(e.to_string()),
             ListingError::Invalid(reasons) => AppError::Invalid(reasons),
-            e @ ListingError::Locked => AppError::Rejected(e.to_string()),
+            e @ (ListingError::Locked | ListingError::TooManyPhotos { .. }) => {
+                AppError::Rejected(e.to_string())
+            }
         }
     }
 }
@@ -209,7 +219,7 @@ impl ResponseError for AppError {
             AppError::Rejected(_) | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -232,7 +242,7 @@ impl ResponseError for AppError {
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
         let mut response = HttpResponse::build(status);
-        if matches!(self, AppError::Unavailable(_)) {
+        if matches!(self, AppError::Unavailable(_) | AppError::Busy) {
             response.insert_header((
                 actix_web::http::header::RETRY_AFTER,
                 RETRY_AFTER_SECONDS.to_string(),

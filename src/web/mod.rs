@@ -46,6 +46,8 @@ pub struct AppState {
     pub sockets: Arc<sockets::SocketSlots>,
     /// Regions and categories, loaded once.
     pub reference: Arc<crate::services::reference::Reference>,
+    /// Slots for reading and decoding photo uploads (`Settings::upload_concurrency`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Run `f` with a pooled connection on the blocking pool, carrying the request's span.
@@ -103,6 +105,26 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, location))
         .finish()
+}
+
+/// The routes that take a photo: multipart bodies up to [`csrf::MULTIPART_LIMIT`]. Every
+/// other POST is a small form, up to [`csrf::FORM_LIMIT`].
+pub const UPLOAD_ROUTES: [&str; 3] = ["/auctions", "/auctions/{id}/edit", "/market/new"];
+
+/// The largest body a POST to `path` may have.
+pub fn body_limit(path: &str) -> usize {
+    static UPLOADS: std::sync::LazyLock<Vec<actix_web::dev::ResourceDef>> =
+        std::sync::LazyLock::new(|| {
+            UPLOAD_ROUTES
+                .iter()
+                .map(|p| actix_web::dev::ResourceDef::new(*p))
+                .collect()
+        });
+    if UPLOADS.iter().any(|r| r.is_match(path)) {
+        csrf::MULTIPART_LIMIT
+    } else {
+        csrf::FORM_LIMIT
+    }
 }
 
 /// Every route of the site.

@@ -1,5 +1,7 @@
 //! Multipart forms (listing and product photos): read with `actix-multipart`, each text field
-//! capped at 64 KB and each file at [`Image::MAX_BYTES`] (a larger file is noted, not kept).
+//! capped at 64 KB and each file at [`Image::MAX_BYTES`] (a larger file is noted, not kept),
+//! the whole body at the route's limit (413), at most 40 fields. Handlers call it only after
+//! checking who is asking: until then the body stays unread.
 
 use std::collections::{HashMap, HashSet};
 
@@ -35,6 +37,32 @@ impl MultipartForm {
     }
 }
 
+/// A slot to read and decode one upload: at most `Settings::upload_concurrency` at once in
+/// this process. Waits up to `Settings::upload_wait` (the body meanwhile stays unread in the
+/// socket), then answers 503. Hold it until the photo is stored.
+pub async fn upload_slot(
+    state: &crate::web::AppState,
+) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    let acquire = state.upload_slots.clone().acquire_owned();
+    match tokio::time::timeout(state.settings.upload_wait, acquire).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(closed)) => Err(AppError::Internal(anyhow::Error::new(closed))),
+        Err(_elapsed) => Err(AppError::Busy),
+    }
+}
+
+/// Whether a member may add another photo now (one query), checked before decoding one; the
+/// service counts it again, in the transaction that saves it.
+pub async fn may_add_photo(state: &crate::web::AppState, user_id: i64) -> Result<bool, AppError> {
+    let per_day = i64::from(state.settings.uploads_per_day);
+    let added = crate::web::db(state, move |conn| {
+        crate::services::images::added_in_last_day(conn, user_id, crate::services::now())
+            .map_err(anyhow::Error::new)
+    })
+    .await?;
+    Ok(added < per_day)
+}
+
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
 pub async fn parse_image(
     bytes: Option<Vec<u8>>,
@@ -46,15 +74,31 @@ pub async fn parse_image(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("image check failed: {e}")))
 }
 
+/// Most fields a form may send (ours have a dozen).
+const MAX_FIELDS: usize = 40;
+
 fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The form could not be read: {e}"))
+    match e {
+        // The route's body limit, enforced on the stream (see `web::csrf`).
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
+            AppError::PayloadTooLarge
+        }
+        e => AppError::BadRequest(format!("The form could not be read: {e}")),
+    }
 }
 
 /// Read every field of a multipart body.
 pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, AppError> {
     let mut form = MultipartForm::default();
+    let mut count = 0;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(unreadable)?;
+        count += 1;
+        if count > MAX_FIELDS {
+            return Err(AppError::BadRequest(
+                "The form has more fields than it should.".to_owned(),
+            ));
+        }
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = field
             .content_disposition()

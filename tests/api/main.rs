@@ -20,4 +20,5 @@ mod live;
 mod market;
 mod sessions;
 mod suspension;
+mod uploads;
 mod wallet;

@@ -10,12 +10,13 @@ use crate::domain::auction::parse_local;
 use crate::domain::{Description, Title, Won};
 use crate::services::auctions::{self, Auction, ListingDraft, ListingError};
 use crate::services::bidding::{self, Canceller};
+use crate::services::images::Uploads;
 use crate::services::now;
 use crate::services::reference::{Category, Reference, RegionGroup};
 use crate::web::auctions::bid::amount_reason;
 use crate::web::auctions::opt_id;
 use crate::web::session::flash;
-use crate::web::upload::{read_multipart, MultipartForm};
+use crate::web::upload::{may_add_photo, read_multipart, upload_slot, MultipartForm};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// The listing form's fields, as typed (re-shown on 422).
@@ -237,16 +238,36 @@ async fn save_listing(
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(&req).await?;
     let user = ctx.require_user()?.clone();
+    // Whose listing it is, before a byte of the upload is read.
+    if let Some(id) = edit_id {
+        let seller = db(&state, move |conn| {
+            auctions::seller_of(conn, id).map_err(anyhow::Error::new)
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+        if seller != user.id {
+            return Err(AppError::Forbidden(
+                "Only the seller can edit this listing.".to_owned(),
+            ));
+        }
+    }
+    let _slot = upload_slot(&state).await?;
     let form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = match form.image("image").await? {
-        Some(Ok(image)) => Some(image),
-        Some(Err(why)) => {
-            errors.push(why);
-            None
+    let image = if form.files.contains_key("image") && !may_add_photo(&state, user.id).await? {
+        let per_day = state.settings.uploads_per_day;
+        errors.push(ListingError::TooManyPhotos { per_day }.to_string());
+        None
+    } else {
+        match form.image("image").await? {
+            Some(Ok(image)) => Some(image),
+            Some(Err(why)) => {
+                errors.push(why);
+                None
+            }
+            None => None,
         }
-        None => None,
     };
     let draft = match fields.parse(state.settings.timezone, user.region_id) {
         Ok(d) => Some(d),
@@ -270,7 +291,7 @@ async fn save_listing(
         );
     };
 
-    let uploads = state.settings.data_dir.join("uploads");
+    let uploads = Uploads::new(&state.settings);
     let reference = state.reference.clone();
     let seller = user.id;
     let result = db(&state, move |conn| {
@@ -378,8 +399,9 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let seller = user.id;
+    let uploads = state.settings.data_dir.join("uploads");
     let result = db(&state, move |conn| {
-        bidding::cancel_auction(conn, id, Canceller::Seller(seller), now())
+        bidding::cancel_auction(conn, &uploads, id, Canceller::Seller(seller), now())
     })
     .await;
     match result {

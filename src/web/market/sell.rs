@@ -112,6 +112,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    let _slot = crate::web::upload::upload_slot(&state).await?;
     let form = ProductForm::from(&read_multipart(payload).await?);
     let mut errors = Vec::new();
     let name = Title::parse(&form.name, "product name", "Enter a name for the product.")
@@ -135,6 +136,10 @@ pub async fn create(
     let image = if form.image_too_large {
         errors.push("The image can be at most 5 MB.".to_owned());
         None
+    } else if form.image.is_some() && !crate::web::upload::may_add_photo(&state, user.id).await? {
+        let per_day = state.settings.uploads_per_day;
+        errors.push(CreateProductError::TooManyPhotos { per_day }.to_string());
+        None
     } else {
         match crate::web::upload::parse_image(form.image.clone()).await? {
             Some(Err(e)) => {
@@ -157,7 +162,7 @@ pub async fn create(
                 category_id: c,
                 region_id: r,
             };
-            let uploads = state.settings.data_dir.join("uploads");
+            let uploads = crate::services::images::Uploads::new(&state.settings);
             let seller = user.id;
             let result = db(&state, move |conn| {
                 market_service::create_product(conn, &uploads, seller, &new, image.as_ref())

@@ -13,6 +13,11 @@ pub struct ChildServer {
 }
 
 impl ChildServer {
+    /// The server's process id (for `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A new browser-like client for this server (no cookies).
     pub fn browser(&self) -> Browser {
         Browser::new(&self.address)
