@@ -72,6 +72,7 @@ impl Application {
                 settings.login_attempts_per_username,
                 Duration::from_secs(15 * 60),
             ),
+            passwords: site::passwords::PasswordWork::per_core(),
             reference: Arc::new(reference),
             live: live.clone(),
         });

@@ -89,8 +89,12 @@ pub async fn signup(
                 region_id,
                 role: Role::Member,
             };
+            let hash = state
+                .passwords
+                .run(move || accounts::hash_password(&password))
+                .await?
+                .map_err(AppError::Internal)?;
             let result: Result<i64, SignUpError> = db(&state, move |conn| {
-                let hash = accounts::hash_password(&password)?;
                 accounts::create_account(conn, &new, &hash)
             })
             .await;
@@ -212,10 +216,14 @@ pub async fn login(
 
     let user_id = match (username, Password::parse_any(&form.password)) {
         (Some(username), Some(password)) => {
-            db(&state, move |conn| {
-                accounts::authenticate(conn, &username, &password).map_err(anyhow::Error::new)
+            let found = db(&state, move |conn| {
+                accounts::find_login(conn, &username).map_err(anyhow::Error::new)
             })
-            .await?
+            .await?;
+            state
+                .passwords
+                .run(move || accounts::check_password(found.as_ref(), &password))
+                .await?
         }
         _ => None,
     };

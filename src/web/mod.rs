@@ -11,6 +11,7 @@ pub mod extract;
 pub mod market;
 pub mod pager;
 pub mod pages;
+pub mod passwords;
 pub mod ratelimit;
 pub mod session;
 pub mod upload;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub login_by_ip: ratelimit::Limiter,
     pub login_by_username: ratelimit::Limiter,
+    /// argon2 hashes and verifications, a few at a time.
+    pub passwords: passwords::PasswordWork,
     /// Live panels of national auctions.
     pub live: Arc<crate::live::LiveHub>,
     /// Regions and categories, loaded once.
