@@ -72,6 +72,7 @@ impl Application {
                 settings.login_attempts_per_username,
                 Duration::from_secs(15 * 60),
             ),
+            signups_by_ip: Limiter::new(settings.signups_per_ip, Duration::from_secs(60 * 60)),
             passwords: site::passwords::PasswordWork::per_core(),
             reference: Arc::new(reference),
             live: live.clone(),

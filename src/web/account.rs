@@ -11,7 +11,9 @@ use serde::Deserialize;
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
 use crate::services::reference::RegionGroup;
+use crate::web::client_ip::client_ip;
 use crate::web::extract::safe_next;
+use crate::web::ratelimit;
 use crate::web::session::{self, flash};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
@@ -79,10 +81,24 @@ pub async fn signup(
         errors.push("Choose your neighbourhood from the list.".to_owned());
     }
 
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut retry_after = None;
     let outcome = match (username, display_name, password, region_id) {
         (Some(username), Some(display_name), Some(password), Some(region_id))
             if errors.is_empty() =>
-        {
+        'valid: {
+            // Every sign-up that gets this far costs a password hash, and counts.
+            let ip = ratelimit::ip_key(client_ip(&req));
+            if let Err(wait) = state.signups_by_ip.check(&ip) {
+                tracing::warn!(client.ip = %ip, "sign-up rate limit reached");
+                errors.push(format!(
+                    "Too many sign-ups from your network. Wait {} and try again.",
+                    describe_wait(wait)
+                ));
+                status = StatusCode::TOO_MANY_REQUESTS;
+                retry_after = Some(wait);
+                break 'valid None;
+            }
             let new = NewAccount {
                 username,
                 display_name,
@@ -120,8 +136,8 @@ pub async fn signup(
     }
     let ctx = Ctx::load(&req).await?;
     let groups = state.reference.neighbourhood_groups();
-    render(
-        StatusCode::UNPROCESSABLE_ENTITY,
+    let mut resp = render(
+        status,
         &SignUpPage {
             ctx,
             errors,
@@ -130,7 +146,20 @@ pub async fn signup(
             region_id: region_id.unwrap_or(0),
             groups,
         },
-    )
+    )?;
+    if let Some(wait) = retry_after {
+        set_retry_after(&mut resp, wait);
+    }
+    Ok(resp)
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+fn set_retry_after(resp: &mut HttpResponse, wait: Duration) {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    resp.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs),
+    );
 }
 
 /// Keep re-rendered input short (a 10 KB username is not echoed back whole).
@@ -186,10 +215,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let next = safe_next(&form.next).unwrap_or_default();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = ratelimit::ip_key(client_ip(&req));
     let username = Username::parse(&form.username).ok();
     let limit_key = username
         .as_ref()

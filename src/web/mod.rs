@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod auctions;
+pub mod client_ip;
 pub mod csrf;
 pub mod ctx;
 pub mod error;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub login_by_ip: ratelimit::Limiter,
     pub login_by_username: ratelimit::Limiter,
+    /// Sign-ups per client IP per hour.
+    pub signups_by_ip: ratelimit::Limiter,
     /// argon2 hashes and verifications, a few at a time.
     pub passwords: passwords::PasswordWork,
     /// Live panels of national auctions.

@@ -86,7 +86,8 @@ mod tests {
             .map(|_| {
                 let (work, gauge) = (work.clone(), gauge.clone());
                 actix_web::rt::spawn(async move {
-                    work.run(move || gauge.work(Duration::from_millis(20))).await
+                    work.run(move || gauge.work(Duration::from_millis(20)))
+                        .await
                 })
             })
             .collect();
@@ -103,7 +104,8 @@ mod tests {
         let first = {
             let (work, gauge) = (work.clone(), gauge.clone());
             actix_web::rt::spawn(async move {
-                work.run(move || gauge.work(Duration::from_millis(300))).await
+                work.run(move || gauge.work(Duration::from_millis(300)))
+                    .await
             })
         };
         // Let the first computation start, then drop its caller (a client hanging up).

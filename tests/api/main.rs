@@ -15,6 +15,7 @@ mod bidding;
 mod browser;
 mod cli;
 mod health;
+mod limits;
 mod live;
 mod market;
 mod wallet;
