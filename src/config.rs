@@ -130,10 +130,14 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     /// The free development top-up (`method=dev`): off unless `NEIGHBORBID_DEV_TOPUP=true`.
     pub dev_topup: bool,
-    /// Login attempts allowed per client IP per minute.
+    /// Failed logins allowed per client IP per minute.
     pub login_attempts_per_ip: u32,
-    /// Login attempts allowed per username per 15 minutes.
+    /// Failed logins allowed per username per 15 minutes from all addresses together: the
+    /// ceiling against a distributed attack (one address is slowed down long before).
     pub login_attempts_per_username: u32,
+    /// Failed logins per (username, client IP) before each further attempt from there must
+    /// wait: 1 s, 2 s, 4 s … up to 15 minutes. A successful login clears them.
+    pub login_free_failures: u32,
     /// Sign-ups that pass the form checks (each costs a password hash) allowed per client IP
     /// per hour.
     pub signups_per_ip: u32,
@@ -174,6 +178,7 @@ impl fmt::Debug for Settings {
                 "login_attempts_per_username",
                 &self.login_attempts_per_username,
             )
+            .field("login_free_failures", &self.login_free_failures)
             .field("signups_per_ip", &self.signups_per_ip)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("db_pool_size", &self.db_pool_size)
@@ -202,7 +207,8 @@ impl Settings {
             timezone: chrono_tz::Asia::Seoul,
             dev_topup: false,
             login_attempts_per_ip: 30,
-            login_attempts_per_username: 10,
+            login_attempts_per_username: 100,
+            login_free_failures: 5,
             signups_per_ip: 10,
             trusted_proxies: TrustedProxies::default(),
             db_pool_size: 16,
@@ -273,6 +279,9 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME") {
             s.login_attempts_per_username =
                 parse_num("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_LOGIN_FREE_FAILURES") {
+            s.login_free_failures = parse_num("NEIGHBORBID_LOGIN_FREE_FAILURES", &v)?;
         }
         if let Some(v) = get("NEIGHBORBID_SIGNUPS_PER_IP") {
             s.signups_per_ip = parse_num("NEIGHBORBID_SIGNUPS_PER_IP", &v)?;
@@ -358,6 +367,33 @@ mod tests {
                 (n == "NEIGHBORBID_MARKET_AUTO_CONFIRM_SECS").then(|| bad.to_owned())
             })
             .is_err());
+        }
+    }
+
+    #[test]
+    fn login_and_sign_up_limits_come_from_the_environment() {
+        let default = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            (
+                default.login_attempts_per_ip,
+                default.login_attempts_per_username,
+                default.login_free_failures,
+                default.signups_per_ip
+            ),
+            (30, 100, 5, 10)
+        );
+        let set = Settings::from_lookup(|n| match n {
+            "NEIGHBORBID_LOGIN_FREE_FAILURES" => Some("3".to_owned()),
+            "NEIGHBORBID_SIGNUPS_PER_IP" => Some("2".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((set.login_free_failures, set.signups_per_ip), (3, 2));
+        for name in [
+            "NEIGHBORBID_LOGIN_FREE_FAILURES",
+            "NEIGHBORBID_SIGNUPS_PER_IP",
+        ] {
+            assert!(Settings::from_lookup(|n| (n == name).then(|| "0".to_owned())).is_err());
         }
     }
 

@@ -217,28 +217,29 @@ pub async fn login(
     let next = safe_next(&form.next).unwrap_or_default();
     let ip = ratelimit::ip_key(client_ip(&req));
     let username = Username::parse(&form.username).ok();
-    let limit_key = username
-        .as_ref()
-        .map_or_else(|| clip(&form.username, 40), |u| u.as_str().to_owned());
+    let limit_key = username.as_ref().map_or_else(
+        || clip(&form.username, 40).to_lowercase(),
+        |u| u.as_str().to_owned(),
+    );
 
-    let limited = state
-        .login_by_ip
-        .check(&ip)
-        .and_then(|()| state.login_by_username.check(&limit_key));
-    if let Err(wait) = limited {
-        tracing::warn!(client.ip = %ip, "login rate limit reached");
-        return login_refused(
-            &req,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many login attempts. Wait {} and try again.",
-                describe_wait(wait)
-            ),
-            &form.username,
-            next,
-        )
-        .await;
-    }
+    let attempt = match state.login_throttle.begin(&ip, &limit_key) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(client.ip = %ip, "login throttled");
+            return login_refused(
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many login attempts. Wait {} and try again.",
+                    describe_wait(wait)
+                ),
+                &form.username,
+                next,
+                Some(wait),
+            )
+            .await;
+        }
+    };
 
     let user_id = match (username, Password::parse_any(&form.password)) {
         (Some(username), Some(password)) => {
@@ -255,17 +256,20 @@ pub async fn login(
     };
     match user_id {
         Some(id) => {
+            state.login_throttle.succeeded(attempt);
             session::log_in(&session, id)?;
             flash(&session, "success", "You are logged in.");
             Ok(see_other(if next.is_empty() { "/" } else { &next }))
         }
         None => {
+            state.login_throttle.failed(attempt);
             login_refused(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Wrong username or password.".to_owned(),
                 &form.username,
                 next,
+                None,
             )
             .await
         }
@@ -278,6 +282,7 @@ async fn login_refused(
     error: String,
     username: &str,
     next: String,
+    retry_after: Option<Duration>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
     let mut resp = render(
@@ -289,21 +294,18 @@ async fn login_refused(
             next,
         },
     )?;
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        resp.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(60_u32),
-        );
+    if let Some(wait) = retry_after {
+        set_retry_after(&mut resp, wait);
     }
     Ok(resp)
 }
 
 fn describe_wait(wait: Duration) -> String {
-    let secs = wait.as_secs().max(1);
-    if secs < 90 {
-        format!("{secs} seconds")
-    } else {
-        format!("{} minutes", secs.div_ceil(60))
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    match secs {
+        1 => "1 second".to_owned(),
+        2..90 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
     }
 }
 

@@ -35,8 +35,8 @@ pub use pager::{page_number, Pager};
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
-    pub login_by_ip: ratelimit::Limiter,
-    pub login_by_username: ratelimit::Limiter,
+    /// Failed logins per (username, client IP), per client IP and per username.
+    pub login_throttle: ratelimit::LoginThrottle,
     /// Sign-ups per client IP per hour.
     pub signups_by_ip: ratelimit::Limiter,
     /// argon2 hashes and verifications, a few at a time.

@@ -39,6 +39,7 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
     settings.db_pool_size = 8;
     settings.login_attempts_per_ip = 100_000;
     settings.login_attempts_per_username = 1_000;
+    settings.login_free_failures = 1_000;
     settings.signups_per_ip = 100_000;
     if db == Db::Postgres {
         settings.database_url = DatabaseUrl::Postgres(fresh_postgres_database());
