@@ -81,15 +81,29 @@ pub async fn signup(
         errors.push("Choose your neighbourhood from the list.".to_owned());
     }
 
-    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    let mut retry_after = None;
-    let outcome = match (username, display_name, password, region_id) {
+    let valid = match (username, display_name, password, region_id) {
         (Some(username), Some(display_name), Some(password), Some(region_id))
             if errors.is_empty() =>
-        'valid: {
-            // Every sign-up that gets this far costs a password hash, and counts.
-            let ip = ratelimit::ip_key(client_ip(&req));
-            if let Err(wait) = state.signups_by_ip.check(&ip) {
+        {
+            let new = NewAccount {
+                username,
+                display_name,
+                region_id,
+                role: Role::Member,
+            };
+            Some((new, password))
+        }
+        _ => None,
+    };
+
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut retry_after = None;
+    let mut outcome = None;
+    if let Some((new, password)) = valid {
+        // Every sign-up that gets this far costs a password hash, and counts.
+        let ip = ratelimit::ip_key(client_ip(&req));
+        match state.signups_by_ip.check(&ip) {
+            Err(wait) => {
                 tracing::warn!(client.ip = %ip, "sign-up rate limit reached");
                 errors.push(format!(
                     "Too many sign-ups from your network. Wait {} and try again.",
@@ -97,33 +111,24 @@ pub async fn signup(
                 ));
                 status = StatusCode::TOO_MANY_REQUESTS;
                 retry_after = Some(wait);
-                break 'valid None;
             }
-            let new = NewAccount {
-                username,
-                display_name,
-                region_id,
-                role: Role::Member,
-            };
-            let hash = state
-                .passwords
-                .run(move || accounts::hash_password(&password))
-                .await?
-                .map_err(AppError::Internal)?;
-            let result: Result<i64, SignUpError> = db(&state, move |conn| {
-                accounts::create_account(conn, &new, &hash)
-            })
-            .await;
-            match result {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    errors.extend(AppError::from(e).into_reasons()?);
-                    None
+            Ok(()) => {
+                let hash = state
+                    .passwords
+                    .run(move || accounts::hash_password(&password))
+                    .await?
+                    .map_err(AppError::Internal)?;
+                let result: Result<i64, SignUpError> = db(&state, move |conn| {
+                    accounts::create_account(conn, &new, &hash)
+                })
+                .await;
+                match result {
+                    Ok(id) => outcome = Some(id),
+                    Err(e) => errors.extend(AppError::from(e).into_reasons()?),
                 }
             }
         }
-        _ => None,
-    };
+    }
 
     if let Some(user_id) = outcome {
         session::log_in(&session, user_id)?;
