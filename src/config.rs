@@ -1,6 +1,7 @@
 //! Settings from the environment. Secrets are never printed: `Debug` redacts them.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// Where the data lives. The backend is chosen from the URL scheme, never by trial.
@@ -71,6 +72,41 @@ fn redact_postgres(url: &str) -> String {
     format!("{}{}@{}", &url[..scheme_end + 3], masked, host)
 }
 
+/// `NEIGHBORBID_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed, as addresses
+/// or CIDR ranges. Empty (the default): the client is always the socket's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Comma-separated addresses (`10.0.0.7`, `::1`) and ranges (`10.0.0.0/8`, `fd00::/8`).
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let mut nets = Vec::new();
+        for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = match entry.parse::<ipnet::IpNet>() {
+                Ok(net) => net.trunc(),
+                Err(_) => entry.parse::<IpAddr>().map(ipnet::IpNet::from).map_err(|_| {
+                    ConfigError(format!(
+                        "NEIGHBORBID_TRUSTED_PROXIES: {entry:?} is not an IP address or a CIDR range (e.g. 10.0.0.0/8)"
+                    ))
+                })?,
+            };
+            nets.push(net);
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let canonical = ip.to_canonical();
+        self.0
+            .iter()
+            .any(|net| net.contains(&canonical) || net.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
 
@@ -94,10 +130,19 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     /// The free development top-up (`method=dev`): off unless `NEIGHBORBID_DEV_TOPUP=true`.
     pub dev_topup: bool,
-    /// Login attempts allowed per client IP per minute.
+    /// Failed logins allowed per client IP per minute.
     pub login_attempts_per_ip: u32,
-    /// Login attempts allowed per username per 15 minutes.
+    /// Failed logins allowed per username per 15 minutes from all addresses together: the
+    /// ceiling against a distributed attack (one address is slowed down long before).
     pub login_attempts_per_username: u32,
+    /// Failed logins per (username, client IP) before each further attempt from there must
+    /// wait: 1 s, 2 s, 4 s … up to 15 minutes. A successful login clears them.
+    pub login_free_failures: u32,
+    /// Sign-ups that pass the form checks (each costs a password hash) allowed per client IP
+    /// per hour.
+    pub signups_per_ip: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (see `web::client_ip`).
+    pub trusted_proxies: TrustedProxies,
     pub db_pool_size: u32,
     /// actix worker threads (0 = one per core).
     pub workers: usize,
@@ -155,6 +200,9 @@ impl fmt::Debug for Settings {
                 "login_attempts_per_username",
                 &self.login_attempts_per_username,
             )
+            .field("login_free_failures", &self.login_free_failures)
+            .field("signups_per_ip", &self.signups_per_ip)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("secure_cookies", &self.secure_cookies)
@@ -187,7 +235,10 @@ impl Settings {
             timezone: chrono_tz::Asia::Seoul,
             dev_topup: false,
             login_attempts_per_ip: 30,
-            login_attempts_per_username: 10,
+            login_attempts_per_username: 100,
+            login_free_failures: 5,
+            signups_per_ip: 10,
+            trusted_proxies: TrustedProxies::default(),
             db_pool_size: 16,
             workers: 0,
             secure_cookies: false,
@@ -288,6 +339,15 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME") {
             s.login_attempts_per_username =
                 parse_num("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_LOGIN_FREE_FAILURES") {
+            s.login_free_failures = parse_num("NEIGHBORBID_LOGIN_FREE_FAILURES", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_SIGNUPS_PER_IP") {
+            s.signups_per_ip = parse_num("NEIGHBORBID_SIGNUPS_PER_IP", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_TRUSTED_PROXIES") {
+            s.trusted_proxies = TrustedProxies::parse(&v)?;
         }
         if let Some(v) = get("NEIGHBORBID_DB_POOL_SIZE") {
             s.db_pool_size = parse_num("NEIGHBORBID_DB_POOL_SIZE", &v)?;
@@ -411,6 +471,65 @@ mod tests {
             (n == "NEIGHBORBID_UPLOAD_CONCURRENCY").then(|| "0".to_owned())
         })
         .is_err());
+    }
+
+    #[test]
+    fn login_and_sign_up_limits_come_from_the_environment() {
+        let default = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            (
+                default.login_attempts_per_ip,
+                default.login_attempts_per_username,
+                default.login_free_failures,
+                default.signups_per_ip
+            ),
+            (30, 100, 5, 10)
+        );
+        let set = Settings::from_lookup(|n| match n {
+            "NEIGHBORBID_LOGIN_FREE_FAILURES" => Some("3".to_owned()),
+            "NEIGHBORBID_SIGNUPS_PER_IP" => Some("2".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((set.login_free_failures, set.signups_per_ip), (3, 2));
+        for name in [
+            "NEIGHBORBID_LOGIN_FREE_FAILURES",
+            "NEIGHBORBID_SIGNUPS_PER_IP",
+        ] {
+            assert!(Settings::from_lookup(|n| (n == name).then(|| "0".to_owned())).is_err());
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        let default = Settings::from_lookup(|_| None).unwrap();
+        assert!(
+            default.trusted_proxies.is_empty(),
+            "nobody is trusted by default"
+        );
+        let t = TrustedProxies::parse(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8,, ::1").unwrap();
+        for yes in [
+            "10.1.2.3",
+            "192.168.1.7",
+            "fd12::1",
+            "::1",
+            "::ffff:10.9.9.9",
+        ] {
+            assert!(t.contains(yes.parse().unwrap()), "{yes}");
+        }
+        for no in ["11.0.0.1", "192.168.1.8", "fe80::1", "127.0.0.1"] {
+            assert!(!t.contains(no.parse().unwrap()), "{no}");
+        }
+        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0", "*"] {
+            let err = Settings::from_lookup(|n| {
+                (n == "NEIGHBORBID_TRUSTED_PROXIES").then(|| bad.to_owned())
+            })
+            .unwrap_err();
+            assert!(
+                err.0.contains("NEIGHBORBID_TRUSTED_PROXIES"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,11 @@ use neighborbid::domain::{Password, Username};
 use neighborbid::services::{accounts, audit, seed};
 use neighborbid::startup::Application;
 
+/// mimalloc returns freed memory to the system; with glibc's malloc every argon2 computation
+/// (~19 MiB) stayed in the process (see docs/BENCHMARKS.md, "Login flood").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "neighborbid",

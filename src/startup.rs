@@ -20,7 +20,8 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Settings, MIN_SECRET_KEY_BYTES};
 use crate::db::{self, DbPool};
 use crate::services::reference::Reference;
-use crate::web::{self as site, ratelimit::Limiter, AppState};
+use crate::web::ratelimit::{Limiter, LoginThrottle};
+use crate::web::{self as site, AppState};
 
 pub const SECRET_KEY_FILE: &str = "secret.key";
 
@@ -67,11 +68,13 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
-            login_by_ip: Limiter::new(settings.login_attempts_per_ip, Duration::from_secs(60)),
-            login_by_username: Limiter::new(
+            login_throttle: LoginThrottle::new(
+                settings.login_attempts_per_ip,
                 settings.login_attempts_per_username,
-                Duration::from_secs(15 * 60),
+                settings.login_free_failures,
             ),
+            signups_by_ip: Limiter::new(settings.signups_per_ip, Duration::from_secs(60 * 60)),
+            passwords: site::passwords::PasswordWork::per_core(),
             reference: Arc::new(reference),
             sockets: site::sockets::SocketSlots::new(
                 settings.ws_max_per_user,

@@ -6,6 +6,7 @@
 //! target/release/bench hot-auction --clients 100 --bids 50 --database-url postgres://postgres@127.0.0.1:5433/postgres
 //! target/release/bench fan-out --watchers 1000 --rate 1000 --seconds 10
 //! target/release/bench idle-sockets --count 10000
+//! target/release/bench login-flood --logins 100 --rounds 3
 //! ```
 //! With `--database-url` a fresh database is created on that PostgreSQL server for the run.
 
@@ -75,6 +76,17 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// Fire N logins at once (each an argon2 verification) at a server in its own process,
+    /// R rounds, and report its memory before, at the peak and after each round.
+    LoginFlood {
+        #[arg(long, default_value_t = 100)]
+        logins: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The server binary (default: `neighborbid` next to this bench binary).
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
+    },
 }
 
 const PASSWORD: &str = "bench-password-2026";
@@ -97,6 +109,11 @@ fn main() -> anyhow::Result<()> {
             database_url,
         } => fan_out(watchers, rate, seconds, bidders, database_url),
         Scenario::IdleSockets { count } => idle_sockets(count),
+        Scenario::LoginFlood {
+            logins,
+            rounds,
+            server,
+        } => login_flood(logins, rounds, server),
     }
 }
 
@@ -506,29 +523,40 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("VmRSS")
 }
 
-fn idle_sockets(count: usize) -> anyhow::Result<()> {
-    let server_bin = std::env::current_exe()?.with_file_name("neighborbid");
-    if !server_bin.exists() {
-        bail!(
-            "{} is missing: run cargo build --release --bins",
-            server_bin.display()
-        );
-    }
-    let dir = tempfile_dir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let db = dir.join("idle.db");
-    let mut child = std::process::Command::new(&server_bin)
-        .arg("serve")
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env("NEIGHBORBID_DATA_DIR", &dir)
-        .env("NEIGHBORBID_BIND", format!("127.0.0.1:{port}"))
-        .env("NEIGHBORBID_WS_IDLE_SECS", "3600")
-        .env("NEIGHBORBID_WS_PING_SECS", "60")
-        .env("RUST_LOG", "warn")
-        .spawn()?;
-    let result = (|| -> anyhow::Result<()> {
+/// The real server binary in its own process on a fresh SQLite database; stopped (and its
+/// directory removed) when dropped.
+struct ChildServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+    pool: db::DbPool,
+}
+
+impl ChildServer {
+    fn start(server_bin: Option<std::path::PathBuf>, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let server_bin = match server_bin {
+            Some(path) => path,
+            None => std::env::current_exe()?.with_file_name("neighborbid"),
+        };
+        if !server_bin.exists() {
+            bail!(
+                "{} is missing: run cargo build --release --bins",
+                server_bin.display()
+            );
+        }
+        let dir = tempfile_dir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let db = dir.join("child.db");
+        let child = std::process::Command::new(&server_bin)
+            .arg("serve")
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("NEIGHBORBID_DATA_DIR", &dir)
+            .env("NEIGHBORBID_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .spawn()?;
         let mut up = false;
         for _ in 0..200 {
             if let Ok(mut c) = Client::connect(port) {
@@ -539,76 +567,246 @@ fn idle_sockets(count: usize) -> anyhow::Result<()> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Own the child (and the directory) from here on, so an early return stops it.
+        let stop = |mut child: std::process::Child| {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = std::fs::remove_dir_all(&dir);
+        };
         if !up {
+            stop(child);
             bail!("the server did not start");
         }
-        let url = DatabaseUrl::Sqlite(db.clone());
-        let pool = db::connect_and_migrate(&url, 2, None)?;
-        let mut conn = pool.get()?;
-        let hash = accounts::hash_password(&Password::parse_any(PASSWORD).context("pw")?)?;
-        let seller = accounts::create_account(
-            &mut conn,
-            &NewAccount {
-                username: Username::parse("seller").map_err(anyhow::Error::msg)?,
-                display_name: DisplayName::parse("seller").map_err(anyhow::Error::msg)?,
-                region_id: 3,
-                role: Role::Member,
-            },
-            &hash,
-        )?;
-        let reference = Reference::load(&mut conn)?;
-        let won = |n| Won::new(n).unwrap_or(Won::ZERO);
-        let auction = auctions::create_listing(
-            &mut conn,
-            &reference,
-            seller,
-            &ListingDraft {
-                title: Title::parse("Idle", "title", "").map_err(anyhow::Error::msg)?,
-                description: Description::parse("Idle sockets", None)
-                    .map_err(anyhow::Error::msg)?,
-                category_id: 1,
-                region_id: 3,
-                start_price: won(1000),
-                bid_unit: won(1000),
-                buy_now_price: None,
-                starts_at: None,
-                ends_at: now() + chrono::Duration::days(1),
-                is_national: true,
-            },
-            None,
-            now(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        drop(conn);
-        // Warm the server (pool, one socket) before the baseline.
-        drop(watch(port, auction)?);
-        std::thread::sleep(Duration::from_millis(500));
-        let before = rss_kib(child.id())?;
-        let started = Instant::now();
-        let mut sockets = Vec::with_capacity(count);
-        for _ in 0..count {
-            sockets.push(watch(port, auction)?);
+        match db::connect_and_migrate(&DatabaseUrl::Sqlite(db.clone()), 2, None) {
+            Ok(pool) => Ok(ChildServer {
+                child,
+                port,
+                dir,
+                pool,
+            }),
+            Err(e) => {
+                stop(child);
+                Err(e)
+            }
         }
-        let opened = started.elapsed();
-        std::thread::sleep(Duration::from_secs(2));
-        let after = rss_kib(child.id())?;
+    }
+
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        rss_kib(self.child.id())
+    }
+
+    /// Members with `PASSWORD`, created in the server's database directly; their ids.
+    fn members(&self, names: &[String]) -> anyhow::Result<Vec<i64>> {
+        let mut conn = self.pool.get()?;
+        let hash = accounts::hash_password(&Password::parse_any(PASSWORD).context("pw")?)?;
+        names
+            .iter()
+            .map(|name| {
+                Ok(accounts::create_account(
+                    &mut conn,
+                    &NewAccount {
+                        username: Username::parse(name).map_err(anyhow::Error::msg)?,
+                        display_name: DisplayName::parse(name).map_err(anyhow::Error::msg)?,
+                        region_id: 3,
+                        role: Role::Member,
+                    },
+                    &hash,
+                )?)
+            })
+            .collect()
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn idle_sockets(count: usize) -> anyhow::Result<()> {
+    let server = ChildServer::start(
+        None,
+        &[
+            ("NEIGHBORBID_WS_IDLE_SECS", "3600"),
+            ("NEIGHBORBID_WS_PING_SECS", "60"),
+        ],
+    )?;
+    let port = server.port;
+    let seller = server
+        .members(&["seller".to_owned()])?
+        .into_iter()
+        .next()
+        .context("the seller")?;
+    let mut conn = server.pool.get()?;
+    let reference = Reference::load(&mut conn)?;
+    let won = |n| Won::new(n).unwrap_or(Won::ZERO);
+    let auction = auctions::create_listing(
+        &mut conn,
+        &reference,
+        seller,
+        &ListingDraft {
+            title: Title::parse("Idle", "title", "").map_err(anyhow::Error::msg)?,
+            description: Description::parse("Idle sockets", None).map_err(anyhow::Error::msg)?,
+            category_id: 1,
+            region_id: 3,
+            start_price: won(1000),
+            bid_unit: won(1000),
+            buy_now_price: None,
+            starts_at: None,
+            ends_at: now() + chrono::Duration::days(1),
+            is_national: true,
+        },
+        None,
+        now(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(conn);
+    // Warm the server (pool, one socket) before the baseline.
+    drop(watch(port, auction)?);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = server.rss_kib()?;
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        sockets.push(watch(port, auction)?);
+    }
+    let opened = started.elapsed();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = server.rss_kib()?;
+    println!(
+        "idle-sockets: {count} live-panel sockets opened in {:.1} s",
+        opened.as_secs_f64()
+    );
+    println!(
+        "server RSS: {:.1} MiB before, {:.1} MiB with {count} idle sockets ({:.1} KiB per socket)",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after.saturating_sub(before) as f64 / count as f64
+    );
+    drop(sockets);
+    Ok(())
+}
+
+/// `logins` members' browsers hold the login form; all post it at once (each an argon2
+/// verification on the server), `rounds` times. Reports the server's RSS before, its peak while
+/// the logins run (sampled every 5 ms) and 3 s after each round. Every member logs in from
+/// 127.0.0.1, so the per-address login limits are raised for the run.
+fn login_flood(
+    logins: usize,
+    rounds: usize,
+    server: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    let unlimited = "1000000";
+    let server = ChildServer::start(
+        server,
+        &[
+            ("NEIGHBORBID_LOGIN_ATTEMPTS_PER_IP", unlimited),
+            ("NEIGHBORBID_LOGIN_ATTEMPTS_PER_USERNAME", unlimited),
+            ("NEIGHBORBID_LOGIN_FREE_FAILURES", unlimited),
+            ("NEIGHBORBID_SIGNUPS_PER_IP", unlimited),
+        ],
+    )?;
+    let port = server.port;
+    let names: Vec<String> = (0..logins).map(|i| format!("flooder{i}")).collect();
+    server.members(&names)?;
+    // Warm the server (pool, templates, one verification) before the baseline.
+    Client::log_in(port, &names[0])?;
+    std::thread::sleep(Duration::from_secs(1));
+    let before = server.rss_kib()?;
+    println!(
+        "login-flood: {logins} parallel logins x {rounds} rounds, server RSS before {:.1} MiB",
+        before as f64 / 1024.0
+    );
+    for round in 1..=rounds {
+        let done = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let sampler = {
+            let (done, peak, pid) = (done.clone(), peak.clone(), server.child.id());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    if let Ok(kib) = rss_kib(pid) {
+                        peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        let barrier = Barrier::new(logins);
+        let started = Instant::now();
+        let results: Vec<anyhow::Result<Duration>> = std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        let ready = (|| -> anyhow::Result<Client> {
+                            let mut c = Client::connect(port)?;
+                            let (_, page) = c.get("/login")?;
+                            c.csrf = meta_token(&page).context("csrf token")?;
+                            Ok(c)
+                        })();
+                        barrier.wait();
+                        let mut c = ready?;
+                        let t = Instant::now();
+                        let body =
+                            format!("username={name}&password={PASSWORD}&csrf_token={}", c.csrf);
+                        let (status, _) = c.post("/login", &body)?;
+                        if status != 303 {
+                            bail!("login answered {status}");
+                        }
+                        Ok(t.elapsed())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("panic"))))
+                .collect()
+        });
+        let elapsed = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        let mut lat = Vec::with_capacity(logins);
+        let mut failed = 0;
+        for r in results {
+            match r {
+                Ok(d) => lat.push(d),
+                Err(e) => {
+                    failed += 1;
+                    if failed == 1 {
+                        eprintln!("a login failed: {e:#}");
+                    }
+                }
+            }
+        }
+        lat.sort_unstable();
+        let pct = |p: f64| {
+            lat.get(((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len().max(1)) - 1)
+                .copied()
+                .unwrap_or(Duration::ZERO)
+        };
+        std::thread::sleep(Duration::from_secs(3));
+        let after = server.rss_kib()?;
         println!(
-            "idle-sockets: {count} live-panel sockets opened in {:.1} s",
-            opened.as_secs_f64()
+            "round {round}: {} logged in, {failed} failed, in {:.2} s (p50 {:.0} ms, max {:.0} ms); \
+             server RSS peak {:.1} MiB, 3 s after {:.1} MiB",
+            lat.len(),
+            elapsed.as_secs_f64(),
+            ms(pct(0.5)),
+            ms(pct(1.0)),
+            peak.load(Ordering::Relaxed).max(after) as f64 / 1024.0,
+            after as f64 / 1024.0
         );
-        println!(
-            "server RSS: {:.1} MiB before, {:.1} MiB with {count} idle sockets ({:.1} KiB per socket)",
-            before as f64 / 1024.0,
-            after as f64 / 1024.0,
-            after.saturating_sub(before) as f64 / count as f64
-        );
-        drop(sockets);
-        Ok(())
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+        if failed > 0 {
+            bail!("{failed} logins failed");
+        }
+    }
+    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {

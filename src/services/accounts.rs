@@ -43,8 +43,8 @@ pub enum SignUpError {
 }
 crate::unexpected_error!(SignUpError);
 
-/// argon2id with the crate's recommended parameters and a fresh salt. Slow on purpose:
-/// call it on the blocking pool.
+/// argon2id with the crate's recommended parameters and a fresh salt. Slow on purpose (and
+/// about 19 MiB): call it on the blocking pool, a few at a time.
 pub fn hash_password(password: &Password) -> anyhow::Result<String> {
     Argon2::default()
         .hash_password(password.expose().as_bytes())
@@ -64,25 +64,22 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Check a username and password: the user's id when both are right and the account is
-/// active. An unknown username costs one argon2 verification too, so timing tells nothing.
-/// Slow on purpose: call it on the blocking pool.
-#[tracing::instrument(skip_all, fields(user.name = %username))]
-pub fn authenticate(
-    conn: &mut DbConnection,
-    username: &Username,
-    password: &Password,
-) -> QueryResult<Option<UserId>> {
-    Ok(match find_login(conn, username)? {
-        Some(r) if r.is_active && verify_password(&r.password_hash, password.expose()) => {
-            Some(r.id)
+/// Check a password against what login found for a username (`find_login`): the user's id when
+/// the account exists, is active and the password is right. The work is the same in every case
+/// (an unknown username is checked against a dummy hash, an inactive account is checked too), so
+/// timing tells nothing. Slow on purpose and no database: run it on the blocking pool, a few at
+/// a time.
+pub fn check_password(found: Option<&LoginRow>, password: &Password) -> Option<UserId> {
+    match found {
+        Some(r) => {
+            let right = verify_password(&r.password_hash, password.expose());
+            (right && r.is_active).then_some(r.id)
         }
-        Some(_) => None,
         None => {
             let _ = verify_password(dummy_hash(), password.expose());
             None
         }
-    })
+    }
 }
 
 /// Constant-work check of a password against a stored PHC string.

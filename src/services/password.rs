@@ -25,41 +25,56 @@ pub enum ChangePasswordError {
 }
 crate::unexpected_error!(ChangePasswordError);
 
-/// Check `current`, store the hash of `new`, end every session of the user and start
-/// `new_session` in their place, in one transaction. Slow on purpose (two argon2 runs, both
-/// before the transaction): call it on the blocking pool.
-#[tracing::instrument(skip_all, fields(user.id = user_id))]
-pub fn change_password(
+/// The stored hash of an active user, to check the current password against.
+pub fn stored_hash(
     conn: &mut DbConnection,
     user_id: UserId,
-    current: &Password,
-    new: &Password,
-    new_session: &SessionKey,
-    at: NaiveDateTime,
-) -> Result<usize, ChangePasswordError> {
-    let old_hash: String = users::table
+) -> Result<String, ChangePasswordError> {
+    users::table
         .find(user_id)
         .filter(users::is_active.eq(true))
         .select(users::password_hash)
         .first(conn)
         .optional()?
-        .ok_or(ChangePasswordError::NotFound)?;
-    if !verify_password(&old_hash, current.expose()) {
+        .ok_or(ChangePasswordError::NotFound)
+}
+
+/// Check `current` against `stored` and hash `new`: two argon2 runs, CPU only (run them
+/// bounded, off the pool, holding no connection). Returns the new hash.
+pub fn check_and_hash(
+    stored: &str,
+    current: &Password,
+    new: &Password,
+) -> Result<String, ChangePasswordError> {
+    if !verify_password(stored, current.expose()) {
         return Err(ChangePasswordError::WrongPassword);
     }
     if new.expose() == current.expose() {
         return Err(ChangePasswordError::Unchanged);
     }
-    let new_hash = hash_password(new)?;
+    Ok(hash_password(new)?)
+}
+
+/// Store `new_hash` in place of the `old_hash` that was checked, end every session of the user
+/// and start `new_session`, in one transaction. Returns how many sessions ended.
+#[tracing::instrument(skip_all, fields(user.id = user_id))]
+pub fn replace_password(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    old_hash: &str,
+    new_hash: &str,
+    new_session: &SessionKey,
+    at: NaiveDateTime,
+) -> Result<usize, ChangePasswordError> {
     write_tx(conn, |conn| {
         // Only over the hash that was verified: a change made meanwhile wins, this one stops.
         let updated = diesel::update(
             users::table
                 .find(user_id)
-                .filter(users::password_hash.eq(&old_hash))
+                .filter(users::password_hash.eq(old_hash))
                 .filter(users::is_active.eq(true)),
         )
-        .set(users::password_hash.eq(&new_hash))
+        .set(users::password_hash.eq(new_hash))
         .execute(conn)?;
         if updated == 0 {
             return Err(ChangePasswordError::ChangedMeanwhile);

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
 use crate::services::reference::RegionGroup;
+use crate::web::client_ip::client_ip;
 use crate::web::next::safe_next;
+use crate::web::ratelimit;
 use crate::web::session::{self, flash};
-use crate::web::{cpu, db, render, see_other, AppError, AppState, Ctx};
+use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
 /// Sign-up form (`username`, `password`, `password_confirm`, `display_name`, `region_id`).
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +81,7 @@ pub async fn signup(
         errors.push("Choose your neighbourhood from the list.".to_owned());
     }
 
-    let outcome = match (username, display_name, password, region_id) {
+    let valid = match (username, display_name, password, region_id) {
         (Some(username), Some(display_name), Some(password), Some(region_id))
             if errors.is_empty() =>
         {
@@ -89,22 +91,44 @@ pub async fn signup(
                 region_id,
                 role: Role::Member,
             };
-            // Hash first, holding no database connection while argon2 works.
-            let hash = cpu(move || accounts::hash_password(&password)).await??;
-            let result: Result<i64, SignUpError> = db(&state, move |conn| {
-                accounts::create_account(conn, &new, &hash)
-            })
-            .await;
-            match result {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    errors.extend(AppError::from(e).into_reasons()?);
-                    None
-                }
-            }
+            Some((new, password))
         }
         _ => None,
     };
+
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut retry_after = None;
+    let mut outcome = None;
+    if let Some((new, password)) = valid {
+        // Every sign-up that gets this far costs a password hash, and counts.
+        let ip = ratelimit::ip_key(client_ip(&req));
+        match state.signups_by_ip.check(&ip) {
+            Err(wait) => {
+                tracing::warn!(client.ip = %ip, "sign-up rate limit reached");
+                errors.push(format!(
+                    "Too many sign-ups from your network. Wait {} and try again.",
+                    describe_wait(wait)
+                ));
+                status = StatusCode::TOO_MANY_REQUESTS;
+                retry_after = Some(wait);
+            }
+            Ok(()) => {
+                let hash = state
+                    .passwords
+                    .run(move || accounts::hash_password(&password))
+                    .await?
+                    .map_err(AppError::Internal)?;
+                let result: Result<i64, SignUpError> = db(&state, move |conn| {
+                    accounts::create_account(conn, &new, &hash)
+                })
+                .await;
+                match result {
+                    Ok(id) => outcome = Some(id),
+                    Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+                }
+            }
+        }
+    }
 
     if let Some(user_id) = outcome {
         session::log_in(&state, &session, user_id).await?;
@@ -117,8 +141,8 @@ pub async fn signup(
     }
     let ctx = Ctx::load(&req).await?;
     let groups = state.reference.neighbourhood_groups();
-    render(
-        StatusCode::UNPROCESSABLE_ENTITY,
+    let mut resp = render(
+        status,
         &SignUpPage {
             ctx,
             errors,
@@ -127,7 +151,20 @@ pub async fn signup(
             region_id: region_id.unwrap_or(0),
             groups,
         },
-    )
+    )?;
+    if let Some(wait) = retry_after {
+        set_retry_after(&mut resp, wait);
+    }
+    Ok(resp)
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+fn set_retry_after(resp: &mut HttpResponse, wait: Duration) {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    resp.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs),
+    );
 }
 
 /// Keep re-rendered input short (a 10 KB username is not echoed back whole).
@@ -183,56 +220,61 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let next = safe_next(&form.next).unwrap_or_default();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = ratelimit::ip_key(client_ip(&req));
     let username = Username::parse(&form.username).ok();
-    let limit_key = username
-        .as_ref()
-        .map_or_else(|| clip(&form.username, 40), |u| u.as_str().to_owned());
+    let limit_key = username.as_ref().map_or_else(
+        || clip(&form.username, 40).to_lowercase(),
+        |u| u.as_str().to_owned(),
+    );
 
-    let limited = state
-        .login_by_ip
-        .check(&ip)
-        .and_then(|()| state.login_by_username.check(&limit_key));
-    if let Err(wait) = limited {
-        tracing::warn!(client.ip = %ip, "login rate limit reached");
-        return login_refused(
-            &req,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many login attempts. Wait {} and try again.",
-                describe_wait(wait)
-            ),
-            &form.username,
-            next,
-        )
-        .await;
-    }
+    let attempt = match state.login_throttle.begin(&ip, &limit_key) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(client.ip = %ip, "login throttled");
+            return login_refused(
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many login attempts. Wait {} and try again.",
+                    describe_wait(wait)
+                ),
+                &form.username,
+                next,
+                Some(wait),
+            )
+            .await;
+        }
+    };
 
     let user_id = match (username, Password::parse_any(&form.password)) {
         (Some(username), Some(password)) => {
-            db(&state, move |conn| {
-                accounts::authenticate(conn, &username, &password).map_err(anyhow::Error::new)
+            let found = db(&state, move |conn| {
+                accounts::find_login(conn, &username).map_err(anyhow::Error::new)
             })
-            .await?
+            .await?;
+            state
+                .passwords
+                .run(move || accounts::check_password(found.as_ref(), &password))
+                .await?
         }
         _ => None,
     };
     match user_id {
         Some(id) => {
+            state.login_throttle.succeeded(attempt);
             session::log_in(&state, &session, id).await?;
             flash(&session, "success", "You are logged in.");
             Ok(see_other(if next.is_empty() { "/" } else { &next }))
         }
         None => {
+            state.login_throttle.failed(attempt);
             login_refused(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Wrong username or password.".to_owned(),
                 &form.username,
                 next,
+                None,
             )
             .await
         }
@@ -245,6 +287,7 @@ async fn login_refused(
     error: String,
     username: &str,
     next: String,
+    retry_after: Option<Duration>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
     let mut resp = render(
@@ -256,21 +299,18 @@ async fn login_refused(
             next,
         },
     )?;
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        resp.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(60_u32),
-        );
+    if let Some(wait) = retry_after {
+        set_retry_after(&mut resp, wait);
     }
     Ok(resp)
 }
 
 fn describe_wait(wait: Duration) -> String {
-    let secs = wait.as_secs().max(1);
-    if secs < 90 {
-        format!("{secs} seconds")
-    } else {
-        format!("{} minutes", secs.div_ceil(60))
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    match secs {
+        1 => "1 second".to_owned(),
+        2..90 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
     }
 }
 

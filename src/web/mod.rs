@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_users;
 pub mod auctions;
+pub mod client_ip;
 pub mod csrf;
 pub mod ctx;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod next;
 pub mod pager;
 pub mod pages;
 pub mod password;
+pub mod passwords;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
@@ -38,8 +40,12 @@ pub use pager::{page_number, Pager};
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
-    pub login_by_ip: ratelimit::Limiter,
-    pub login_by_username: ratelimit::Limiter,
+    /// Failed logins per (username, client IP), per client IP and per username.
+    pub login_throttle: ratelimit::LoginThrottle,
+    /// Sign-ups per client IP per hour.
+    pub signups_by_ip: ratelimit::Limiter,
+    /// argon2 hashes and verifications, a few at a time.
+    pub passwords: passwords::PasswordWork,
     /// Live panels of national auctions.
     pub live: Arc<crate::live::LiveHub>,
     /// Live sockets open per user and per client address.
@@ -69,22 +75,6 @@ where
     })
     .await
     .map_err(|e| E::from(anyhow::anyhow!("blocking task failed: {e}")))?
-}
-
-/// Run CPU-heavy work (argon2, image decoding) on the blocking pool without holding a database
-/// connection, carrying the request's span.
-pub async fn cpu<T, F>(f: F) -> Result<T, AppError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let span = tracing::Span::current();
-    web::block(move || {
-        let _entered = span.enter();
-        f()
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
 }
 
 /// Render a template with a status code.

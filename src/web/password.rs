@@ -4,14 +4,18 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Password;
 use crate::services::now;
-use crate::services::password::change_password;
+use crate::services::password::{
+    check_and_hash, replace_password, stored_hash, ChangePasswordError,
+};
 use crate::services::sessions::SessionKey;
+use crate::web::client_ip::client_ip;
+use crate::web::ratelimit;
 use crate::web::session::{self, flash, new_token};
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
@@ -45,6 +49,7 @@ pub async fn form(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 #[tracing::instrument(skip_all)]
 pub async fn change(
+    req: HttpRequest,
     ctx: Ctx,
     session: Session,
     state: web::Data<AppState>,
@@ -64,18 +69,43 @@ pub async fn change(
         return refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, errors);
     };
     // Checking the current password is a login attempt: a stolen session cannot guess it.
-    if state.login_by_username.check(&username).is_err() {
-        tracing::warn!(user.id = user_id, "password change rate limit reached");
-        return refused(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            vec!["Too many attempts. Wait a few minutes and try again.".to_owned()],
-        );
-    }
+    let ip = ratelimit::ip_key(client_ip(&req));
+    let attempt = match state.login_throttle.begin(&ip, &username) {
+        Ok(attempt) => attempt,
+        Err(_) => {
+            tracing::warn!(user.id = user_id, "password change rate limit reached");
+            return refused(
+                ctx,
+                StatusCode::TOO_MANY_REQUESTS,
+                vec!["Too many attempts. Wait a few minutes and try again.".to_owned()],
+            );
+        }
+    };
     let key = SessionKey::new(user_id, new_token());
     let row = key.clone();
+    let old_hash = db(&state, move |conn| stored_hash(conn, user_id)).await?;
+    let checked = old_hash.clone();
+    let new_hash = match state
+        .passwords
+        .run(move || check_and_hash(&checked, &current, &new))
+        .await?
+    {
+        Ok(hash) => {
+            state.login_throttle.succeeded(attempt);
+            hash
+        }
+        Err(e) => {
+            if matches!(e, ChangePasswordError::WrongPassword) {
+                state.login_throttle.failed(attempt);
+            } else {
+                state.login_throttle.succeeded(attempt);
+            }
+            let reasons = AppError::from(e).into_reasons()?;
+            return refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, reasons);
+        }
+    };
     let result = db(&state, move |conn| {
-        change_password(conn, user_id, &current, &new, &row, now())
+        replace_password(conn, user_id, &old_hash, &new_hash, &row, now())
     })
     .await;
     match result {

@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod health;
 mod hostile;
+mod limits;
 mod live;
 mod market;
 mod sessions;

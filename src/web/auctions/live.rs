@@ -85,10 +85,7 @@ pub async fn live(
         Some(key) if live_session(&state, key.clone()).await? => Some(key),
         _ => None,
     };
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = crate::web::ratelimit::ip_key(crate::web::client_ip::client_ip(&req));
     let slot = state
         .sockets
         .take(user.as_ref().map(|k| k.user_id), &ip)

@@ -20,7 +20,7 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
 }
 
-/// Spawn the app with test defaults (a high per-IP login limit: every client is 127.0.0.1).
+/// Spawn the app with test defaults (high per-IP limits: every client is 127.0.0.1).
 pub async fn spawn_app(db: Db) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }
@@ -39,6 +39,8 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
     settings.db_pool_size = 8;
     settings.login_attempts_per_ip = 100_000;
     settings.login_attempts_per_username = 1_000;
+    settings.login_free_failures = 1_000;
+    settings.signups_per_ip = 100_000;
     if db == Db::Postgres {
         settings.database_url = DatabaseUrl::Postgres(fresh_postgres_database());
     }

@@ -39,6 +39,29 @@ impl Browser {
         }
     }
 
+    /// A fresh client whose every request says it was forwarded for `client_ip`
+    /// (`X-Forwarded-For`), as a proxy in front of the app would; the app believes it only when
+    /// it trusts 127.0.0.1 (`settings.trusted_proxies`).
+    pub fn forwarded_for(base: &str, client_ip: &str) -> Browser {
+        let jar = Arc::new(Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            client_ip.parse().expect("a header value"),
+        );
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            jar,
+            base: base.to_owned(),
+        }
+    }
+
     /// The same client and cookies, talking to the server at `base` (cookies belong to the host,
     /// not the port, so a session on 127.0.0.1 goes along).
     pub fn at(&self, base: &str) -> Browser {
@@ -283,6 +306,12 @@ impl TestApp {
     /// A new browser-like client for this app: its own cookie jar, no automatic redirects.
     pub fn client(&self) -> Browser {
         Browser::new(&self.address)
+    }
+
+    /// A new client whose requests carry `X-Forwarded-For: client_ip` (see
+    /// [`Browser::forwarded_for`]).
+    pub fn client_from(&self, client_ip: &str) -> Browser {
+        Browser::forwarded_for(&self.address, client_ip)
     }
 
     fn on(&self, b: &Browser) -> Browser {
