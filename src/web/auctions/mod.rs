@@ -5,6 +5,7 @@
 pub mod bid;
 pub mod browse;
 pub mod listing;
+pub mod listing_form;
 pub mod live;
 pub mod mine;
 pub mod show;

@@ -1,0 +1,211 @@
+//! The listing form's fields as typed, their parsing into a draft (every reason at once), and
+//! the page that shows the form (new and edit).
+
+use crate::domain::auction::parse_local;
+use crate::domain::{Description, Title, Won};
+use crate::services::auctions::{Auction, ListingDraft};
+use crate::services::reference::{Category, Reference, RegionGroup};
+use crate::web::auctions::bid::amount_reason;
+use crate::web::auctions::opt_id;
+use crate::web::upload::MultipartForm;
+use crate::web::{render, AppError, Ctx};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+use chrono::NaiveDateTime;
+
+#[derive(Debug, Default, Clone)]
+pub struct ListingFields {
+    pub title: String,
+    pub description: String,
+    pub category_id: String,
+    pub region_id: String,
+    pub start_price: String,
+    pub bid_unit: String,
+    pub buy_now_price: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub is_national: bool,
+}
+
+impl ListingFields {
+    pub(crate) fn from_form(form: &MultipartForm) -> Self {
+        let clip = |name: &str, max: usize| form.text(name).chars().take(max).collect::<String>();
+        ListingFields {
+            title: clip("title", 200),
+            description: clip("description", 6000),
+            category_id: clip("category_id", 20),
+            region_id: clip("region_id", 20),
+            start_price: clip("start_price", 30),
+            bid_unit: clip("bid_unit", 30),
+            buy_now_price: clip("buy_now_price", 30),
+            starts_at: clip("starts_at", 30),
+            ends_at: clip("ends_at", 30),
+            is_national: matches!(
+                form.text("is_national").as_str(),
+                "on" | "true" | "1" | "yes"
+            ),
+        }
+    }
+
+    pub(crate) fn from_auction(a: &Auction, tz: chrono_tz::Tz) -> Self {
+        let local = |t: &NaiveDateTime| {
+            t.and_utc()
+                .with_timezone(&tz)
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        ListingFields {
+            title: a.title.clone(),
+            description: a.description.clone(),
+            category_id: a.category_id.to_string(),
+            region_id: a.region_id.to_string(),
+            start_price: a.start_price.to_string(),
+            bid_unit: a.bid_unit.to_string(),
+            buy_now_price: a.buy_now_price.map(|p| p.to_string()).unwrap_or_default(),
+            starts_at: local(&a.starts_at),
+            ends_at: local(&a.ends_at),
+            is_national: a.is_national,
+        }
+    }
+
+    /// Parse into a draft; every reason at once.
+    pub(crate) fn parse(
+        &self,
+        tz: chrono_tz::Tz,
+        default_region: i64,
+    ) -> Result<ListingDraft, Vec<String>> {
+        let mut errors = Vec::new();
+        let title = Title::parse(&self.title, "title", "Enter a title.")
+            .map_err(|e| errors.push(e))
+            .ok();
+        let description = Description::parse(&self.description, Some("Describe the item."))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let category_id = opt_id(&self.category_id);
+        if category_id.is_none() {
+            errors.push("Choose a category from the list.".to_owned());
+        }
+        let region_id = if self.region_id.trim().is_empty() {
+            Some(default_region)
+        } else {
+            opt_id(&self.region_id)
+        };
+        if region_id.is_none() {
+            errors.push("Choose a neighbourhood from the list.".to_owned());
+        }
+        let mut money = |label: &str, raw: &str| match Won::parse(raw) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                errors.push(format!("{label}: {}", amount_reason(&e)));
+                None
+            }
+        };
+        let start_price = money("Start price", &self.start_price);
+        let bid_unit = if self.bid_unit.trim().is_empty() {
+            Won::new(1000)
+        } else {
+            money("Bid unit", &self.bid_unit)
+        };
+        let buy_now_price = if self.buy_now_price.trim().is_empty() {
+            Some(None)
+        } else {
+            money("Buy-now price", &self.buy_now_price).map(Some)
+        };
+        let mut time = |label: &str, raw: &str| match parse_local(raw, tz) {
+            Some(t) => Some(t),
+            None => {
+                errors.push(format!(
+                    "{label}: enter a date and time like 2026-12-24T18:00."
+                ));
+                None
+            }
+        };
+        let starts_at = if self.starts_at.trim().is_empty() {
+            Some(None)
+        } else {
+            time("Start time", &self.starts_at).map(Some)
+        };
+        let ends_at = if self.ends_at.trim().is_empty() {
+            errors.push("Choose when the auction ends.".to_owned());
+            None
+        } else {
+            time("End time", &self.ends_at)
+        };
+        match (
+            title,
+            description,
+            category_id,
+            region_id,
+            start_price,
+            bid_unit,
+            buy_now_price,
+            starts_at,
+            ends_at,
+        ) {
+            (
+                Some(title),
+                Some(description),
+                Some(category_id),
+                Some(region_id),
+                Some(start_price),
+                Some(bid_unit),
+                Some(buy_now_price),
+                Some(starts_at),
+                Some(ends_at),
+            ) if errors.is_empty() => Ok(ListingDraft {
+                title,
+                description,
+                category_id,
+                region_id,
+                start_price,
+                bid_unit,
+                buy_now_price,
+                starts_at,
+                ends_at,
+                is_national: self.is_national,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The new-listing and edit-listing form.
+#[derive(Template)]
+#[template(path = "auctions/form.html")]
+pub struct ListingFormPage {
+    pub ctx: Ctx,
+    pub errors: Vec<String>,
+    pub f: ListingFields,
+    pub groups: Vec<RegionGroup>,
+    /// The neighbourhood selected in the form (0: none).
+    pub region_id: i64,
+    pub categories: Vec<Category>,
+    /// `Some(id)` when editing.
+    pub edit_id: Option<i64>,
+    pub has_image: bool,
+}
+
+pub(crate) fn form_page(
+    ctx: Ctx,
+    reference: &Reference,
+    status: StatusCode,
+    errors: Vec<String>,
+    f: ListingFields,
+    edit_id: Option<i64>,
+    has_image: bool,
+) -> Result<HttpResponse, AppError> {
+    render(
+        status,
+        &ListingFormPage {
+            ctx,
+            errors,
+            region_id: f.region_id.trim().parse().unwrap_or(0),
+            f,
+            groups: reference.neighbourhood_groups(),
+            categories: reference.categories.clone(),
+            edit_id,
+            has_image,
+        },
+    )
+}
