@@ -1,0 +1,264 @@
+//! The built-in PortOne v1 simulator, mounted under [`PREFIX`] only when no real PortOne is
+//! configured (`Settings::portone.api_url` is `None`). It speaks PortOne's REST API as the
+//! reference describes it, so [`crate::portone::PortOne`] talks to it unchanged:
+//!
+//! - `POST /users/getToken`, `POST /payments/prepare`, `GET /payments/prepare/{merchant_uid}`,
+//!   `GET /payments/{imp_uid}`, `POST /payments/cancel`, `POST /vbanks`,
+//!   `DELETE /vbanks/{imp_uid}` — server to server: JSON or form bodies, the access token in
+//!   `Authorization`, answers in the envelope `{code, message, response}`. They carry no session,
+//!   so they are on the CSRF guard's exempt list ([`crate::web::csrf::EXEMPT_ROUTES`]);
+//! - `GET /checkout` and `POST /checkout` — the page standing in for the PG's payment window:
+//!   approve, decline or close; it records the payment and sends the browser back to
+//!   `m_redirect_url` with `imp_uid` and `merchant_uid`. A normal page of the site (CSRF-checked
+//!   form, no script: the site's CSP holds);
+//! - `POST /_sim/expire-tokens`, `POST /_sim/stats`, `POST /_sim/vbanks/{imp_uid}/deposit` —
+//!   the simulator's own controls (fault injection, counters, the deposit into a virtual
+//!   account), with `imp_key`/`imp_secret` in the body.
+//!
+//! Its books live in memory ([`state::Simulator`], in `AppState`): a restart forgets them.
+
+pub mod checkout;
+pub mod state;
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::domain::Won;
+use crate::web::AppState;
+use state::{Answer, CancelOrder, Simulator, VbankIssue};
+
+/// Where the simulator is served: `NEIGHBORBID_PORTONE_API_URL` defaults to the site's
+/// address followed by this.
+pub const PREFIX: &str = "/portone-sim";
+
+/// The simulator's routes (mounted by `startup` when it is active).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .route("/users/getToken", web::post().to(get_token))
+            .route("/payments/prepare", web::post().to(prepare))
+            .route("/payments/prepare/{merchant_uid}", web::get().to(prepared))
+            .route("/payments/cancel", web::post().to(cancel))
+            .route("/payments/{imp_uid}", web::get().to(payment))
+            .route("/vbanks", web::post().to(issue_vbank))
+            .route("/vbanks/{imp_uid}", web::delete().to(revoke_vbank))
+            .route("/_sim/expire-tokens", web::post().to(expire_tokens))
+            .route("/_sim/stats", web::post().to(stats))
+            .route("/_sim/vbanks/{imp_uid}/deposit", web::post().to(deposit))
+            .service(
+                web::resource("/checkout")
+                    .route(web::get().to(checkout::page))
+                    .route(web::post().to(checkout::decide)),
+            )
+            .default_service(web::to(unknown)),
+    );
+}
+
+/// The simulator, or 404 when this process talks to a real PortOne.
+fn simulator(state: &AppState) -> Option<&Simulator> {
+    state.portone_sim.as_deref()
+}
+
+fn respond(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    HttpResponse::build(status)
+        .content_type("application/json; charset=utf-8")
+        .json(serde_json::json!({
+            "code": answer.code,
+            "message": answer.message,
+            "response": answer.response,
+        }))
+}
+
+/// A JSON or url-encoded body, as PortOne accepts both.
+fn body<T: DeserializeOwned>(req: &HttpRequest, bytes: &[u8]) -> Result<T, Answer> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+    let parsed = if json {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    } else {
+        serde_urlencoded::from_bytes(bytes).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| Answer::refused(400, &format!("잘못된 요청입니다: {e}")))
+}
+
+/// The token check every API call but `getToken` makes.
+fn authorised<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Simulator, Answer> {
+    let sim = simulator(state).ok_or_else(|| Answer::refused(404, "Not Found"))?;
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if sim.authorised(header) {
+        Ok(sim)
+    } else {
+        Err(Answer::unauthorized())
+    }
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    imp_key: String,
+    #[serde(default)]
+    imp_secret: String,
+}
+
+async fn get_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let Some(sim) = simulator(&state) else {
+        return respond(Answer::refused(404, "Not Found"));
+    };
+    match body::<Credentials>(&req, &bytes) {
+        Ok(c) => respond(sim.get_token(&c.imp_key, &c.imp_secret)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+#[derive(Deserialize)]
+struct PrepareBody {
+    merchant_uid: String,
+    #[serde(deserialize_with = "crate::portone::deserialize_won")]
+    amount: Won,
+}
+
+async fn prepare(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    let sim = match authorised(&state, &req) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    match body::<PrepareBody>(&req, &bytes) {
+        Ok(p) => respond(sim.prepare(&p.merchant_uid, p.amount)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn prepared(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    match authorised(&state, &req) {
+        Ok(sim) => respond(sim.prepared(&path)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn payment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    match authorised(&state, &req) {
+        Ok(sim) => respond(sim.payment(&path)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn cancel(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    let sim = match authorised(&state, &req) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    match body::<CancelOrder>(&req, &bytes) {
+        Ok(c) => respond(sim.cancel(&c)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn issue_vbank(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let sim = match authorised(&state, &req) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    match body::<VbankIssue>(&req, &bytes) {
+        Ok(v) => respond(sim.issue_vbank(&v)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn revoke_vbank(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    match authorised(&state, &req) {
+        Ok(sim) => respond(sim.revoke_vbank(&path)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+/// The controls take the key and secret (not a token: expiring tokens must not need one).
+fn controlled<'a>(
+    state: &'a AppState,
+    req: &HttpRequest,
+    bytes: &[u8],
+) -> Result<&'a Simulator, Answer> {
+    let sim = simulator(state).ok_or_else(|| Answer::refused(404, "Not Found"))?;
+    let c = body::<Credentials>(req, bytes)?;
+    if sim.credentials_match(&c.imp_key, &c.imp_secret) {
+        Ok(sim)
+    } else {
+        Err(Answer::unauthorized())
+    }
+}
+
+async fn expire_tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    match controlled(&state, &req, &bytes) {
+        Ok(sim) => {
+            sim.expire_tokens();
+            respond(Answer {
+                status: 200,
+                code: 0,
+                message: None,
+                response: Some(serde_json::json!({ "expired": true })),
+            })
+        }
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn stats(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    match controlled(&state, &req, &bytes) {
+        Ok(sim) => respond(Answer {
+            status: 200,
+            code: 0,
+            message: None,
+            response: Some(serde_json::json!({ "token_requests": sim.token_requests() })),
+        }),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn deposit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    match controlled(&state, &req, &bytes) {
+        Ok(sim) => respond(sim.deposit(&path)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn unknown() -> HttpResponse {
+    respond(Answer::refused(404, "Not Found"))
+}
