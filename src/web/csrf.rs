@@ -37,7 +37,7 @@ const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 /// the built-in PortOne simulator's REST API (an access token from `imp_key`/`imp_secret`) and
 /// its controls (`imp_key`/`imp_secret` in the body). Its checkout page is a browser form and
 /// stays checked.
-pub const EXEMPT_ROUTES: [&str; 7] = [
+pub const EXEMPT_ROUTES: [&str; 10] = [
     "/portone-sim/users/getToken",
     "/portone-sim/payments/prepare",
     "/portone-sim/payments/cancel",
@@ -45,6 +45,9 @@ pub const EXEMPT_ROUTES: [&str; 7] = [
     "/portone-sim/_sim/expire-tokens",
     "/portone-sim/_sim/stats",
     "/portone-sim/_sim/vbanks/{imp_uid}/deposit",
+    "/portone-sim/_sim/faults",
+    "/portone-sim/_sim/payments/{imp_uid}/amount",
+    "/portone-sim/_sim/payments/{imp_uid}/cancel",
 ];
 
 /// Is `path` one of [`EXEMPT_ROUTES`]?

@@ -28,6 +28,9 @@ both_databases!(
     an_unknown_imp_uid_gets_portones_documented_not_found_answer,
     the_simulator_api_refuses_callers_without_a_valid_token_or_key,
     the_checkout_window_is_a_csrf_checked_form_that_only_redirects_within_the_site,
+    an_answer_later_than_the_timeout_is_result_unknown_though_portone_acted,
+    a_500_from_portone_is_result_unknown_and_the_next_call_is_answered,
+    a_forged_amount_and_a_cancel_behind_our_back_show_in_the_lookup,
 );
 
 fn won(n: i64) -> Won {
@@ -53,9 +56,21 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// A simulator control (`/portone-sim/_sim/…`) with the key and secret; (status, JSON).
 async fn control(app: &TestApp, path: &str, secret: &str) -> (StatusCode, serde_json::Value) {
+    control_with(app, path, secret, &[]).await
+}
+
+/// A simulator control with more fields.
+async fn control_with(
+    app: &TestApp,
+    path: &str,
+    secret: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
+    let mut form = vec![("imp_key", SIMULATOR_API_KEY), ("imp_secret", secret)];
+    form.extend_from_slice(fields);
     let r = reqwest::Client::new()
         .post(app.url(&format!("/portone-sim/_sim/{path}")))
-        .form(&[("imp_key", SIMULATOR_API_KEY), ("imp_secret", secret)])
+        .form(&form)
         .send()
         .await
         .expect("control");
@@ -767,4 +782,119 @@ async fn the_checkout_window_is_a_csrf_checked_form_that_only_redirects_within_t
         !html.contains("<script>") && !html.contains("onclick"),
         "{html}"
     );
+}
+
+async fn an_answer_later_than_the_timeout_is_result_unknown_though_portone_acted(db: Db) {
+    let app = spawn_app(db).await;
+    let impatient = Arc::new(PortOne::new(
+        &app.url("/portone-sim"),
+        SIMULATOR_API_KEY,
+        SIMULATOR_API_SECRET,
+        Duration::from_millis(400),
+    ));
+    // Take the token first, so the delay hits the prepare itself.
+    let p = impatient.clone();
+    let r = blocking(move || p.payment("imp_000000000001")).await;
+    assert!(matches!(r, Err(PortOneError::NotFound { .. })), "{r:?}");
+    let (status, body) = control_with(
+        &app,
+        "faults",
+        SIMULATOR_API_SECRET,
+        &[("mode", "delay"), ("delay_ms", "1500"), ("count", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let p = impatient.clone();
+    let r = blocking(move || p.prepare("order-late-1", won(9_000))).await;
+    assert!(matches!(r, Err(PortOneError::Timeout)), "{r:?}");
+    assert!(r.as_ref().is_err_and(PortOneError::is_result_unknown));
+    // PortOne did register it: preparing again is refused as already registered.
+    let pay = client(&app);
+    let again = blocking(move || pay.prepare("order-late-1", won(9_000))).await;
+    assert!(
+        matches!(again, Err(PortOneError::Rejected { .. })),
+        "{again:?}"
+    );
+}
+
+async fn a_500_from_portone_is_result_unknown_and_the_next_call_is_answered(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let payment = paid(&app, &pay, "order-500-1", 6_000).await;
+    for mode in ["error", "error_before"] {
+        let (status, _) =
+            control_with(&app, "faults", SIMULATOR_API_SECRET, &[("mode", mode)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let p = pay.clone();
+        let id = payment.imp_uid.clone();
+        let r = blocking(move || p.payment(&id)).await;
+        assert!(
+            matches!(r, Err(PortOneError::ServerError { status: 500 })),
+            "{mode}: {r:?}"
+        );
+        assert!(r.as_ref().is_err_and(PortOneError::is_result_unknown));
+    }
+    // `error` did the work before failing, `error_before` did not: a cancel shows it.
+    let (status, _) =
+        control_with(&app, "faults", SIMULATOR_API_SECRET, &[("mode", "error")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let p = pay.clone();
+    let id = payment.imp_uid.clone();
+    let r = blocking(move || p.cancel(&cancel(&id, Some(1_000), 6_000))).await;
+    assert!(matches!(r, Err(PortOneError::ServerError { .. })), "{r:?}");
+    let p = pay.clone();
+    let id = payment.imp_uid.clone();
+    let after = blocking(move || p.payment(&id))
+        .await
+        .expect("answered again");
+    assert_eq!(after.cancel_amount, won(1_000), "the cancel was done");
+    // Bad fault settings are refused.
+    let (status, _) = control_with(
+        &app,
+        "faults",
+        SIMULATOR_API_SECRET,
+        &[("mode", "delay"), ("delay_ms", "3600000")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = control_with(&app, "faults", "guess", &[("mode", "error_before")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_forged_amount_and_a_cancel_behind_our_back_show_in_the_lookup(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let payment = paid(&app, &pay, "order-forged-2", 10_000).await;
+    let (status, body) = control_with(
+        &app,
+        &format!("payments/{}/amount", payment.imp_uid),
+        SIMULATOR_API_SECRET,
+        &[("amount", "100")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let p = pay.clone();
+    let id = payment.imp_uid.clone();
+    let forged = blocking(move || p.payment(&id)).await.expect("lookup");
+    assert_eq!(forged.status, PaymentStatus::Paid);
+    assert_eq!(forged.amount, won(100), "the lookup tells the truth");
+
+    let other = paid(&app, &pay, "order-console-1", 4_000).await;
+    let (status, body) = control(
+        &app,
+        &format!("payments/{}/cancel", other.imp_uid),
+        SIMULATOR_API_SECRET,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let p = pay.clone();
+    let id = other.imp_uid.clone();
+    let cancelled = blocking(move || p.payment(&id)).await.expect("lookup");
+    assert_eq!(cancelled.status, PaymentStatus::Cancelled);
+    assert_eq!(cancelled.cancel_amount, won(4_000));
+    // Our books still say 4,000 is cancellable; PortOne refuses: nothing is left to cancel.
+    let p = pay.clone();
+    let id = other.imp_uid.clone();
+    let r = blocking(move || p.cancel(&cancel(&id, None, 4_000))).await;
+    assert!(matches!(r, Err(PortOneError::Rejected { .. })), "{r:?}");
 }

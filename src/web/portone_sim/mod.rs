@@ -11,9 +11,14 @@
 //!   approve, decline or close; it records the payment and sends the browser back to
 //!   `m_redirect_url` with `imp_uid` and `merchant_uid`. A normal page of the site (CSRF-checked
 //!   form, no script: the site's CSP holds);
-//! - `POST /_sim/expire-tokens`, `POST /_sim/stats`, `POST /_sim/vbanks/{imp_uid}/deposit` —
-//!   the simulator's own controls (fault injection, counters, the deposit into a virtual
-//!   account), with `imp_key`/`imp_secret` in the body.
+//! - the simulator's own controls, with `imp_key`/`imp_secret` in the body:
+//!   `POST /_sim/expire-tokens` (every token stops working), `POST /_sim/stats` (token
+//!   requests counted), `POST /_sim/vbanks/{imp_uid}/deposit` (the buyer pays into a virtual
+//!   account), `POST /_sim/faults` (`mode` = `delay` with `delay_ms` | `error` | `error_before` |
+//!   `none`, for the next `count` API calls: a late answer after the work is done, a 500 after
+//!   it, a 500 instead of it), `POST /_sim/payments/{imp_uid}/amount` (the PG charged another
+//!   `amount` than prepared) and `POST /_sim/payments/{imp_uid}/cancel` (cancelled in
+//!   PortOne's console, behind the site's back).
 //!
 //! Its books live in memory ([`state::Simulator`], in `AppState`): a restart forgets them.
 
@@ -28,7 +33,7 @@ use serde::Deserialize;
 
 use crate::domain::Won;
 use crate::web::AppState;
-use state::{Answer, CancelOrder, Simulator, VbankIssue};
+use state::{Answer, CancelOrder, Fault, Simulator, VbankIssue};
 
 /// Where the simulator is served: `NEIGHBORBID_PORTONE_API_URL` defaults to the site's
 /// address followed by this.
@@ -48,6 +53,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/_sim/expire-tokens", web::post().to(expire_tokens))
             .route("/_sim/stats", web::post().to(stats))
             .route("/_sim/vbanks/{imp_uid}/deposit", web::post().to(deposit))
+            .route("/_sim/faults", web::post().to(faults))
+            .route(
+                "/_sim/payments/{imp_uid}/amount",
+                web::post().to(tamper_amount),
+            )
+            .route(
+                "/_sim/payments/{imp_uid}/cancel",
+                web::post().to(cancel_behind_our_back),
+            )
             .service(
                 web::resource("/checkout")
                     .route(web::get().to(checkout::page))
@@ -60,6 +74,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The simulator, or 404 when this process talks to a real PortOne.
 fn simulator(state: &AppState) -> Option<&Simulator> {
     state.portone_sim.as_deref()
+}
+
+/// Serve one API call, suffering the pending fault if there is one.
+async fn faulty(sim: &Simulator, op: impl FnOnce() -> Answer) -> HttpResponse {
+    match sim.take_fault() {
+        None => respond(op()),
+        Some(Fault::Delay(delay)) => {
+            let answer = op();
+            actix_web::rt::time::sleep(delay).await;
+            respond(answer)
+        }
+        Some(Fault::ErrorAfter) => {
+            let _done = op();
+            server_error()
+        }
+        Some(Fault::ErrorBefore) => server_error(),
+    }
+}
+
+/// A 500 as a failing gateway gives it: no envelope.
+fn server_error() -> HttpResponse {
+    HttpResponse::InternalServerError()
+        .content_type("text/plain; charset=utf-8")
+        .body("Internal Server Error")
 }
 
 fn respond(answer: Answer) -> HttpResponse {
@@ -137,7 +175,7 @@ async fn prepare(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes
         Err(refusal) => return respond(refusal),
     };
     match body::<PrepareBody>(&req, &bytes) {
-        Ok(p) => respond(sim.prepare(&p.merchant_uid, p.amount)),
+        Ok(p) => faulty(sim, || sim.prepare(&p.merchant_uid, p.amount)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -148,7 +186,7 @@ async fn prepared(
     path: web::Path<String>,
 ) -> HttpResponse {
     match authorised(&state, &req) {
-        Ok(sim) => respond(sim.prepared(&path)),
+        Ok(sim) => faulty(sim, || sim.prepared(&path)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -159,7 +197,7 @@ async fn payment(
     path: web::Path<String>,
 ) -> HttpResponse {
     match authorised(&state, &req) {
-        Ok(sim) => respond(sim.payment(&path)),
+        Ok(sim) => faulty(sim, || sim.payment(&path)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -170,7 +208,7 @@ async fn cancel(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes)
         Err(refusal) => return respond(refusal),
     };
     match body::<CancelOrder>(&req, &bytes) {
-        Ok(c) => respond(sim.cancel(&c)),
+        Ok(c) => faulty(sim, || sim.cancel(&c)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -185,7 +223,7 @@ async fn issue_vbank(
         Err(refusal) => return respond(refusal),
     };
     match body::<VbankIssue>(&req, &bytes) {
-        Ok(v) => respond(sim.issue_vbank(&v)),
+        Ok(v) => faulty(sim, || sim.issue_vbank(&v)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -196,7 +234,7 @@ async fn revoke_vbank(
     path: web::Path<String>,
 ) -> HttpResponse {
     match authorised(&state, &req) {
-        Ok(sim) => respond(sim.revoke_vbank(&path)),
+        Ok(sim) => faulty(sim, || sim.revoke_vbank(&path)).await,
         Err(refusal) => respond(refusal),
     }
 }
@@ -255,6 +293,89 @@ async fn deposit(
 ) -> HttpResponse {
     match controlled(&state, &req, &bytes) {
         Ok(sim) => respond(sim.deposit(&path)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+#[derive(Deserialize)]
+struct FaultBody {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    delay_ms: Option<u64>,
+    #[serde(default)]
+    count: Option<u32>,
+}
+
+/// The longest injected delay.
+const MAX_DELAY_MS: u64 = 60_000;
+
+async fn faults(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    let sim = match controlled(&state, &req, &bytes) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    let f = match body::<FaultBody>(&req, &bytes) {
+        Ok(f) => f,
+        Err(refusal) => return respond(refusal),
+    };
+    let fault = match f.mode.as_str() {
+        "none" => None,
+        "delay" => match f.delay_ms {
+            Some(ms) if ms <= MAX_DELAY_MS => {
+                Some(Fault::Delay(std::time::Duration::from_millis(ms)))
+            }
+            _ => return respond(Answer::refused(400, "delay_ms: 0 to 60000")),
+        },
+        "error" => Some(Fault::ErrorAfter),
+        "error_before" => Some(Fault::ErrorBefore),
+        _ => {
+            return respond(Answer::refused(
+                400,
+                "mode: delay, error, error_before or none",
+            ))
+        }
+    };
+    let count = f.count.unwrap_or(1).min(1_000);
+    sim.inject(fault, count);
+    respond(Answer {
+        status: 200,
+        code: 0,
+        message: None,
+        response: Some(serde_json::json!({ "mode": f.mode, "count": count })),
+    })
+}
+
+#[derive(Deserialize)]
+struct AmountBody {
+    #[serde(deserialize_with = "crate::portone::deserialize_won")]
+    amount: Won,
+}
+
+async fn tamper_amount(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let sim = match controlled(&state, &req, &bytes) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    match body::<AmountBody>(&req, &bytes) {
+        Ok(a) => respond(sim.tamper_amount(&path, a.amount)),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+async fn cancel_behind_our_back(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    match controlled(&state, &req, &bytes) {
+        Ok(sim) => respond(sim.cancel_behind_our_back(&path)),
         Err(refusal) => respond(refusal),
     }
 }

@@ -81,8 +81,22 @@ pub enum CheckoutError {
     AlreadyPaid,
 }
 
+/// A fault injected into the next API calls (not `getToken`, not the controls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Do the work, then answer only after this long (the caller times out: result unknown,
+    /// though PortOne acted).
+    Delay(std::time::Duration),
+    /// Do the work, then answer 500.
+    ErrorAfter,
+    /// Answer 500 without doing anything.
+    ErrorBefore,
+}
+
 #[derive(Default)]
 struct Books {
+    /// The fault and how many more calls it hits.
+    fault: Option<(Fault, u32)>,
     /// Token → its expiry (unix).
     tokens: HashMap<String, i64>,
     token_requests: u64,
@@ -195,6 +209,48 @@ impl Simulator {
     /// Fault injection: every token issued so far stops working at once (as if it expired).
     pub fn expire_tokens(&self) {
         self.books().tokens.clear();
+    }
+
+    /// Fault injection: the next `count` API calls suffer `fault` (`None` clears it).
+    pub fn inject(&self, fault: Option<Fault>, count: u32) {
+        self.books().fault = fault.filter(|_| count > 0).map(|f| (f, count));
+    }
+
+    /// The fault for this call, if one is pending.
+    pub fn take_fault(&self) -> Option<Fault> {
+        let mut books = self.books();
+        let (fault, left) = books.fault?;
+        books.fault = (left > 1).then_some((fault, left - 1));
+        Some(fault)
+    }
+
+    /// Fault injection: the PG charged another amount than the one prepared (a forged
+    /// checkout); the payment now says `amount`.
+    pub fn tamper_amount(&self, imp_uid: &str, amount: Won) -> Answer {
+        let mut books = self.books();
+        let Some(payment) = books.payments.get_mut(imp_uid) else {
+            return Answer::not_found();
+        };
+        payment.amount = amount;
+        Answer::ok(payment.clone())
+    }
+
+    /// Fault injection: the whole payment is cancelled in PortOne's console, behind the
+    /// site's back (no checksum, no call from the site).
+    pub fn cancel_behind_our_back(&self, imp_uid: &str) -> Answer {
+        self.cancel(&CancelOrder {
+            imp_uid: Some(imp_uid.to_owned()),
+            merchant_uid: None,
+            amount: None,
+            checksum: None,
+            reason: Some("cancelled in the PortOne console".to_owned()),
+            refund: Some(RefundAccount {
+                holder: "console".to_owned(),
+                bank: "000".to_owned(),
+                account: "console".to_owned(),
+                tel: None,
+            }),
+        })
     }
 
     /// How many times `POST /users/getToken` was answered with a token.
