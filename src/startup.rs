@@ -188,11 +188,9 @@ fn portone_client(
                 std::net::IpAddr::V6(ip) => format!("[{ip}]"),
                 std::net::IpAddr::V4(ip) => ip.to_string(),
             };
-            let url = format!(
-                "http://{host}:{}{}",
-                local.port(),
-                site::portone_sim::PREFIX
-            );
+            let origin = format!("http://{host}:{}", local.port());
+            let url = format!("{origin}{}", site::portone_sim::PREFIX);
+            let site_origins = settings.public_url.iter().cloned().collect();
             tracing::info!(url = %url, "PortOne: the built-in simulator (no real PortOne configured)");
             (
                 Arc::new(crate::portone::PortOne::new(
@@ -204,6 +202,8 @@ fn portone_client(
                 Some(Arc::new(site::portone_sim::state::Simulator::new(
                     &p.api_key,
                     &p.api_secret,
+                    &origin,
+                    site_origins,
                 ))),
             )
         }

@@ -31,6 +31,8 @@ both_databases!(
     an_answer_later_than_the_timeout_is_result_unknown_though_portone_acted,
     a_500_from_portone_is_result_unknown_and_the_next_call_is_answered,
     a_forged_amount_and_a_cancel_behind_our_back_show_in_the_lookup,
+    webhooks_carry_imp_uid_merchant_uid_and_status_to_this_site_only,
+    duplicate_webhooks_can_arrive_before_the_browser_comes_back,
 );
 
 fn won(n: i64) -> Won {
@@ -897,4 +899,179 @@ async fn a_forged_amount_and_a_cancel_behind_our_back_show_in_the_lookup(db: Db)
     let id = other.imp_uid.clone();
     let r = blocking(move || p.cancel(&cancel(&id, None, 4_000))).await;
     assert!(matches!(r, Err(PortOneError::Rejected { .. })), "{r:?}");
+}
+
+/// The webhooks the simulator has sent so far.
+async fn deliveries(app: &TestApp) -> Vec<serde_json::Value> {
+    let (status, body) = control(app, "webhooks", SIMULATOR_API_SECRET).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["response"].as_array().expect("a list").clone()
+}
+
+/// Wait (a bounded number of polls) until `n` webhooks for `imp_uid` have been sent.
+async fn deliveries_for(app: &TestApp, imp_uid: &str, n: usize) -> Vec<serde_json::Value> {
+    for _ in 0..200 {
+        let found: Vec<_> = deliveries(app)
+            .await
+            .into_iter()
+            .filter(|d| d["imp_uid"] == imp_uid)
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{n} webhooks for {imp_uid} never came: {:?}",
+        deliveries(app).await
+    );
+}
+
+async fn webhooks_carry_imp_uid_merchant_uid_and_status_to_this_site_only(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let p = pay.clone();
+    blocking(move || p.prepare("order-hook-1", won(12_000)))
+        .await
+        .expect("prepare");
+    // The checkout names the webhook address; approving sends `paid` there.
+    let b = app.client();
+    let query = "merchant_uid=order-hook-1&amount=12000&m_redirect_url=/payments/complete\
+                 &notice_url=/payments/webhook";
+    let (status, html) = app
+        .get_html(&b, &format!("/portone-sim/checkout?{query}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("value=\"/payments/webhook\""), "{html}");
+    let r = app
+        .post(
+            &b,
+            "/portone-sim/checkout",
+            &[
+                ("merchant_uid", "order-hook-1"),
+                ("amount", "12000"),
+                ("m_redirect_url", "/payments/complete"),
+                ("notice_url", "/payments/webhook"),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(location.split_once('?').expect("query").1).expect("pairs");
+    let imp_uid = pair(&pairs, "imp_uid").to_owned();
+    let sent = deliveries_for(&app, &imp_uid, 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["merchant_uid"], "order-hook-1");
+    assert_eq!(sent[0]["status"], "paid");
+    assert_eq!(sent[0]["url"], app.url("/payments/webhook"));
+    assert!(sent[0]["answered"].is_u64(), "this site answered: {sent:?}");
+
+    // A virtual account: `ready` when issued, `paid` when paid into.
+    let mut request = vbank("order-hook-2", 7_000);
+    request.notice_url = Some(app.url("/payments/webhook"));
+    let p = pay.clone();
+    let issued = blocking(move || p.issue_vbank(&request))
+        .await
+        .expect("issue");
+    let (status, _) = control(
+        &app,
+        &format!("vbanks/{}/deposit", issued.imp_uid),
+        SIMULATOR_API_SECRET,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = deliveries_for(&app, &issued.imp_uid, 2).await;
+    let statuses: Vec<_> = sent.iter().map(|d| d["status"].clone()).collect();
+    assert!(
+        statuses.contains(&"ready".into()) && statuses.contains(&"paid".into()),
+        "{sent:?}"
+    );
+
+    // Nobody else: a notice_url on another host is refused, at the checkout and by POST /vbanks.
+    for outside in [
+        "https://evil.example/hook",
+        "//evil.example/hook",
+        "http://169.254.169.254/",
+    ] {
+        let query = serde_urlencoded::to_string([
+            ("merchant_uid", "order-hook-3"),
+            ("amount", "1000"),
+            ("m_redirect_url", "/payments/complete"),
+            ("notice_url", outside),
+        ])
+        .expect("query");
+        let (status, _) = app
+            .get_html(&b, &format!("/portone-sim/checkout?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{outside}");
+        let mut request = vbank("order-hook-4", 1_000);
+        request.notice_url = Some(outside.to_owned());
+        let p = pay.clone();
+        let r = blocking(move || p.issue_vbank(&request)).await;
+        assert!(
+            matches!(r, Err(PortOneError::Rejected { .. })),
+            "{outside}: {r:?}"
+        );
+    }
+}
+
+async fn duplicate_webhooks_can_arrive_before_the_browser_comes_back(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let (status, body) = control_with(
+        &app,
+        "webhook-faults",
+        SIMULATOR_API_SECRET,
+        &[("copies", "3"), ("before_redirect", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let p = pay.clone();
+    blocking(move || p.prepare("order-dup-1", won(3_000)))
+        .await
+        .expect("prepare");
+    let b = app.client();
+    let r = app
+        .post(
+            &b,
+            "/portone-sim/checkout",
+            &[
+                ("merchant_uid", "order-dup-1"),
+                ("amount", "3000"),
+                ("m_redirect_url", "/payments/complete"),
+                ("notice_url", "/payments/webhook"),
+                ("decision", "decline"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(location.split_once('?').expect("query").1).expect("pairs");
+    let imp_uid = pair(&pairs, "imp_uid");
+    // Already sent, all three, when the redirect arrives: no waiting.
+    let sent: Vec<_> = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d["imp_uid"] == imp_uid)
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|d| d["status"] == "failed"), "{sent:?}");
+
+    let (status, _) = control_with(
+        &app,
+        "webhook-faults",
+        SIMULATOR_API_SECRET,
+        &[("copies", "9")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Won;
-use crate::web::portone_sim::state::{CheckoutError, Decision};
+use crate::web::portone_sim::state::{CheckoutError, Decision, Simulator};
 use crate::web::{render, see_other, AppError, AppState, Ctx};
 
 /// `/portone-sim/checkout`: the order, its amount, and approve / decline / close.
@@ -21,6 +21,8 @@ pub struct CheckoutPage {
     pub amount: Won,
     pub name: String,
     pub m_redirect_url: String,
+    /// Where PortOne's webhook goes (empty: none).
+    pub notice_url: String,
     /// Why the window cannot take this payment (PortOne blocks it), if it cannot.
     pub refusal: Option<String>,
 }
@@ -33,6 +35,7 @@ pub struct CheckoutQuery {
     pub amount: String,
     pub name: String,
     pub m_redirect_url: String,
+    pub notice_url: String,
 }
 
 /// The checkout form: the same fields and the decision.
@@ -43,6 +46,7 @@ pub struct CheckoutForm {
     pub amount: String,
     pub name: String,
     pub m_redirect_url: String,
+    pub notice_url: String,
     pub decision: String,
 }
 
@@ -92,6 +96,16 @@ fn parse_order(
     })
 }
 
+/// The webhook address, delivered within this site only (empty: no webhook).
+fn notice_url(sim: &Simulator, raw: &str) -> Result<Option<String>, AppError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    sim.resolve_notice_url(raw).map(Some).ok_or_else(|| {
+        AppError::BadRequest("notice_url must be an address on this site".to_owned())
+    })
+}
+
 /// `GET /portone-sim/checkout`.
 pub async fn page(
     ctx: Ctx,
@@ -101,6 +115,7 @@ pub async fn page(
     let sim = state.portone_sim.as_deref().ok_or(AppError::NotFound)?;
     let q = query.into_inner();
     let order = parse_order(&q.merchant_uid, &q.amount, &q.name, &q.m_redirect_url)?;
+    notice_url(sim, &q.notice_url)?;
     let refusal = sim
         .checkout_allowed(&order.merchant_uid, order.amount)
         .err()
@@ -118,6 +133,7 @@ pub async fn page(
             amount: order.amount,
             name: order.name,
             m_redirect_url: order.m_redirect_url,
+            notice_url: q.notice_url,
             refusal,
         },
     )
@@ -141,9 +157,17 @@ pub async fn decide(
             ))
         }
     };
+    let notice = notice_url(sim, &f.notice_url)?;
     let payment = sim
-        .checkout(&order.merchant_uid, order.amount, &order.name, decision)
+        .checkout(
+            &order.merchant_uid,
+            order.amount,
+            &order.name,
+            decision,
+            notice,
+        )
         .map_err(|e: CheckoutError| AppError::Rejected(e.to_string()))?;
+    crate::web::portone_sim::dispatch(&state).await;
     let mut pairs = vec![
         ("imp_uid", payment.imp_uid.clone()),
         ("merchant_uid", payment.merchant_uid.clone()),

@@ -18,7 +18,15 @@
 //!   `none`, for the next `count` API calls: a late answer after the work is done, a 500 after
 //!   it, a 500 instead of it), `POST /_sim/payments/{imp_uid}/amount` (the PG charged another
 //!   `amount` than prepared) and `POST /_sim/payments/{imp_uid}/cancel` (cancelled in
-//!   PortOne's console, behind the site's back).
+//!   PortOne's console, behind the site's back), `POST /_sim/webhooks` (the webhooks sent and
+//!   how they were answered) and `POST /_sim/webhook-faults` (`copies`: each webhook sent 1–5
+//!   times; `before_redirect`: delivered before the browser is sent back, not alongside).
+//!
+//! Webhooks: a payment with a `notice_url` (the checkout's, or `POST /vbanks`') gets PortOne's
+//! `{imp_uid, merchant_uid, status}` as JSON when it is paid or fails at the checkout, when its
+//! virtual account is issued (`ready`) or paid into, and when it is cancelled in the console
+//! (API cancels send none, as PortOne's `enable_webhook` defaults to false). They go only to
+//! this site: a `notice_url` must be a path here or start with this site's address.
 //!
 //! Its books live in memory ([`state::Simulator`], in `AppState`): a restart forgets them.
 
@@ -54,6 +62,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/_sim/stats", web::post().to(stats))
             .route("/_sim/vbanks/{imp_uid}/deposit", web::post().to(deposit))
             .route("/_sim/faults", web::post().to(faults))
+            .route("/_sim/webhooks", web::post().to(webhooks))
+            .route("/_sim/webhook-faults", web::post().to(webhook_faults))
             .route(
                 "/_sim/payments/{imp_uid}/amount",
                 web::post().to(tamper_amount),
@@ -74,6 +84,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The simulator, or 404 when this process talks to a real PortOne.
 fn simulator(state: &AppState) -> Option<&Simulator> {
     state.portone_sim.as_deref()
+}
+
+/// Send the webhooks the last change queued: in the background, or before answering when the
+/// `before_redirect` fault is on.
+pub async fn dispatch(state: &AppState) {
+    let Some(sim) = state.portone_sim.clone() else {
+        return;
+    };
+    let (notices, before_answer) = sim.take_outbox();
+    if notices.is_empty() {
+        return;
+    }
+    let send = move || {
+        for notice in notices {
+            sim.deliver(notice);
+        }
+    };
+    if before_answer {
+        if let Err(e) = web::block(send).await {
+            tracing::warn!(error = %e, "simulator: webhooks could not be sent");
+        }
+    } else {
+        drop(actix_web::rt::task::spawn_blocking(send));
+    }
 }
 
 /// Serve one API call, suffering the pending fault if there is one.
@@ -223,7 +257,11 @@ async fn issue_vbank(
         Err(refusal) => return respond(refusal),
     };
     match body::<VbankIssue>(&req, &bytes) {
-        Ok(v) => faulty(sim, || sim.issue_vbank(&v)).await,
+        Ok(v) => {
+            let response = faulty(sim, || sim.issue_vbank(&v)).await;
+            dispatch(&state).await;
+            response
+        }
         Err(refusal) => respond(refusal),
     }
 }
@@ -292,7 +330,11 @@ async fn deposit(
     bytes: web::Bytes,
 ) -> HttpResponse {
     match controlled(&state, &req, &bytes) {
-        Ok(sim) => respond(sim.deposit(&path)),
+        Ok(sim) => {
+            let answer = sim.deposit(&path);
+            dispatch(&state).await;
+            respond(answer)
+        }
         Err(refusal) => respond(refusal),
     }
 }
@@ -375,9 +417,60 @@ async fn cancel_behind_our_back(
     bytes: web::Bytes,
 ) -> HttpResponse {
     match controlled(&state, &req, &bytes) {
-        Ok(sim) => respond(sim.cancel_behind_our_back(&path)),
+        Ok(sim) => {
+            let answer = sim.cancel_behind_our_back(&path);
+            dispatch(&state).await;
+            respond(answer)
+        }
         Err(refusal) => respond(refusal),
     }
+}
+
+async fn webhooks(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    match controlled(&state, &req, &bytes) {
+        Ok(sim) => respond(Answer {
+            status: 200,
+            code: 0,
+            message: None,
+            response: serde_json::to_value(sim.deliveries()).ok(),
+        }),
+        Err(refusal) => respond(refusal),
+    }
+}
+
+#[derive(Deserialize)]
+struct WebhookFaultBody {
+    #[serde(default)]
+    copies: Option<u32>,
+    #[serde(default)]
+    before_redirect: Option<String>,
+}
+
+async fn webhook_faults(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let sim = match controlled(&state, &req, &bytes) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    let f = match body::<WebhookFaultBody>(&req, &bytes) {
+        Ok(f) => f,
+        Err(refusal) => return respond(refusal),
+    };
+    let copies = f.copies.unwrap_or(1);
+    if !(1..=5).contains(&copies) {
+        return respond(Answer::refused(400, "copies: 1 to 5"));
+    }
+    let before_redirect = matches!(f.before_redirect.as_deref(), Some("true" | "1" | "on"));
+    sim.set_webhook_faults(copies, before_redirect);
+    respond(Answer {
+        status: 200,
+        code: 0,
+        message: None,
+        response: Some(serde_json::json!({ "copies": copies, "before_redirect": before_redirect })),
+    })
 }
 
 async fn unknown() -> HttpResponse {

@@ -93,10 +93,40 @@ pub enum Fault {
     ErrorBefore,
 }
 
+/// A webhook waiting to be sent: PortOne's `{imp_uid, merchant_uid, status}` to `url`.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub url: String,
+    pub imp_uid: String,
+    pub merchant_uid: String,
+    pub status: PaymentStatus,
+}
+
+/// A webhook sent, and the HTTP status it was answered with (`None`: no answer).
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub url: String,
+    pub imp_uid: String,
+    pub merchant_uid: String,
+    pub status: PaymentStatus,
+    pub answered: Option<u16>,
+}
+
+/// The deliveries remembered (the newest).
+const DELIVERIES_KEPT: usize = 200;
+
 #[derive(Default)]
 struct Books {
     /// The fault and how many more calls it hits.
     fault: Option<(Fault, u32)>,
+    /// Where each payment's webhooks go (its `notice_url`).
+    notice_urls: HashMap<String, String>,
+    outbox: Vec<Notice>,
+    deliveries: Vec<Delivery>,
+    /// Fault injection: each webhook sent this many times (0 or 1: once).
+    webhook_copies: u32,
+    /// Fault injection: webhooks are delivered before the browser is redirected back.
+    webhooks_before_redirect: bool,
     /// Token → its expiry (unix).
     tokens: HashMap<String, i64>,
     token_requests: u64,
@@ -108,6 +138,12 @@ struct Books {
 pub struct Simulator {
     api_key: String,
     api_secret: String,
+    /// This process's own address (`http://127.0.0.1:PORT`): where webhooks are delivered.
+    local_origin: String,
+    /// The addresses of this site a `notice_url` may name (the public URL, the local one).
+    site_origins: Vec<String>,
+    /// Sends the webhooks.
+    agent: ureq::Agent,
     books: Mutex<Books>,
 }
 
@@ -142,12 +178,100 @@ fn bank_name(code: &str) -> String {
 }
 
 impl Simulator {
-    pub fn new(api_key: &str, api_secret: &str) -> Simulator {
+    /// A simulator whose webhooks go to this site only: `local_origin` is where it is reached
+    /// from inside, `site_origins` the addresses a `notice_url` may start with.
+    pub fn new(
+        api_key: &str,
+        api_secret: &str,
+        local_origin: &str,
+        site_origins: Vec<String>,
+    ) -> Simulator {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
         Simulator {
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
+            local_origin: local_origin.trim_end_matches('/').to_owned(),
+            site_origins,
+            agent,
             books: Mutex::new(Books::default()),
         }
+    }
+
+    /// Where a `notice_url` is delivered: a path on this site, or an address of this site
+    /// (public or local), both delivered to this process. Any other host is refused: the
+    /// simulator posts to nobody else.
+    pub fn resolve_notice_url(&self, raw: &str) -> Option<String> {
+        let raw = raw.trim();
+        let path = if raw.starts_with('/') {
+            raw
+        } else {
+            self.site_origins
+                .iter()
+                .chain(std::iter::once(&self.local_origin))
+                .find_map(|origin| raw.strip_prefix(origin.trim_end_matches('/')))?
+        };
+        let local = path.starts_with('/')
+            && !path.starts_with("//")
+            && path.len() <= 512
+            && !path.contains('\\')
+            && !path.chars().any(char::is_control);
+        local.then(|| format!("{}{path}", self.local_origin))
+    }
+
+    /// Fault injection: send every webhook `copies` times (1–5), and deliver them before the
+    /// browser is redirected back (`before_redirect`) rather than alongside.
+    pub fn set_webhook_faults(&self, copies: u32, before_redirect: bool) {
+        let mut books = self.books();
+        books.webhook_copies = copies.clamp(1, 5);
+        books.webhooks_before_redirect = before_redirect;
+    }
+
+    /// The webhooks waiting, and whether they go before the answer.
+    pub fn take_outbox(&self) -> (Vec<Notice>, bool) {
+        let mut books = self.books();
+        (
+            std::mem::take(&mut books.outbox),
+            books.webhooks_before_redirect,
+        )
+    }
+
+    /// Send one webhook (JSON, as PortOne does) and remember the answer.
+    pub fn deliver(&self, notice: Notice) {
+        let body = serde_json::json!({
+            "imp_uid": notice.imp_uid,
+            "merchant_uid": notice.merchant_uid,
+            "status": notice.status,
+        });
+        let answered = self
+            .agent
+            .post(&notice.url)
+            .content_type("application/json")
+            .send(body.to_string().as_bytes())
+            .ok()
+            .map(|r| r.status().as_u16());
+        if answered.is_none() {
+            tracing::info!(url = %notice.url, "simulator: webhook not answered");
+        }
+        let mut books = self.books();
+        books.deliveries.push(Delivery {
+            url: notice.url,
+            imp_uid: notice.imp_uid,
+            merchant_uid: notice.merchant_uid,
+            status: notice.status,
+            answered,
+        });
+        let excess = books.deliveries.len().saturating_sub(DELIVERIES_KEPT);
+        books.deliveries.drain(..excess);
+    }
+
+    /// The webhooks sent so far (the newest [`DELIVERIES_KEPT`]).
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.books().deliveries.clone()
     }
 
     fn books(&self) -> std::sync::MutexGuard<'_, Books> {
@@ -238,7 +362,7 @@ impl Simulator {
     /// Fault injection: the whole payment is cancelled in PortOne's console, behind the
     /// site's back (no checksum, no call from the site).
     pub fn cancel_behind_our_back(&self, imp_uid: &str) -> Answer {
-        self.cancel(&CancelOrder {
+        let answer = self.cancel(&CancelOrder {
             imp_uid: Some(imp_uid.to_owned()),
             merchant_uid: None,
             amount: None,
@@ -250,7 +374,14 @@ impl Simulator {
                 account: "console".to_owned(),
                 tel: None,
             }),
-        })
+        });
+        if answer.code == 0 {
+            let mut books = self.books();
+            if let Some(payment) = books.payments.get(imp_uid).cloned() {
+                queue_notice(&mut books, &payment);
+            }
+        }
+        answer
     }
 
     /// How many times `POST /users/getToken` was answered with a token.
@@ -323,6 +454,7 @@ impl Simulator {
         amount: Won,
         name: &str,
         decision: Decision,
+        notice_url: Option<String>,
     ) -> Result<Payment, CheckoutError> {
         self.checkout_allowed(merchant_uid, amount)?;
         let now = now();
@@ -360,6 +492,12 @@ impl Simulator {
         books
             .payments
             .insert(payment.imp_uid.clone(), payment.clone());
+        if let Some(url) = notice_url {
+            books.notice_urls.insert(payment.imp_uid.clone(), url);
+        }
+        if decision != Decision::Close {
+            queue_notice(&mut books, &payment);
+        }
         Ok(payment)
     }
 
@@ -378,6 +516,18 @@ impl Simulator {
         if v.vbank_due <= now {
             return Answer::refused(400, "가상계좌 입금기한이 이미 지났습니다.");
         }
+        let notice_url = match v.notice_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(raw) => match self.resolve_notice_url(raw) {
+                Some(url) => Some(url),
+                None => {
+                    return Answer::refused(
+                        400,
+                        "notice_url: the simulator only notifies this site",
+                    )
+                }
+            },
+        };
         let mut books = self.books();
         if let Some(prepared) = books.prepared.get(&v.merchant_uid) {
             if *prepared != v.amount {
@@ -407,6 +557,10 @@ impl Simulator {
         books
             .payments
             .insert(payment.imp_uid.clone(), payment.clone());
+        if let Some(url) = notice_url {
+            books.notice_urls.insert(payment.imp_uid.clone(), url);
+        }
+        queue_notice(&mut books, &payment);
         Answer::ok(payment)
     }
 
@@ -440,7 +594,9 @@ impl Simulator {
         }
         payment.status = PaymentStatus::Paid;
         payment.paid_at = now();
-        Answer::ok(payment.clone())
+        let payment = payment.clone();
+        queue_notice(&mut books, &payment);
+        Answer::ok(payment)
     }
 
     /// `POST /payments/cancel`: all or part of what is still cancellable, checked against
@@ -528,6 +684,8 @@ pub struct VbankIssue {
     pub vbank_holder: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub notice_url: Option<String>,
 }
 
 /// A `POST /payments/cancel` body as the simulator reads it.
@@ -545,6 +703,21 @@ pub struct CancelOrder {
     pub reason: Option<String>,
     #[serde(flatten)]
     pub refund: Option<RefundAccount>,
+}
+
+/// Queue `payment`'s webhook (as many copies as the fault asks), if it has a `notice_url`.
+fn queue_notice(books: &mut Books, payment: &Payment) {
+    let Some(url) = books.notice_urls.get(&payment.imp_uid).cloned() else {
+        return;
+    };
+    for _ in 0..books.webhook_copies.max(1) {
+        books.outbox.push(Notice {
+            url: url.clone(),
+            imp_uid: payment.imp_uid.clone(),
+            merchant_uid: payment.merchant_uid.clone(),
+            status: payment.status,
+        });
+    }
 }
 
 fn check_merchant_uid(merchant_uid: &str) -> Option<Answer> {
