@@ -33,6 +33,7 @@ both_databases!(
     a_forged_amount_and_a_cancel_behind_our_back_show_in_the_lookup,
     webhooks_carry_imp_uid_merchant_uid_and_status_to_this_site_only,
     duplicate_webhooks_can_arrive_before_the_browser_comes_back,
+    the_bank_page_shows_a_virtual_account_and_its_deposit_button_pays_it_once,
 );
 
 fn won(n: i64) -> Won {
@@ -1074,4 +1075,61 @@ async fn duplicate_webhooks_can_arrive_before_the_browser_comes_back(db: Db) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn the_bank_page_shows_a_virtual_account_and_its_deposit_button_pays_it_once(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let p = pay.clone();
+    let issued = blocking(move || p.issue_vbank(&vbank("order-bank-1", 25_000)))
+        .await
+        .expect("issue");
+    let number = issued.vbank_num.clone().expect("a number");
+    let page = format!("/portone-sim/bank/{}", issued.imp_uid);
+    let b = app.client();
+    let (status, html) = app.get_html(&b, &page).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(&number) && html.contains("KB국민은행"),
+        "{html}"
+    );
+    assert!(html.contains("data-status=\"ready\""), "{html}");
+    assert!(html.contains("data-amount=\"25000\""), "{html}");
+
+    let deposit = format!("{page}/deposit");
+    // Without the session's token, nothing happens.
+    let r = app.post_raw(&b, &deposit, &[]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app.post(&b, &deposit, &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], page.as_str());
+    let p = pay.clone();
+    let id = issued.imp_uid.clone();
+    let paid = blocking(move || p.payment(&id)).await.expect("lookup");
+    assert_eq!(paid.status, PaymentStatus::Paid);
+    assert!(paid.paid_at > 0);
+    assert_eq!(paid.amount, won(25_000));
+    // Paid once: no button, and a second deposit is refused.
+    let (_, html) = app.get_html(&b, &page).await;
+    assert!(html.contains("data-status=\"paid\""), "{html}");
+    assert!(!html.contains(&format!("action=\"{deposit}\"")), "{html}");
+    let r = app.post(&b, &deposit, &[]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Only virtual accounts the simulator issued have a page.
+    let card = paid_card(&app, &pay).await;
+    for other in ["imp_999999999999".to_owned(), card] {
+        let (status, _) = app
+            .get_html(&b, &format!("/portone-sim/bank/{other}"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
+        let r = app
+            .post(&b, &format!("/portone-sim/bank/{other}/deposit"), &[])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{other}");
+    }
+}
+
+async fn paid_card(app: &TestApp, pay: &Arc<PortOne>) -> String {
+    paid(app, pay, "order-bank-card", 1_000).await.imp_uid
 }

@@ -11,6 +11,8 @@
 //!   approve, decline or close; it records the payment and sends the browser back to
 //!   `m_redirect_url` with `imp_uid` and `merchant_uid`. A normal page of the site (CSRF-checked
 //!   form, no script: the site's CSP holds);
+//! - `GET /bank/{imp_uid}` and `POST /bank/{imp_uid}/deposit` — the buyer's bank: a virtual
+//!   account's details and the button that pays into it (a CSRF-checked form as well);
 //! - the simulator's own controls, with `imp_key`/`imp_secret` in the body:
 //!   `POST /_sim/expire-tokens` (every token stops working), `POST /_sim/stats` (token
 //!   requests counted), `POST /_sim/vbanks/{imp_uid}/deposit` (the buyer pays into a virtual
@@ -30,6 +32,7 @@
 //!
 //! Its books live in memory ([`state::Simulator`], in `AppState`): a restart forgets them.
 
+pub mod bank;
 pub mod checkout;
 pub mod state;
 
@@ -72,6 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/_sim/payments/{imp_uid}/cancel",
                 web::post().to(cancel_behind_our_back),
             )
+            .route("/bank/{imp_uid}", web::get().to(bank::page))
+            .route("/bank/{imp_uid}/deposit", web::post().to(bank::deposit))
             .service(
                 web::resource("/checkout")
                     .route(web::get().to(checkout::page))

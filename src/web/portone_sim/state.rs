@@ -427,6 +427,11 @@ impl Simulator {
         }
     }
 
+    /// A payment as the simulator has it.
+    pub fn find(&self, imp_uid: &str) -> Option<Payment> {
+        self.books().payments.get(imp_uid).cloned()
+    }
+
     /// Whether a checkout for `merchant_uid` and `amount` may open.
     pub fn checkout_allowed(&self, merchant_uid: &str, amount: Won) -> Result<(), CheckoutError> {
         let books = self.books();
