@@ -37,7 +37,7 @@ const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 /// the built-in PortOne simulator's REST API (an access token from `imp_key`/`imp_secret`) and
 /// its controls (`imp_key`/`imp_secret` in the body). Its checkout page is a browser form and
 /// stays checked.
-pub const EXEMPT_ROUTES: [&str; 12] = [
+pub const EXEMPT_ROUTES: [&str; 13] = [
     "/portone-sim/users/getToken",
     "/portone-sim/payments/prepare",
     "/portone-sim/payments/cancel",
@@ -46,6 +46,7 @@ pub const EXEMPT_ROUTES: [&str; 12] = [
     "/portone-sim/_sim/stats",
     "/portone-sim/_sim/vbanks/{imp_uid}/deposit",
     "/portone-sim/_sim/faults",
+    "/portone-sim/_sim/token-lifetime",
     "/portone-sim/_sim/webhooks",
     "/portone-sim/_sim/webhook-faults",
     "/portone-sim/_sim/payments/{imp_uid}/amount",

@@ -34,6 +34,7 @@ both_databases!(
     webhooks_carry_imp_uid_merchant_uid_and_status_to_this_site_only,
     duplicate_webhooks_can_arrive_before_the_browser_comes_back,
     the_bank_page_shows_a_virtual_account_and_its_deposit_button_pays_it_once,
+    a_token_with_under_a_minute_left_is_renewed_before_it_is_used,
 );
 
 fn won(n: i64) -> Won {
@@ -1132,4 +1133,56 @@ async fn the_bank_page_shows_a_virtual_account_and_its_deposit_button_pays_it_on
 
 async fn paid_card(app: &TestApp, pay: &Arc<PortOne>) -> String {
     paid(app, pay, "order-bank-card", 1_000).await.imp_uid
+}
+
+async fn a_token_with_under_a_minute_left_is_renewed_before_it_is_used(db: Db) {
+    let app = spawn_app(db).await;
+    // PortOne hands out tokens with 45 seconds to live: each is under the 60-second margin.
+    let (status, body) = control_with(
+        &app,
+        "token-lifetime",
+        SIMULATOR_API_SECRET,
+        &[("secs", "45")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pay = client(&app);
+    let p = pay.clone();
+    blocking(move || {
+        p.prepare("order-short-1", won(1_000))?;
+        p.prepare("order-short-2", won(1_000))?;
+        p.prepare("order-short-3", won(1_000))
+    })
+    .await
+    .expect("three calls");
+    assert_eq!(
+        token_requests(&app).await,
+        3,
+        "a token under a minute from expiry is renewed before each call"
+    );
+    // Long-lived tokens again: the next one is kept.
+    let (status, _) = control_with(
+        &app,
+        "token-lifetime",
+        SIMULATOR_API_SECRET,
+        &[("secs", "1800")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let p = pay.clone();
+    blocking(move || {
+        p.prepare("order-short-4", won(1_000))?;
+        p.prepare("order-short-5", won(1_000))
+    })
+    .await
+    .expect("two calls");
+    assert_eq!(token_requests(&app).await, 4);
+    let (status, _) = control_with(
+        &app,
+        "token-lifetime",
+        SIMULATOR_API_SECRET,
+        &[("secs", "0")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -14,7 +14,8 @@
 //! - `GET /bank/{imp_uid}` and `POST /bank/{imp_uid}/deposit` — the buyer's bank: a virtual
 //!   account's details and the button that pays into it (a CSRF-checked form as well);
 //! - the simulator's own controls, with `imp_key`/`imp_secret` in the body:
-//!   `POST /_sim/expire-tokens` (every token stops working), `POST /_sim/stats` (token
+//!   `POST /_sim/expire-tokens` (every token stops working), `POST /_sim/token-lifetime`
+//!   (`secs`: new tokens live 1–1800 seconds), `POST /_sim/stats` (token
 //!   requests counted), `POST /_sim/vbanks/{imp_uid}/deposit` (the buyer pays into a virtual
 //!   account), `POST /_sim/faults` (`mode` = `delay` with `delay_ms` | `error` | `error_before` |
 //!   `none`, for the next `count` API calls: a late answer after the work is done, a 500 after
@@ -65,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/_sim/stats", web::post().to(stats))
             .route("/_sim/vbanks/{imp_uid}/deposit", web::post().to(deposit))
             .route("/_sim/faults", web::post().to(faults))
+            .route("/_sim/token-lifetime", web::post().to(token_lifetime))
             .route("/_sim/webhooks", web::post().to(webhooks))
             .route("/_sim/webhook-faults", web::post().to(webhook_faults))
             .route(
@@ -391,6 +393,35 @@ async fn faults(state: web::Data<AppState>, req: HttpRequest, bytes: web::Bytes)
         message: None,
         response: Some(serde_json::json!({ "mode": f.mode, "count": count })),
     })
+}
+
+#[derive(Deserialize)]
+struct LifetimeBody {
+    secs: i64,
+}
+
+async fn token_lifetime(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let sim = match controlled(&state, &req, &bytes) {
+        Ok(sim) => sim,
+        Err(refusal) => return respond(refusal),
+    };
+    match body::<LifetimeBody>(&req, &bytes) {
+        Ok(l) if (1..=state::TOKEN_LIFETIME_SECS).contains(&l.secs) => {
+            sim.set_token_lifetime(Some(l.secs));
+            respond(Answer {
+                status: 200,
+                code: 0,
+                message: None,
+                response: Some(serde_json::json!({ "secs": l.secs })),
+            })
+        }
+        Ok(_) => respond(Answer::refused(400, "secs: 1 to 1800")),
+        Err(refusal) => respond(refusal),
+    }
 }
 
 #[derive(Deserialize)]

@@ -127,6 +127,8 @@ struct Books {
     webhook_copies: u32,
     /// Fault injection: webhooks are delivered before the browser is redirected back.
     webhooks_before_redirect: bool,
+    /// Fault injection: new tokens live this many seconds instead of 30 minutes.
+    token_lifetime: Option<i64>,
     /// Token → its expiry (unix).
     tokens: HashMap<String, i64>,
     token_requests: u64,
@@ -306,9 +308,10 @@ impl Simulator {
             .filter(|(_, expiry)| **expiry - now > 60)
             .max_by_key(|(_, expiry)| **expiry)
             .map(|(t, e)| (t.clone(), *e));
+        let lifetime = books.token_lifetime.unwrap_or(TOKEN_LIFETIME_SECS);
         let (access_token, expired_at) = reusable.unwrap_or_else(|| {
             let token = format!("{:x}", rand::rng().random::<u128>());
-            (token, now + TOKEN_LIFETIME_SECS)
+            (token, now + lifetime)
         });
         books.tokens.insert(access_token.clone(), expired_at);
         Answer::ok(TokenAnswer {
@@ -382,6 +385,11 @@ impl Simulator {
             }
         }
         answer
+    }
+
+    /// Fault injection: tokens issued from now on live `secs` seconds (`None`: 30 minutes).
+    pub fn set_token_lifetime(&self, secs: Option<i64>) {
+        self.books().token_lifetime = secs;
     }
 
     /// How many times `POST /users/getToken` was answered with a token.
