@@ -202,7 +202,9 @@ impl PortOne {
     }
 
     /// The cached token, or a new one from `POST /users/getToken` when none is cached or
-    /// under [`RENEW_BEFORE`] of it remains.
+    /// under [`RENEW_BEFORE`] of it remains. The lock is held while a new token is fetched, so
+    /// threads that need one at the same moment wait for that one rather than each buying
+    /// their own (they wait at most the timeout).
     fn token(&self) -> Result<Secret, PortOneError> {
         let mut cached = self.token.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.renew_at) {
