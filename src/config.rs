@@ -181,6 +181,73 @@ pub struct Settings {
     pub upload_wait: std::time::Duration,
     /// Photos a member may add in any 24 hours (`NEIGHBORBID_UPLOADS_PER_DAY`).
     pub uploads_per_day: u32,
+    /// How PortOne v1 is reached (`NEIGHBORBID_PORTONE_*`, DESIGN §8).
+    pub portone: PortOneSettings,
+}
+
+/// The built-in simulator's `imp_key` (used when no real PortOne keys are configured).
+pub const SIMULATOR_API_KEY: &str = "neighborbid-simulator-key";
+/// The built-in simulator's `imp_secret`.
+pub const SIMULATOR_API_SECRET: &str = "neighborbid-simulator-secret";
+/// The built-in simulator's store code (`IMP.init`).
+pub const SIMULATOR_IMP_CODE: &str = "imp00000000";
+/// PortOne's own API, used when keys are given without `NEIGHBORBID_PORTONE_API_URL`.
+pub const PORTONE_PRODUCTION_URL: &str = "https://api.iamport.kr";
+
+/// `NEIGHBORBID_PORTONE_*`: the PortOne v1 account. `api_url: None` means the built-in
+/// simulator (served by this app under `/portone-sim`) with its own key and secret; `Debug`
+/// never prints the key or the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortOneSettings {
+    /// `None`: the built-in simulator.
+    pub api_url: Option<String>,
+    pub api_key: String,
+    pub api_secret: String,
+    /// The store code for the browser SDK (`IMP.init`).
+    pub imp_code: String,
+    /// The PG passed to `IMP.request_pay`.
+    pub pg: String,
+    /// Pre-register amounts with `POST /payments/prepare`.
+    pub prepare: bool,
+    /// The longest any one call to PortOne may take; past it the result is unknown.
+    pub timeout: std::time::Duration,
+}
+
+impl PortOneSettings {
+    /// The built-in simulator, with its own key, secret and store code.
+    pub fn simulator() -> Self {
+        PortOneSettings {
+            api_url: None,
+            api_key: SIMULATOR_API_KEY.to_owned(),
+            api_secret: SIMULATOR_API_SECRET.to_owned(),
+            imp_code: SIMULATOR_IMP_CODE.to_owned(),
+            pg: "html5_inicis".to_owned(),
+            prepare: true,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+
+    /// True when the built-in simulator stands in for PortOne.
+    pub fn is_simulated(&self) -> bool {
+        self.api_url.is_none()
+    }
+}
+
+impl fmt::Debug for PortOneSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortOneSettings")
+            .field(
+                "api_url",
+                &self.api_url.as_deref().unwrap_or("<built-in simulator>"),
+            )
+            .field("api_key", &"<redacted>")
+            .field("api_secret", &"<redacted>")
+            .field("imp_code", &self.imp_code)
+            .field("pg", &self.pg)
+            .field("prepare", &self.prepare)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -212,6 +279,7 @@ impl fmt::Debug for Settings {
             .field("market_respond_within", &self.market_respond_within)
             .field("upload_concurrency", &self.upload_concurrency)
             .field("uploads_per_day", &self.uploads_per_day)
+            .field("portone", &self.portone)
             .finish_non_exhaustive()
     }
 }
@@ -255,6 +323,7 @@ impl Settings {
             upload_concurrency: 2,
             upload_wait: std::time::Duration::from_secs(10),
             uploads_per_day: 20,
+            portone: PortOneSettings::simulator(),
         }
     }
 
@@ -382,11 +451,78 @@ impl Settings {
         if let Some(v) = get("NEIGHBORBID_UPLOADS_PER_DAY") {
             s.uploads_per_day = parse_num("NEIGHBORBID_UPLOADS_PER_DAY", &v)?;
         }
+        s.portone = portone_from_lookup(&get)?;
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
         }
         Ok(s)
     }
+}
+
+/// `NEIGHBORBID_PORTONE_*`. No URL and no keys: the simulator. Keys without a URL: PortOne
+/// itself. A URL without keys is refused (it would fail at the first payment).
+fn portone_from_lookup(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<PortOneSettings, ConfigError> {
+    let mut p = PortOneSettings::simulator();
+    let set = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let url = set("NEIGHBORBID_PORTONE_API_URL");
+    let key = set("NEIGHBORBID_PORTONE_API_KEY");
+    let secret = set("NEIGHBORBID_PORTONE_API_SECRET");
+    match (url, key, secret) {
+        (None, None, None) => {}
+        (url, Some(key), Some(secret)) => {
+            let url = url
+                .unwrap_or_else(|| PORTONE_PRODUCTION_URL.to_owned())
+                .trim_end_matches('/')
+                .to_owned();
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ConfigError(
+                    "NEIGHBORBID_PORTONE_API_URL must be an http:// or https:// address".to_owned(),
+                ));
+            }
+            p.api_url = Some(url);
+            p.api_key = key;
+            p.api_secret = secret;
+            p.imp_code = String::new();
+        }
+        _ => return Err(ConfigError(
+            "NEIGHBORBID_PORTONE_API_KEY and NEIGHBORBID_PORTONE_API_SECRET must be set together \
+                 (and are required with NEIGHBORBID_PORTONE_API_URL); set none of them for the \
+                 built-in simulator"
+                .to_owned(),
+        )),
+    }
+    if let Some(code) = set("NEIGHBORBID_PORTONE_IMP_CODE") {
+        p.imp_code = code;
+    } else if !p.is_simulated() {
+        return Err(ConfigError(
+            "NEIGHBORBID_PORTONE_IMP_CODE (the store code, impXXXXXXXX) is required with real PortOne keys"
+                .to_owned(),
+        ));
+    }
+    if let Some(pg) = set("NEIGHBORBID_PORTONE_PG") {
+        p.pg = pg;
+    }
+    if let Some(v) = get("NEIGHBORBID_PORTONE_PREPARE") {
+        p.prepare = parse_bool("NEIGHBORBID_PORTONE_PREPARE", &v)?;
+    }
+    if let Some(v) = get("NEIGHBORBID_PORTONE_TIMEOUT_SECS") {
+        let secs: u64 = parse_num("NEIGHBORBID_PORTONE_TIMEOUT_SECS", &v)?;
+        if secs == 0 || secs > 120 {
+            return Err(ConfigError(
+                "NEIGHBORBID_PORTONE_TIMEOUT_SECS must be from 1 to 120".to_owned(),
+            ));
+        }
+        p.timeout = std::time::Duration::from_secs(secs);
+    }
+    Ok(p)
 }
 
 fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
@@ -538,5 +674,65 @@ mod tests {
             Settings::from_lookup(|n| (n == "NEIGHBORBID_SECRET_KEY").then(|| "short".to_owned()))
                 .unwrap_err();
         assert!(err.0.contains("at least 64 bytes"));
+    }
+
+    #[test]
+    fn without_portone_keys_the_simulator_is_used_and_with_them_portone_itself() {
+        let sim = Settings::from_lookup(|_| None).unwrap().portone;
+        assert!(sim.is_simulated());
+        assert_eq!(sim.api_key, SIMULATOR_API_KEY);
+        assert!(sim.prepare);
+
+        let env = |extra: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                extra
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let real = Settings::from_lookup(env(&[
+            ("NEIGHBORBID_PORTONE_API_KEY", "key-abc"),
+            ("NEIGHBORBID_PORTONE_API_SECRET", "secret-xyz"),
+            ("NEIGHBORBID_PORTONE_IMP_CODE", "imp12345678"),
+            ("NEIGHBORBID_PORTONE_PREPARE", "false"),
+            ("NEIGHBORBID_PORTONE_TIMEOUT_SECS", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            real.portone.api_url.as_deref(),
+            Some(PORTONE_PRODUCTION_URL)
+        );
+        assert!(!real.portone.prepare);
+        assert_eq!(real.portone.timeout, std::time::Duration::from_secs(5));
+        let shown = format!("{real:?}");
+        assert!(
+            !shown.contains("key-abc") && !shown.contains("secret-xyz"),
+            "{shown}"
+        );
+
+        for bad in [
+            &[("NEIGHBORBID_PORTONE_API_URL", "https://api.iamport.kr")][..],
+            &[("NEIGHBORBID_PORTONE_API_KEY", "key-abc")][..],
+            &[
+                ("NEIGHBORBID_PORTONE_API_KEY", "key-abc"),
+                ("NEIGHBORBID_PORTONE_API_SECRET", "secret-xyz"),
+            ][..],
+            &[
+                ("NEIGHBORBID_PORTONE_API_URL", "ftp://x"),
+                ("NEIGHBORBID_PORTONE_API_KEY", "key-abc"),
+                ("NEIGHBORBID_PORTONE_API_SECRET", "secret-xyz"),
+                ("NEIGHBORBID_PORTONE_IMP_CODE", "imp12345678"),
+            ][..],
+        ] {
+            let err = Settings::from_lookup(|n| {
+                bad.iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+            .unwrap_err();
+            assert!(err.0.contains("NEIGHBORBID_PORTONE"), "{bad:?}: {err}");
+            assert!(!err.0.contains("secret-xyz"), "{err}");
+        }
     }
 }

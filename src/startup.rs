@@ -63,8 +63,10 @@ impl Application {
         let live = crate::live::LiveHub::start(pool.clone(), settings.timezone, listen_url)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
         let settings = Arc::new(settings);
+        let (portone, portone_sim) = portone_client(&settings, local);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -82,8 +84,11 @@ impl Application {
             ),
             live: live.clone(),
             upload_slots: Arc::new(tokio::sync::Semaphore::new(settings.upload_concurrency)),
+            portone,
+            portone_sim,
         });
         let secure = settings.is_https();
+        let simulated = settings.portone.is_simulated();
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("nb_session".to_owned())
@@ -111,6 +116,11 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(site::error::query_error))
                 .app_data(web::PathConfig::default().error_handler(site::error::path_error))
                 .configure(site::routes)
+                .configure(|cfg| {
+                    if simulated {
+                        site::portone_sim::routes(cfg);
+                    }
+                })
                 .default_service(web::to(site::pages::not_found))
         })
         // Keep idle connections as long as browsers do (actix's default is 5 s): a client that
@@ -147,6 +157,56 @@ impl Application {
             None
         };
         self.server.await
+    }
+}
+
+/// The process's PortOne client and, without a real PortOne configured, the built-in
+/// simulator it talks to. The simulator is reached at this process's own listener (a call to
+/// itself should not go out through a proxy and back), e.g. `http://127.0.0.1:8080/portone-sim`.
+fn portone_client(
+    settings: &Settings,
+    local: std::net::SocketAddr,
+) -> (
+    Arc<crate::portone::PortOne>,
+    Option<Arc<site::portone_sim::state::Simulator>>,
+) {
+    let p = &settings.portone;
+    match &p.api_url {
+        Some(url) => (
+            Arc::new(crate::portone::PortOne::new(
+                url,
+                &p.api_key,
+                &p.api_secret,
+                p.timeout,
+            )),
+            None,
+        ),
+        None => {
+            let host = match local.ip() {
+                ip if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_owned(),
+                ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+            };
+            let origin = format!("http://{host}:{}", local.port());
+            let url = format!("{origin}{}", site::portone_sim::PREFIX);
+            let site_origins = settings.public_url.iter().cloned().collect();
+            tracing::info!(url = %url, "PortOne: the built-in simulator (no real PortOne configured)");
+            (
+                Arc::new(crate::portone::PortOne::new(
+                    &url,
+                    &p.api_key,
+                    &p.api_secret,
+                    p.timeout,
+                )),
+                Some(Arc::new(site::portone_sim::state::Simulator::new(
+                    &p.api_key,
+                    &p.api_secret,
+                    &origin,
+                    site_origins,
+                ))),
+            )
+        }
     }
 }
 

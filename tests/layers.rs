@@ -2,7 +2,7 @@
 //! follows its `crate::…` and `super::…` paths, and fails when
 //! - two modules import each other, directly or around a longer loop (a parent mounting its own
 //!   children — `mod.rs` naming its handlers in the routes — is not an import back), or
-//! - a lower layer imports a higher one: `domain`/`config`/`telemetry` → `db` → `services` →
+//! - a lower layer imports a higher one: `domain`/`config`/`telemetry` → `db`/`portone` → `services` →
 //!   `views`/`live`/`jobs` → `web` → `startup`. A new top-level module must be given a layer here.
 #![expect(
     clippy::expect_used,
@@ -16,7 +16,7 @@ use std::path::Path;
 fn layer(top: &str) -> Option<u8> {
     Some(match top {
         "domain" | "config" | "telemetry" => 0,
-        "db" => 1,
+        "db" | "portone" => 1,
         "services" => 2,
         "views" | "live" | "jobs" => 3,
         "web" => 4,

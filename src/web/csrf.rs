@@ -8,6 +8,10 @@
 //! for a photo upload) gets 413 at once. A multipart body is read only as far as its
 //! `csrf_token` field (every form sends it first) and then streamed on to the handler, which
 //! checks who is asking before it reads the rest; no route ever gets more than its limit.
+//!
+//! Exempt: the routes in [`EXEMPT_ROUTES`] and nothing else. They are called server to server
+//! (no browser, no session, so no token to compare) and authenticate each request themselves;
+//! their bodies are still capped by the app's `PayloadConfig` (64 KB).
 
 use actix_session::SessionExt;
 use actix_web::body::MessageBody;
@@ -29,11 +33,43 @@ pub const MULTIPART_LIMIT: usize = 6 * 1024 * 1024;
 /// How far into a multipart body its `csrf_token` field is looked for.
 const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 
+/// POST routes that are not CSRF-checked, each authenticating its caller another way:
+/// the built-in PortOne simulator's REST API (an access token from `imp_key`/`imp_secret`) and
+/// its controls (`imp_key`/`imp_secret` in the body). Its checkout page is a browser form and
+/// stays checked.
+pub const EXEMPT_ROUTES: [&str; 13] = [
+    "/portone-sim/users/getToken",
+    "/portone-sim/payments/prepare",
+    "/portone-sim/payments/cancel",
+    "/portone-sim/vbanks",
+    "/portone-sim/_sim/expire-tokens",
+    "/portone-sim/_sim/stats",
+    "/portone-sim/_sim/vbanks/{imp_uid}/deposit",
+    "/portone-sim/_sim/faults",
+    "/portone-sim/_sim/token-lifetime",
+    "/portone-sim/_sim/webhooks",
+    "/portone-sim/_sim/webhook-faults",
+    "/portone-sim/_sim/payments/{imp_uid}/amount",
+    "/portone-sim/_sim/payments/{imp_uid}/cancel",
+];
+
+/// Is `path` one of [`EXEMPT_ROUTES`]?
+pub fn is_exempt(path: &str) -> bool {
+    static EXEMPT: std::sync::LazyLock<Vec<actix_web::dev::ResourceDef>> =
+        std::sync::LazyLock::new(|| {
+            EXEMPT_ROUTES
+                .iter()
+                .map(|p| actix_web::dev::ResourceDef::new(*p))
+                .collect()
+        });
+    EXEMPT.iter().any(|r| r.is_match(path))
+}
+
 pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.method() != Method::POST {
+    if req.method() != Method::POST || is_exempt(req.path()) {
         return next.call(req).await;
     }
     let Some(expected) =

@@ -17,6 +17,7 @@ pub mod pager;
 pub mod pages;
 pub mod password;
 pub mod passwords;
+pub mod portone_sim;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub reference: Arc<crate::services::reference::Reference>,
     /// Slots for reading and decoding photo uploads (`Settings::upload_concurrency`).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// The process's one PortOne client (token cached inside); call it inside `web::block`.
+    pub portone: Arc<crate::portone::PortOne>,
+    /// The built-in PortOne simulator's books, when it stands in for PortOne.
+    pub portone_sim: Option<Arc<portone_sim::state::Simulator>>,
 }
 
 /// Run `f` with a pooled connection on the blocking pool, carrying the request's span.
