@@ -99,6 +99,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payouts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        amount -> BigInt,
+        bank_code -> Text,
+        account_number -> Text,
+        account_holder -> Text,
+        status -> Text,
+        requested_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(wallets -> users (user_id));
@@ -174,4 +190,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     trades,
     sessions,
     uploads,
+    payouts,
 );

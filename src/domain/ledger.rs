@@ -24,10 +24,14 @@ pub enum LedgerKind {
     PurchaseOut,
     /// …and arrives in the seller's balance.
     PurchaseIn,
+    /// A payout requested: available → held until an admin transfers or rejects it.
+    PayoutHold,
+    /// A payout rejected: held → available.
+    PayoutRelease,
 }
 
 impl LedgerKind {
-    pub const ALL: [LedgerKind; 10] = [
+    pub const ALL: [LedgerKind; 12] = [
         LedgerKind::Deposit,
         LedgerKind::Withdrawal,
         LedgerKind::BidHold,
@@ -38,6 +42,8 @@ impl LedgerKind {
         LedgerKind::PurchaseRelease,
         LedgerKind::PurchaseOut,
         LedgerKind::PurchaseIn,
+        LedgerKind::PayoutHold,
+        LedgerKind::PayoutRelease,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -52,6 +58,8 @@ impl LedgerKind {
             LedgerKind::PurchaseRelease => "purchase_release",
             LedgerKind::PurchaseOut => "purchase_out",
             LedgerKind::PurchaseIn => "purchase_in",
+            LedgerKind::PayoutHold => "payout_hold",
+            LedgerKind::PayoutRelease => "payout_release",
         }
     }
 
@@ -63,7 +71,7 @@ impl LedgerKind {
     pub const fn label(self) -> &'static str {
         match self {
             LedgerKind::Deposit => "Top-up",
-            LedgerKind::Withdrawal => "Withdrawal",
+            LedgerKind::Withdrawal => "Paid out",
             LedgerKind::BidHold => "Bid hold",
             LedgerKind::BidRelease => "Bid released",
             LedgerKind::SettleOut => "Paid for a won auction",
@@ -71,6 +79,8 @@ impl LedgerKind {
             LedgerKind::PurchaseHold => "Purchase hold",
             LedgerKind::PurchaseRelease => "Purchase released",
             LedgerKind::PurchaseOut => "Purchase paid",
+            LedgerKind::PayoutHold => "Payout requested (held)",
+            LedgerKind::PayoutRelease => "Payout rejected (released)",
         }
     }
 }

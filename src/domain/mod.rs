@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auction;
+pub mod bank;
 pub mod image;
 pub mod ledger;
 pub mod market;

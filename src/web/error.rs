@@ -13,6 +13,7 @@ use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
 use crate::services::password::ChangePasswordError;
+use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
@@ -180,6 +181,8 @@ use_case_errors! {
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
     CancelTradeError { not_found: [NotFound], forbidden: [NotBuyer] }
+    RequestPayoutError { not_found: [], forbidden: [] }
+    DecidePayoutError { not_found: [NotFound], forbidden: [] }
     ChangePasswordError { not_found: [NotFound], forbidden: [] }
     SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
     ReactivateError { not_found: [NotFound], forbidden: [] }

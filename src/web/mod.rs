@@ -17,6 +17,7 @@ pub mod pager;
 pub mod pages;
 pub mod password;
 pub mod passwords;
+pub mod payouts;
 pub mod portone_sim;
 pub mod ratelimit;
 pub mod session;
@@ -210,6 +211,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(password::change)),
         )
         .route("/admin/users", web::get().to(admin_users::list))
+        .service(
+            web::resource("/wallet/payouts")
+                .route(web::get().to(payouts::show))
+                .route(web::post().to(payouts::request)),
+        )
+        .route("/admin/payouts", web::get().to(payouts::queue))
+        .route(
+            "/admin/payouts/{id}/transfer",
+            web::post().to(payouts::transfer),
+        )
+        .route(
+            "/admin/payouts/{id}/reject",
+            web::post().to(payouts::reject),
+        )
         .route(
             "/admin/users/{id}/suspend",
             web::post().to(admin_users::suspend),
