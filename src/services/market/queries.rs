@@ -1,0 +1,277 @@
+//! What the market pages show: product cards with filters and pages, one product with its
+//! trades, and a member's purchases and reservations.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::db::schema::{products, trades, users};
+use crate::db::{like_pattern, lower, DbConnection};
+use crate::domain::market::{CategoryId, ProductId, ProductStatus, TradeId, TradeStatus};
+use crate::domain::{RegionId, UserId, Won};
+use crate::services::reference::{Category, Reference, Region};
+
+type Backend = <DbConnection as Connection>::Backend;
+use super::*;
+
+// ---------------------------------------------------------------- what the pages show
+
+/// A product with the names the pages show.
+#[derive(Debug, Clone)]
+pub struct ProductCard {
+    pub product: ProductRow,
+    pub seller_name: String,
+    pub region_name: String,
+    pub category_name: String,
+}
+
+/// The list's filters, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub text: Option<String>,
+    pub region_id: Option<RegionId>,
+    pub category_id: Option<CategoryId>,
+    pub status: Option<ProductStatus>,
+}
+
+fn filtered<'a>(
+    filter: &ProductFilter,
+    regions_in: Option<Vec<RegionId>>,
+) -> products::BoxedQuery<'a, Backend> {
+    let mut q = products::table.into_boxed();
+    if let Some(text) = filter.text.as_deref() {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(products::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(products::description).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(ids) = regions_in {
+        q = q.filter(products::region_id.eq_any(ids));
+    }
+    if let Some(c) = filter.category_id {
+        q = q.filter(products::category_id.eq(c));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(products::status.eq(s.as_str()));
+    }
+    q
+}
+
+/// The names of users, by id.
+fn user_names(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+fn cards(
+    conn: &mut DbConnection,
+    rows: Vec<ProductRow>,
+    regions: &[Region],
+    categories: &[Category],
+) -> QueryResult<Vec<ProductCard>> {
+    let sellers: Vec<i64> = rows.iter().map(|p| p.seller_id).collect();
+    let names = user_names(conn, &sellers)?;
+    Ok(rows
+        .into_iter()
+        .map(|product| ProductCard {
+            seller_name: names.get(&product.seller_id).cloned().unwrap_or_default(),
+            region_name: regions
+                .iter()
+                .find(|r| r.id == product.region_id)
+                .map(|r| r.full_name.clone())
+                .unwrap_or_default(),
+            category_name: categories
+                .iter()
+                .find(|c| c.id == product.category_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            product,
+        })
+        .collect())
+}
+
+/// One page of the market, newest first, and the number of products matching in all,
+/// with the regions and categories the filter form offers.
+pub struct ProductPage {
+    pub cards: Vec<ProductCard>,
+    pub total: i64,
+    pub regions: Vec<Region>,
+    pub categories: Vec<Category>,
+}
+
+pub fn list_products(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    filter: &ProductFilter,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<ProductPage> {
+    let (regions, categories) = (&reference.regions, &reference.categories);
+    let regions_in = filter.region_id.map(|r| reference.with_descendants(r));
+    let total: i64 = filtered(filter, regions_in.clone())
+        .count()
+        .get_result(conn)?;
+    let rows = filtered(filter, regions_in)
+        .order(products::id.desc())
+        .limit(per_page)
+        .offset((page.max(1) - 1).saturating_mul(per_page))
+        .select(ProductRow::as_select())
+        .load(conn)?;
+    let cards = cards(conn, rows, regions, categories)?;
+    Ok(ProductPage {
+        cards,
+        total,
+        regions: regions.clone(),
+        categories: categories.clone(),
+    })
+}
+
+/// A trade with the names the pages show.
+#[derive(Debug, Clone)]
+pub struct TradeView {
+    pub trade: TradeRow,
+    pub product_name: String,
+    pub buyer_name: String,
+    pub seller_name: String,
+}
+
+impl TradeView {
+    pub fn price(&self) -> Won {
+        Won::from_stored(self.trade.price)
+    }
+
+    pub fn status(&self) -> TradeStatus {
+        self.trade.status().unwrap_or(TradeStatus::Requested)
+    }
+}
+
+fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<TradeView>> {
+    let mut product_ids: Vec<i64> = rows.iter().map(|t| t.product_id).collect();
+    product_ids.sort_unstable();
+    product_ids.dedup();
+    let product_names: HashMap<i64, String> = products::table
+        .filter(products::id.eq_any(product_ids))
+        .select((products::id, products::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let people: Vec<i64> = rows
+        .iter()
+        .flat_map(|t| [t.buyer_id, t.seller_id])
+        .collect();
+    let names = user_names(conn, &people)?;
+    Ok(rows
+        .into_iter()
+        .map(|trade| TradeView {
+            product_name: product_names
+                .get(&trade.product_id)
+                .cloned()
+                .unwrap_or_default(),
+            buyer_name: names.get(&trade.buyer_id).cloned().unwrap_or_default(),
+            seller_name: names.get(&trade.seller_id).cloned().unwrap_or_default(),
+            trade,
+        })
+        .collect())
+}
+
+/// One product's page: the product, and the trades the viewer may see (the seller sees
+/// every trade of the product; a buyer sees their own).
+pub struct ProductDetail {
+    pub card: ProductCard,
+    pub trades: Vec<TradeView>,
+}
+
+pub fn product_detail(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    product_id: ProductId,
+    viewer: Option<UserId>,
+) -> QueryResult<Option<ProductDetail>> {
+    let Some(row) = products::table
+        .find(product_id)
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let seller_id = row.seller_id;
+    let card = cards(conn, vec![row], &reference.regions, &reference.categories)?
+        .into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)?;
+    let trades = match viewer {
+        Some(v) if v == seller_id => trades::table
+            .filter(trades::product_id.eq(product_id))
+            .order(trades::id.asc())
+            .select(TradeRow::as_select())
+            .load(conn)?,
+        Some(v) => trades::table
+            .filter(trades::product_id.eq(product_id))
+            .filter(trades::buyer_id.eq(v))
+            .select(TradeRow::as_select())
+            .load(conn)?,
+        None => Vec::new(),
+    };
+    let trades = trade_views(conn, trades)?;
+    Ok(Some(ProductDetail { card, trades }))
+}
+
+/// The product a trade belongs to.
+pub fn product_of_trade(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+) -> QueryResult<Option<ProductId>> {
+    trades::table
+        .find(trade_id)
+        .select(trades::product_id)
+        .first(conn)
+        .optional()
+}
+
+/// Most trades a "my trades" page lists.
+pub const MY_TRADES_LIMIT: i64 = 200;
+
+/// Every trade where `user` is the buyer, newest first.
+pub fn purchases(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<TradeView>> {
+    let rows = trades::table
+        .filter(trades::buyer_id.eq(user))
+        .order(trades::id.desc())
+        .limit(MY_TRADES_LIMIT)
+        .select(TradeRow::as_select())
+        .load(conn)?;
+    trade_views(conn, rows)
+}
+
+/// Trades in progress (requested or approved) where `user` is the buyer or the seller.
+pub fn reservations(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<TradeView>> {
+    let rows = trades::table
+        .filter(trades::buyer_id.eq(user).or(trades::seller_id.eq(user)))
+        .filter(trades::status.eq_any(TradeStatus::OPEN))
+        .order(trades::id.desc())
+        .limit(MY_TRADES_LIMIT)
+        .select(TradeRow::as_select())
+        .load(conn)?;
+    trade_views(conn, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_pattern("Lamp"), "%lamp%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

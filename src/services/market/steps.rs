@@ -1,0 +1,393 @@
+//! A trade's steps: buy, the seller's decision, the buyer's cancel before approval (or the
+//! scheduler's, when the seller never answered), and the confirmation that pays the seller.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use crate::db::schema::trades;
+use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
+use crate::domain::market::{ProductId, Quantity, TradeId, TradeStatus};
+use crate::domain::{UserId, Won};
+use crate::services::now;
+
+use super::*;
+
+// ---------------------------------------------------------------- buy
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuyError {
+    #[error("This product does not exist.")]
+    NotFound,
+    #[error("You cannot buy your own product.")]
+    OwnProduct,
+    #[error("You already have a trade for this product: each neighbour can have one.")]
+    AlreadyBought,
+    #[error("No unit is left: every unit is already reserved or sold.")]
+    SoldOut,
+    #[error("Only {left} left: ask for at most {left}.")]
+    NotEnoughUnits { left: i32 },
+    #[error("The price changed to {price} a unit. Check it and buy again if you still want it.")]
+    PriceChanged { price: Won },
+    #[error("Not enough money in your wallet: the price is {price} and you have {available} available. Top up your wallet first.")]
+    InsufficientFunds { price: Won, available: Won },
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(BuyError);
+
+/// What a purchase started.
+#[derive(Debug, Clone, Copy)]
+pub struct Bought {
+    pub trade_id: TradeId,
+    pub price: Won,
+}
+
+/// What a buyer asks for: how many units, and the unit price they saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    pub quantity: Quantity,
+    /// The unit price on the page the buyer pressed Buy on; a missing or different one is
+    /// refused under the product's lock, so a seller cannot switch the price mid-purchase.
+    pub expected_price: Option<Won>,
+}
+
+/// Start a trade for `order.quantity` units at today's price, holding the whole amount from
+/// the buyer's wallet. The seller has `respond_within` to approve or reject it.
+#[tracing::instrument(skip(conn), fields(user.id = buyer_id, product.id = product_id))]
+pub fn buy(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    buyer_id: UserId,
+    order: Order,
+    respond_within: Duration,
+) -> Result<Bought, BuyError> {
+    let respond_within = chrono::TimeDelta::from_std(respond_within)
+        .map_err(|e| BuyError::Unexpected(anyhow::anyhow!("response period: {e}")))?;
+    let result = write_tx(conn, |conn| {
+        let product = lock_product(conn, product_id)?.ok_or(BuyError::NotFound)?;
+        if product.seller_id == buyer_id {
+            return Err(BuyError::OwnProduct);
+        }
+        let existing: i64 = trades::table
+            .filter(trades::product_id.eq(product_id))
+            .filter(trades::buyer_id.eq(buyer_id))
+            .count()
+            .get_result(conn)?;
+        if existing > 0 {
+            return Err(BuyError::AlreadyBought);
+        }
+        if product.units_left <= 0 {
+            return Err(BuyError::SoldOut);
+        }
+        let unit_price = product.price();
+        if order.expected_price != Some(unit_price) {
+            return Err(BuyError::PriceChanged { price: unit_price });
+        }
+        let quantity = order.quantity.get();
+        if quantity > product.units_left {
+            return Err(BuyError::NotEnoughUnits {
+                left: product.units_left,
+            });
+        }
+        // At most ₩1,000,000,000 × 1,000: far inside i64.
+        let price = Won::from_stored(unit_price.get().saturating_mul(i64::from(quantity)));
+        let wallet = lock_wallets(conn, &[buyer_id])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| BuyError::Unexpected(anyhow::anyhow!("the buyer has no wallet")))?;
+        if wallet.balance < price.get() {
+            return Err(BuyError::InsufficientFunds {
+                price,
+                available: Won::from_stored(wallet.balance),
+            });
+        }
+        let at = now();
+        let trade_id: i64 = diesel::insert_into(trades::table)
+            .values((
+                trades::product_id.eq(product_id),
+                trades::buyer_id.eq(buyer_id),
+                trades::seller_id.eq(product.seller_id),
+                trades::price.eq(price.get()),
+                trades::status.eq(TradeStatus::Requested.as_str()),
+                trades::created_at.eq(at),
+                trades::quantity.eq(quantity),
+                trades::respond_by.eq(at + respond_within),
+            ))
+            .returning(trades::id)
+            .get_result(conn)?;
+        hold(conn, trade_id, buyer_id, price.get())?;
+        update_units_and_status(conn, product_id, product.units_left - quantity)?;
+        Ok(Bought { trade_id, price })
+    });
+    match result {
+        // The UNIQUE (product_id, buyer_id) constraint is the last guard.
+        Err(BuyError::Unexpected(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(is_unique_violation) =>
+        {
+            Err(BuyError::AlreadyBought)
+        }
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------- the seller decides
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the seller can approve or reject this trade.")]
+    NotSeller,
+    #[error("This trade is no longer waiting for your decision.")]
+    NotRequested,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(DecideError);
+
+/// The seller approves a requested trade (the auto-confirm clock starts) or rejects it (the
+/// hold goes back to the buyer and the unit back on sale). Returns the product's id.
+#[tracing::instrument(skip(conn, auto_confirm), fields(user.id = seller_id, trade.id = trade_id))]
+pub fn decide(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    seller_id: UserId,
+    decision: Decision,
+    auto_confirm: Duration,
+) -> Result<ProductId, DecideError> {
+    let period = chrono::TimeDelta::from_std(auto_confirm)
+        .map_err(|e| DecideError::Unexpected(anyhow::anyhow!("auto-confirm period: {e}")))?;
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(DecideError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(DecideError::NotFound)?;
+        // Read again under the product's lock: every change to a trade holds it.
+        let trade = find_trade(conn, trade_id)?.ok_or(DecideError::NotFound)?;
+        if trade.seller_id != seller_id {
+            return Err(DecideError::NotSeller);
+        }
+        if trade.status() != Some(TradeStatus::Requested) {
+            return Err(DecideError::NotRequested);
+        }
+        let at = now();
+        match decision {
+            Decision::Approve => {
+                diesel::update(trades::table.find(trade_id))
+                    .set((
+                        trades::status.eq(TradeStatus::Approved.as_str()),
+                        trades::approved_at.eq(at),
+                        trades::auto_confirm_at.eq(at + period),
+                    ))
+                    .execute(conn)?;
+                update_units_and_status(conn, product_id, product.units_left)?;
+            }
+            Decision::Reject => {
+                lock_wallets(conn, &[trade.buyer_id])?;
+                diesel::update(trades::table.find(trade_id))
+                    .set(trades::status.eq(TradeStatus::Rejected.as_str()))
+                    .execute(conn)?;
+                release(conn, trade_id, trade.buyer_id, trade.price)?;
+                update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+            }
+        }
+        Ok(product_id)
+    })
+}
+
+// ---------------------------------------------------------------- cancel before approval
+
+/// Who cancels a requested trade: its buyer, or the scheduler once the seller's time to
+/// answer has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeCanceller {
+    Buyer(UserId),
+    Scheduler,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelTradeError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the buyer can cancel this trade.")]
+    NotBuyer,
+    #[error("The seller has already answered: this trade can no longer be cancelled.")]
+    NotRequested,
+    #[error("The seller still has time to answer.")]
+    NotDue,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(CancelTradeError);
+
+/// Cancel a trade the seller has not approved: the hold goes back to the buyer and the units
+/// back on sale, in one transaction. Returns the product's id.
+#[tracing::instrument(skip(conn), fields(trade.id = trade_id))]
+pub fn cancel_trade(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    by: TradeCanceller,
+) -> Result<ProductId, CancelTradeError> {
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(CancelTradeError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(CancelTradeError::NotFound)?;
+        let trade = find_trade(conn, trade_id)?.ok_or(CancelTradeError::NotFound)?;
+        let at = now();
+        match by {
+            TradeCanceller::Buyer(user) if user != trade.buyer_id => {
+                return Err(CancelTradeError::NotBuyer)
+            }
+            TradeCanceller::Buyer(_) => {}
+            TradeCanceller::Scheduler => {
+                if trade.respond_by.is_none_or(|due| due > at) {
+                    return Err(CancelTradeError::NotDue);
+                }
+            }
+        }
+        if trade.status() != Some(TradeStatus::Requested) {
+            return Err(CancelTradeError::NotRequested);
+        }
+        lock_wallets(conn, &[trade.buyer_id])?;
+        diesel::update(trades::table.find(trade_id))
+            .set((
+                trades::status.eq(TradeStatus::Cancelled.as_str()),
+                trades::cancelled_at.eq(at),
+            ))
+            .execute(conn)?;
+        release(conn, trade_id, trade.buyer_id, trade.price)?;
+        update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+        Ok(product_id)
+    })
+}
+
+/// Cancel every requested trade whose seller let the time to answer pass (the scheduler).
+pub fn cancel_unanswered_trades(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let due: Vec<i64> = trades::table
+        .filter(trades::status.eq(TradeStatus::Requested.as_str()))
+        .filter(trades::respond_by.le(now()))
+        .order(trades::respond_by.asc())
+        .limit(100)
+        .select(trades::id)
+        .load(conn)?;
+    let mut cancelled = 0;
+    for id in due {
+        match cancel_trade(conn, id, TradeCanceller::Scheduler) {
+            Ok(_) => {
+                cancelled += 1;
+                tracing::info!(trade.id = id, "unanswered trade cancelled");
+            }
+            // The seller answered, or the buyer cancelled, in the meantime.
+            Err(
+                CancelTradeError::NotRequested
+                | CancelTradeError::NotDue
+                | CancelTradeError::NotFound,
+            ) => {}
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
+    }
+    Ok(cancelled)
+}
+
+// ---------------------------------------------------------------- confirm receipt
+
+/// Who confirms: the buyer, or the scheduler once the auto-confirm time has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmer {
+    Buyer(UserId),
+    Scheduler,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("This trade does not exist.")]
+    NotFound,
+    #[error("Only the buyer can confirm this trade.")]
+    NotBuyer,
+    #[error("This trade is waiting for the seller's approval; it can be confirmed once approved.")]
+    NotApproved,
+    #[error("This trade is already settled.")]
+    Settled,
+    #[error("This trade is not due for automatic confirmation yet.")]
+    NotDue,
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(ConfirmError);
+
+/// Confirm receipt of an approved trade: the held price leaves the buyer's locked money and
+/// arrives in the seller's balance. Returns the product's id.
+#[tracing::instrument(skip(conn), fields(trade.id = trade_id))]
+pub fn confirm(
+    conn: &mut DbConnection,
+    trade_id: TradeId,
+    by: Confirmer,
+) -> Result<ProductId, ConfirmError> {
+    write_tx(conn, |conn| {
+        let product_id = find_trade(conn, trade_id)?
+            .ok_or(ConfirmError::NotFound)?
+            .product_id;
+        let product = lock_product(conn, product_id)?.ok_or(ConfirmError::NotFound)?;
+        let trade = find_trade(conn, trade_id)?.ok_or(ConfirmError::NotFound)?;
+        let at = now();
+        match by {
+            Confirmer::Buyer(user) if user != trade.buyer_id => return Err(ConfirmError::NotBuyer),
+            Confirmer::Buyer(_) => {}
+            Confirmer::Scheduler => {
+                if trade.auto_confirm_at.is_none_or(|due| due > at) {
+                    return Err(ConfirmError::NotDue);
+                }
+            }
+        }
+        match trade.status() {
+            Some(TradeStatus::Approved) => {}
+            Some(TradeStatus::Requested) => return Err(ConfirmError::NotApproved),
+            _ => return Err(ConfirmError::Settled),
+        }
+        lock_wallets(conn, &[trade.buyer_id, trade.seller_id])?;
+        diesel::update(trades::table.find(trade_id))
+            .set((
+                trades::status.eq(TradeStatus::Confirmed.as_str()),
+                trades::confirmed_at.eq(at),
+            ))
+            .execute(conn)?;
+        pay_seller(conn, trade_id, trade.buyer_id, trade.seller_id, trade.price)?;
+        update_units_and_status(conn, product_id, product.units_left)?;
+        Ok(product_id)
+    })
+}
+
+/// Confirm every approved trade whose auto-confirm time has passed, each in its own
+/// transaction. Returns how many were confirmed now.
+#[tracing::instrument(skip_all)]
+pub fn confirm_due_trades(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let due: Vec<i64> = trades::table
+        .filter(trades::status.eq(TradeStatus::Approved.as_str()))
+        .filter(trades::auto_confirm_at.le(now()))
+        .order(trades::auto_confirm_at.asc())
+        .limit(100)
+        .select(trades::id)
+        .load(conn)?;
+    let mut confirmed = 0;
+    for id in due {
+        match confirm(conn, id, Confirmer::Scheduler) {
+            Ok(_) => {
+                confirmed += 1;
+                tracing::info!(trade.id = id, "trade confirmed automatically");
+            }
+            // The buyer confirmed it in the meantime.
+            Err(ConfirmError::Settled | ConfirmError::NotDue | ConfirmError::NotFound) => {}
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
+    }
+    Ok(confirmed)
+}
