@@ -1,7 +1,7 @@
 //! The scheduler inside the server: opens scheduled auctions at their start, closes due
 //! auctions within about a second of their end, and confirms market trades whose
 //! auto-confirm time has passed; each in its own transaction, so one failure never blocks
-//! the others. Several processes may run it at once on PostgreSQL: a row another
+//! the others; now and then it also deletes expired session rows. Several processes may run it at once on PostgreSQL: a row another
 //! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,19 @@ use crate::services::bidding::{self, CloseError};
 use crate::services::{market, now};
 
 pub const TICK: Duration = Duration::from_millis(250);
+
+/// How often expired session rows are deleted (and once when the scheduler starts).
+pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Delete expired session rows.
+fn purge(pool: &DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let purged = crate::services::sessions::purge_expired(&mut conn, now())?;
+    if purged > 0 {
+        tracing::info!(purged, "expired sessions deleted");
+    }
+    Ok(())
+}
 
 /// Stops the scheduler thread when dropped.
 pub struct SchedulerGuard {
@@ -32,9 +45,16 @@ pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard
     std::thread::Builder::new()
         .name("scheduler".to_owned())
         .spawn(move || {
+            let mut last_purge: Option<std::time::Instant> = None;
             while !flag.load(Ordering::Relaxed) {
                 if let Err(e) = tick(&pool, &live) {
                     tracing::warn!(error = format!("{e:#}"), "scheduler tick failed");
+                }
+                if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                    match purge(&pool) {
+                        Ok(()) => last_purge = Some(std::time::Instant::now()),
+                        Err(e) => tracing::warn!(error = format!("{e:#}"), "session purge failed"),
+                    }
                 }
                 std::thread::sleep(TICK);
             }

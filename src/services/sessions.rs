@@ -97,6 +97,12 @@ pub fn end_all(conn: &mut DbConnection, user_id: UserId) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
+/// Delete every session row that expired before `at` (the scheduler, now and then): an expired
+/// row is already refused by [`is_live`]; this keeps the table from growing. Returns how many.
+pub fn purge_expired(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(at))).execute(conn)
+}
+
 /// Whether the session still stands: its row exists and has not expired, and its user is
 /// active. One query over two primary keys.
 pub fn is_live(conn: &mut DbConnection, key: &SessionKey, at: NaiveDateTime) -> QueryResult<bool> {

@@ -17,6 +17,7 @@ both_databases!(
     changing_the_password_ends_every_other_session,
     a_password_change_needs_the_current_password_and_a_strong_new_one,
     sign_up_refuses_common_and_guessable_passwords,
+    expired_sessions_are_refused_and_their_rows_deleted_by_the_scheduler,
 );
 
 const NEW_PASSWORD: &str = "violet-harbour-93";
@@ -304,4 +305,45 @@ async fn sign_up_refuses_common_and_guessable_passwords(db: Db) {
         report.contains("wallets checked: 0"),
         "nobody was created:\n{report}"
     );
+}
+
+/// An expired session is refused at once, and the scheduler deletes its row (on start, and
+/// every ten minutes), so the table does not grow with every login ever made.
+async fn expired_sessions_are_refused_and_their_rows_deleted_by_the_scheduler(db: Db) {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::prelude::*;
+    use neighborbid::db::schema::sessions::dsl as s;
+    let mut app = crate::helpers::spawn_app(db).await;
+    let member = app.sign_up("sleeper").await;
+    let fresh = app.sign_up("awake").await;
+    let count = |app: &crate::helpers::TestApp| -> i64 {
+        s::sessions
+            .count()
+            .get_result(&mut app.raw_connection())
+            .unwrap()
+    };
+    assert_eq!(count(&app), 2);
+    let sleeper = app.user_id("sleeper");
+    app.raw_connection()
+        .batch_execute(&format!(
+            "UPDATE sessions SET expires_at = '2000-01-01 00:00:00' WHERE user_id = {sleeper}"
+        ))
+        .unwrap();
+    let r = app.get(&member, "/wallet").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "an expired session is nobody"
+    );
+    app.restart().await;
+    let mut left = count(&app);
+    for _ in 0..50 {
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = count(&app);
+    }
+    assert_eq!(left, 1, "only the live session is left");
+    assert_eq!(app.get(&fresh, "/wallet").await.status(), StatusCode::OK);
 }
