@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::domain::money::format_delta;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
+use crate::services::payments::{self as payments_service, TopUpError};
 use crate::services::wallet::{self as wallet_service, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
 use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, Pager, SessionUser};
@@ -33,6 +34,19 @@ pub struct JournalLine {
     pub reference: String,
 }
 
+/// One of the member's payments, for the wallet page.
+pub struct PaymentLine {
+    pub merchant_uid: String,
+    pub time: String,
+    pub amount: Won,
+    pub method: &'static str,
+    pub status: &'static str,
+    pub status_words: &'static str,
+}
+
+/// How many of a member's payments the wallet page lists.
+pub const PAYMENTS_LISTED: i64 = 20;
+
 /// `/wallet`: balance, locked, the journal (newest first, paginated) and the top-up form.
 #[derive(Template)]
 #[template(path = "wallet/show.html")]
@@ -48,6 +62,12 @@ pub struct WalletPage {
     pub idempotency_key: String,
     pub amount: String,
     pub error: Option<String>,
+    /// Top-up by card through PortOne (the simulator's checkout window).
+    pub card_topup: bool,
+    pub card_min: Won,
+    pub card_max: Won,
+    pub daily_cap: Won,
+    pub payments: Vec<PaymentLine>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,11 +95,32 @@ async fn wallet_page(
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require_user()?;
     let (user_id, balance, locked) = (user.id, user.balance, user.locked);
-    let (entries, total) = db(state, move |conn| {
-        wallet_service::journal_page(conn, user_id, page, JOURNAL_PER_PAGE)
-            .map_err(anyhow::Error::new)
+    let (entries, total, payments) = db(state, move |conn| {
+        let (entries, total) = wallet_service::journal_page(conn, user_id, page, JOURNAL_PER_PAGE)
+            .map_err(anyhow::Error::new)?;
+        let payments =
+            payments_service::recent(conn, user_id, PAYMENTS_LISTED).map_err(anyhow::Error::new)?;
+        Ok::<_, anyhow::Error>((entries, total, payments))
     })
     .await?;
+    let payments = payments
+        .into_iter()
+        .map(|p| {
+            let status = p.status();
+            PaymentLine {
+                time: ctx.time(&p.created_at),
+                amount: p.amount(),
+                method: if p.method == "card" {
+                    "Card"
+                } else {
+                    "Virtual account"
+                },
+                status: status.as_str(),
+                status_words: status.words(),
+                merchant_uid: p.merchant_uid,
+            }
+        })
+        .collect();
     let lines = entries
         .into_iter()
         .map(|e| JournalLine {
@@ -105,6 +146,11 @@ async fn wallet_page(
             idempotency_key: new_token(),
             amount,
             error,
+            card_topup: card_available(state),
+            card_min: payments_service::TOPUP_MIN,
+            card_max: payments_service::TOPUP_MAX,
+            daily_cap: payments_service::DAILY_CAP,
+            payments,
             ctx,
         },
     )
@@ -114,7 +160,8 @@ async fn wallet_page(
 #[serde(default)]
 pub struct TopUpForm {
     pub amount: String,
-    /// `dev` (the free development top-up, only with `NEIGHBORBID_DEV_TOPUP=true`).
+    /// `card` (through PortOne), or `dev` (the free development top-up, only with
+    /// `NEIGHBORBID_DEV_TOPUP=true`).
     pub method: String,
     pub idempotency_key: String,
 }
@@ -134,6 +181,9 @@ pub async fn top_up(
     form: web::Form<TopUpForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    if form.method == "card" && card_available(&state) {
+        return card_top_up(req, user, state, form).await;
+    }
     if form.method != "dev" {
         return Err(AppError::Rejected(
             "Choose how to pay: that top-up method is not available.".to_owned(),
@@ -194,6 +244,51 @@ pub async fn top_up(
         reason,
     )
     .await
+}
+
+/// Card top-ups run through the checkout window, which only the built-in simulator serves
+/// (the PortOne browser SDK is not part of the site yet; see the README).
+fn card_available(state: &AppState) -> bool {
+    state.portone_sim.is_some()
+}
+
+/// `method=card`: create the payment (limits checked by the payments service), 303 to its page.
+async fn card_top_up(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    form: TopUpForm,
+) -> Result<HttpResponse, AppError> {
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let prepare = state.settings.portone.prepare;
+    let (user_id, amount) = (user.id, form.amount.clone());
+    let span = tracing::Span::current();
+    let started = web::block(move || {
+        let _entered = span.enter();
+        payments_service::start_card_topup(&pool, &portone, prepare, user_id, &amount)
+    })
+    .await
+    .map_err(|e| TopUpError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))
+    .and_then(|r| r);
+    match started {
+        Ok(merchant_uid) => Ok(see_other(&format!("/payments/{merchant_uid}"))),
+        Err(
+            e @ (TopUpError::Amount(_) | TopUpError::DailyCap { .. } | TopUpError::NotAvailable),
+        ) => {
+            let ctx = Ctx::load(&req).await?;
+            let typed: String = form.amount.chars().take(30).collect();
+            wallet_page(
+                ctx,
+                &state,
+                1,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                typed,
+                Some(e.to_string()),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn top_up_reason(e: &AmountError) -> String {

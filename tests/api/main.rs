@@ -19,6 +19,7 @@ mod hostile;
 mod limits;
 mod live;
 mod market;
+mod payments;
 mod portone;
 mod sessions;
 mod suspension;
