@@ -18,7 +18,7 @@ use crate::db::schema::payments;
 use crate::db::{is_unique_violation, lock_user, lock_wallets, write_tx, DbConnection, DbPool};
 use crate::domain::{AmountError, LedgerKind, UserId, Won};
 use crate::portone::{
-    CancelRequest, Payment as PortOnePayment, PaymentStatus, PortOne, PortOneError,
+    CancelRequest, Payment as PortOnePayment, PaymentStatus, PortOne, PortOneError, VbankRequest,
 };
 use crate::services::now;
 use crate::services::wallet::{apply_movement, Movement};
@@ -85,7 +85,7 @@ impl Status {
         match self {
             Status::Ready => "Waiting for payment",
             Status::Paid => "Paid — added to your wallet",
-            Status::Failed => "Not paid — the card payment was declined or closed",
+            Status::Failed => "Not paid — the payment was declined, closed or could not be started",
             Status::Cancelled => "Cancelled — nothing was charged",
             Status::Expired => "Expired — the deadline passed unpaid",
             Status::Forged => {
@@ -137,6 +137,12 @@ pub enum TopUpError {
     DailyCap { left: Won },
     #[error("Card payments are not available on this site.")]
     NotAvailable,
+    #[error("Choose one of the listed banks.")]
+    Bank,
+    #[error("Give the depositor's name (1 to 20 characters).")]
+    Depositor,
+    #[error("PortOne refused the payment: {0}")]
+    Refused(String),
     #[error("PortOne could not be reached to register the payment. Try again in a moment.")]
     PortOneUnavailable,
     #[error(transparent)]
@@ -167,19 +173,70 @@ fn connection(
         .map_err(|e| anyhow::Error::new(e).context("no database connection"))
 }
 
-/// Start a card top-up of `amount_text` for `user_id`: check the limits, create the payment
-/// (`ready`), register its amount with PortOne when `prepare` is on, and give its
-/// `merchant_uid`. A prepare that fails leaves the payment `failed` (never paid).
-#[tracing::instrument(skip(pool, portone), fields(user.id = user_id))]
-pub fn start_card_topup(
+/// The banks a virtual account can be opened at: (PortOne's `vbank_code`, name).
+pub const BANKS: [(&str, &str); 7] = [
+    ("004", "KB국민은행"),
+    ("088", "신한은행"),
+    ("020", "우리은행"),
+    ("081", "하나은행"),
+    ("011", "NH농협은행"),
+    ("003", "IBK기업은행"),
+    ("090", "카카오뱅크"),
+];
+
+/// How a top-up is paid.
+#[derive(Debug, Clone)]
+pub enum TopUpMethod {
+    /// Through the checkout window.
+    Card,
+    /// Into a virtual account issued at `bank_code` for `depositor`, open for `due`;
+    /// PortOne's deposit notice goes to `notice_url`.
+    Vbank {
+        bank_code: String,
+        depositor: String,
+        due: std::time::Duration,
+        notice_url: Option<String>,
+    },
+}
+
+impl TopUpMethod {
+    const fn as_str(&self) -> &'static str {
+        match self {
+            TopUpMethod::Card => "card",
+            TopUpMethod::Vbank { .. } => "vbank",
+        }
+    }
+}
+
+/// Start a top-up of `amount_text` for `user_id`: check the limits, create the payment
+/// (`ready`), register its amount with PortOne when `prepare` is on, issue the virtual account
+/// for `vbank`, and give its `merchant_uid`. A PortOne call that fails leaves the payment
+/// `failed` (never paid).
+#[tracing::instrument(skip(pool, portone, how), fields(user.id = user_id))]
+pub fn start_topup(
     pool: &DbPool,
     portone: &PortOne,
     prepare: bool,
     user_id: UserId,
     amount_text: &str,
+    how: &TopUpMethod,
 ) -> Result<String, TopUpError> {
     let amount = Won::parse_within(amount_text, TOPUP_MIN, TOPUP_MAX)
         .map_err(|e| TopUpError::Amount(amount_reason(&e)))?;
+    if let TopUpMethod::Vbank {
+        bank_code,
+        depositor,
+        ..
+    } = how
+    {
+        if !BANKS.iter().any(|(code, _)| code == bank_code) {
+            return Err(TopUpError::Bank);
+        }
+        let n = depositor.trim().chars().count();
+        if !(1..=20).contains(&n) || depositor.chars().any(char::is_control) {
+            return Err(TopUpError::Depositor);
+        }
+    }
     let merchant_uid = new_merchant_uid();
     {
         let mut conn = connection(pool)?;
@@ -207,7 +264,7 @@ pub fn start_card_topup(
                     payments::merchant_uid.eq(&uid),
                     payments::user_id.eq(user_id),
                     payments::amount.eq(amount.get()),
-                    payments::method.eq("card"),
+                    payments::method.eq(how.as_str()),
                     payments::purpose.eq("topup"),
                     payments::status.eq(Status::Ready.as_str()),
                     payments::created_at.eq(at),
@@ -220,23 +277,88 @@ pub fn start_card_topup(
     if prepare {
         if let Err(e) = portone.prepare(&merchant_uid, amount) {
             tracing::warn!(error = %e, "PortOne prepare failed; the payment is closed unpaid");
-            let mut conn = connection(pool)?;
-            diesel::update(
-                payments::table
-                    .filter(payments::merchant_uid.eq(&merchant_uid))
-                    .filter(payments::status.eq(Status::Ready.as_str())),
-            )
-            .set((
-                payments::status.eq(Status::Failed.as_str()),
-                payments::fail_reason.eq("PortOne could not register the payment"),
-                payments::updated_at.eq(now()),
-            ))
-            .execute(&mut *conn)
-            .map_err(anyhow::Error::new)?;
+            close_unissued(
+                pool,
+                &merchant_uid,
+                "PortOne could not register the payment",
+            )?;
             return Err(TopUpError::PortOneUnavailable);
         }
     }
+    if let TopUpMethod::Vbank {
+        bank_code,
+        depositor,
+        due,
+        notice_url,
+    } = how
+    {
+        let deadline = chrono::Utc::now()
+            + chrono::Duration::from_std(*due).unwrap_or(chrono::Duration::hours(24));
+        let request = VbankRequest {
+            merchant_uid: merchant_uid.clone(),
+            amount,
+            vbank_code: bank_code.clone(),
+            vbank_due: deadline.timestamp(),
+            vbank_holder: depositor.trim().to_owned(),
+            name: Some("NeighborBid wallet top-up".to_owned()),
+            buyer_name: None,
+            notice_url: notice_url.clone(),
+            channel_key: None,
+        };
+        match portone.issue_vbank(&request) {
+            Ok(issued) => {
+                let due_at = chrono::DateTime::from_timestamp(issued.vbank_date, 0)
+                    .filter(|_| issued.vbank_date > 0)
+                    .unwrap_or(deadline)
+                    .naive_utc();
+                let mut conn = connection(pool)?;
+                diesel::update(payments::table.filter(payments::merchant_uid.eq(&merchant_uid)))
+                    .set((
+                        payments::imp_uid.eq(&issued.imp_uid),
+                        payments::vbank_code.eq(issued.vbank_code.as_deref().or(Some(bank_code))),
+                        payments::vbank_name.eq(issued.vbank_name.as_deref()),
+                        payments::vbank_num.eq(issued.vbank_num.as_deref()),
+                        payments::vbank_holder.eq(issued.vbank_holder.as_deref()),
+                        payments::vbank_due.eq(Some(due_at)),
+                        payments::updated_at.eq(now()),
+                    ))
+                    .execute(&mut *conn)
+                    .map_err(anyhow::Error::new)?;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "PortOne did not issue the virtual account");
+                close_unissued(
+                    pool,
+                    &merchant_uid,
+                    "PortOne did not issue the virtual account",
+                )?;
+                return Err(if e.is_result_unknown() {
+                    TopUpError::PortOneUnavailable
+                } else {
+                    TopUpError::Refused(e.to_string())
+                });
+            }
+        }
+    }
     Ok(merchant_uid)
+}
+
+/// A payment PortOne never took up: closed as `failed` with `reason`.
+fn close_unissued(pool: &DbPool, merchant_uid: &str, reason: &str) -> Result<(), TopUpError> {
+    let mut conn = connection(pool)?;
+    diesel::update(
+        payments::table
+            .filter(payments::merchant_uid.eq(merchant_uid))
+            .filter(payments::status.eq(Status::Ready.as_str())),
+    )
+    .set((
+        payments::status.eq(Status::Failed.as_str()),
+        payments::fail_reason.eq(reason),
+        payments::updated_at.eq(now()),
+    ))
+    .execute(&mut *conn)
+    .map_err(anyhow::Error::new)?;
+    Ok(())
 }
 
 /// One of `user_id`'s payments by its `merchant_uid` (anyone else's is not found).
@@ -325,9 +447,22 @@ pub fn verify(
         );
         return Err(VerifyError::Mismatch);
     }
+    let row = {
+        let mut conn = connection(pool)?;
+        by_merchant_uid(&mut conn, &found.merchant_uid)?.ok_or(VerifyError::UnknownMerchantUid)?
+    };
+    settle(pool, portone, &row, &found)
+}
+
+/// Act on PortOne's word about one of our payments (already matched to `row`).
+fn settle(
+    pool: &DbPool,
+    portone: &PortOne,
+    row: &PaymentRow,
+    found: &PortOnePayment,
+) -> Result<Verified, VerifyError> {
     let mut conn = connection(pool)?;
-    let row =
-        by_merchant_uid(&mut conn, &found.merchant_uid)?.ok_or(VerifyError::UnknownMerchantUid)?;
+    let (row, found) = (row.clone(), found.clone());
     match found.status {
         PaymentStatus::Paid if found.amount.get() != row.amount => {
             drop(conn);
@@ -497,4 +632,64 @@ fn forged(
         }
     }
     Ok(stored)
+}
+
+/// Virtual accounts past their deadline: asked at PortOne once more (a deposit that arrived
+/// is credited), otherwise voided there (`DELETE /vbanks/{imp_uid}`) and marked `expired`. A
+/// PortOne that does not answer leaves the payment for the next round. The number expired.
+pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
+    let due: Vec<PaymentRow> = {
+        let mut conn = connection(pool)?;
+        payments::table
+            .filter(payments::method.eq("vbank"))
+            .filter(payments::status.eq(Status::Ready.as_str()))
+            .filter(payments::vbank_due.lt(now()))
+            .filter(payments::imp_uid.is_not_null())
+            .order(payments::id.asc())
+            .limit(50)
+            .select(PaymentRow::as_select())
+            .load(&mut *conn)?
+    };
+    let mut expired = 0;
+    for row in due {
+        let Some(imp_uid) = row.imp_uid.clone() else {
+            continue;
+        };
+        let found = match portone.payment(&imp_uid) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "an overdue virtual account could not be looked up");
+                continue;
+            }
+        };
+        if found.merchant_uid != row.merchant_uid {
+            tracing::error!("PortOne has another order for this virtual account: left alone");
+            continue;
+        }
+        match found.status {
+            PaymentStatus::Paid => {
+                settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
+                continue;
+            }
+            PaymentStatus::Ready | PaymentStatus::Other => {
+                if let Err(e) = portone.revoke_vbank(&imp_uid) {
+                    tracing::warn!(error = %e, "an overdue virtual account could not be voided");
+                    continue;
+                }
+            }
+            PaymentStatus::Cancelled | PaymentStatus::Failed => {}
+        }
+        let mut conn = connection(pool)?;
+        expired += diesel::update(
+            payments::table
+                .find(row.id)
+                .filter(payments::status.eq(Status::Ready.as_str())),
+        )
+        .set((
+            payments::status.eq(Status::Expired.as_str()),
+            payments::updated_at.eq(now()),
+        ))
+        .execute(&mut *conn)?;
+    }
+    Ok(expired)
 }

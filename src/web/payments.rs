@@ -37,6 +37,16 @@ pub struct PaymentPage {
     pub checkout: bool,
     pub m_redirect_url: &'static str,
     pub notice_url: String,
+    /// A virtual account: bank, number, holder and deadline.
+    pub vbank: Option<VbankShown>,
+}
+
+/// The virtual account to pay into, as the page shows it.
+pub struct VbankShown {
+    pub bank: String,
+    pub number: String,
+    pub holder: String,
+    pub due: String,
 }
 
 /// The webhook address PortOne is given: absolute under `NEIGHBORBID_PUBLIC_URL`, else the path
@@ -84,6 +94,16 @@ pub async fn show(
                 && state.portone_sim.is_some(),
             m_redirect_url: COMPLETE_PATH,
             notice_url: notice_url(&state),
+            vbank: row.vbank_num.as_ref().map(|num| VbankShown {
+                bank: row.vbank_name.clone().unwrap_or_default(),
+                number: num.clone(),
+                holder: row.vbank_holder.clone().unwrap_or_default(),
+                due: row
+                    .vbank_due
+                    .as_ref()
+                    .map(|t| ctx.time(t))
+                    .unwrap_or_default(),
+            }),
             merchant_uid: row.merchant_uid,
             ctx,
         },

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::money::format_delta;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
-use crate::services::payments::{self as payments_service, TopUpError};
+use crate::services::payments::{self as payments_service, TopUpError, TopUpMethod};
 use crate::services::wallet::{self as wallet_service, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
 use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, Pager, SessionUser};
@@ -42,6 +42,8 @@ pub struct PaymentLine {
     pub method: &'static str,
     pub status: &'static str,
     pub status_words: &'static str,
+    /// A virtual account still waiting: bank, number, holder and deadline.
+    pub account: Option<String>,
 }
 
 /// How many of a member's payments the wallet page lists.
@@ -68,6 +70,10 @@ pub struct WalletPage {
     pub card_max: Won,
     pub daily_cap: Won,
     pub payments: Vec<PaymentLine>,
+    /// The banks a virtual account can be opened at: (code, name).
+    pub banks: &'static [(&'static str, &'static str)],
+    /// How long a virtual account waits for its deposit, in hours.
+    pub vbank_hours: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,7 +113,21 @@ async fn wallet_page(
         .into_iter()
         .map(|p| {
             let status = p.status();
+            let account = match (&p.vbank_num, status) {
+                (Some(num), payments_service::Status::Ready) => Some(format!(
+                    "{} {} ({}), by {}",
+                    p.vbank_name.as_deref().unwrap_or_default(),
+                    num,
+                    p.vbank_holder.as_deref().unwrap_or_default(),
+                    p.vbank_due
+                        .as_ref()
+                        .map(|t| ctx.time(t))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            };
             PaymentLine {
+                account,
                 time: ctx.time(&p.created_at),
                 amount: p.amount(),
                 method: if p.method == "card" {
@@ -151,6 +171,8 @@ async fn wallet_page(
             card_max: payments_service::TOPUP_MAX,
             daily_cap: payments_service::DAILY_CAP,
             payments,
+            banks: &payments_service::BANKS,
+            vbank_hours: state.settings.portone.vbank_due.as_secs() / 3600,
             ctx,
         },
     )
@@ -164,6 +186,9 @@ pub struct TopUpForm {
     /// `NEIGHBORBID_DEV_TOPUP=true`).
     pub method: String,
     pub idempotency_key: String,
+    /// `vbank`: PortOne's bank code and the depositor's name.
+    pub bank_code: String,
+    pub depositor: String,
 }
 
 fn valid_key(key: &str) -> bool {
@@ -182,7 +207,16 @@ pub async fn top_up(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     if form.method == "card" && card_available(&state) {
-        return card_top_up(req, user, state, form).await;
+        return portone_top_up(req, user, state, form, TopUpMethod::Card).await;
+    }
+    if form.method == "vbank" {
+        let how = TopUpMethod::Vbank {
+            bank_code: form.bank_code.clone(),
+            depositor: form.depositor.clone(),
+            due: state.settings.portone.vbank_due,
+            notice_url: Some(crate::web::payments::notice_url(&state)),
+        };
+        return portone_top_up(req, user, state, form, how).await;
     }
     if form.method != "dev" {
         return Err(AppError::Rejected(
@@ -252,12 +286,14 @@ fn card_available(state: &AppState) -> bool {
     state.portone_sim.is_some()
 }
 
-/// `method=card`: create the payment (limits checked by the payments service), 303 to its page.
-async fn card_top_up(
+/// `method=card` or `vbank`: create the payment (limits checked by the payments service), 303
+/// to its page.
+async fn portone_top_up(
     req: HttpRequest,
     user: SessionUser,
     state: web::Data<AppState>,
     form: TopUpForm,
+    how: TopUpMethod,
 ) -> Result<HttpResponse, AppError> {
     let (pool, portone) = (state.pool.clone(), state.portone.clone());
     let prepare = state.settings.portone.prepare;
@@ -265,7 +301,7 @@ async fn card_top_up(
     let span = tracing::Span::current();
     let started = web::block(move || {
         let _entered = span.enter();
-        payments_service::start_card_topup(&pool, &portone, prepare, user_id, &amount)
+        payments_service::start_topup(&pool, &portone, prepare, user_id, &amount, &how)
     })
     .await
     .map_err(|e| TopUpError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))

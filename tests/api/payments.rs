@@ -24,6 +24,9 @@ both_databases!(
     while_portone_times_out_the_webhook_answers_503_and_a_later_completion_credits_once,
     card_top_ups_outside_the_limits_or_over_the_daily_cap_create_nothing,
     a_payment_page_is_its_owners_only,
+    a_virtual_account_top_up_shows_the_account_and_is_credited_once_when_the_deposit_arrives,
+    an_unpaid_virtual_account_past_its_deadline_is_voided_at_portone_and_shown_expired,
+    a_virtual_account_needs_a_listed_bank_and_a_depositor,
 );
 
 /// The app's own PortOne client, pointed at the spawned app's simulator.
@@ -286,7 +289,7 @@ async fn a_declined_or_closed_checkout_credits_nothing_and_says_so(db: Db) {
         assert_eq!(webhook_json(&app, &imp_uid, &uid).await, StatusCode::OK);
         let (_, page) = app.get_html(&b, &format!("/payments/{uid}")).await;
         assert!(
-            page.contains("Not paid — the card payment was declined or closed"),
+            page.contains("Not paid — the payment was declined"),
             "{page}"
         );
         assert!(!page.contains("action=\"/portone-sim/checkout\""), "{page}");
@@ -514,5 +517,167 @@ async fn a_payment_page_is_its_owners_only(db: Db) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let r = app.get(&app.client(), &format!("/payments/{uid}")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "anonymous: log in first");
+    app.assert_audit_clean();
+}
+
+/// `POST /wallet/top-up` by virtual account; the new payment's `merchant_uid`.
+async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
+    let r = app
+        .post(
+            b,
+            "/wallet/top-up",
+            &[
+                ("method", "vbank"),
+                ("amount", amount),
+                ("bank_code", "088"),
+                ("depositor", "김민지"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r)
+        .strip_prefix("/payments/")
+        .expect("the payment page")
+        .to_owned()
+}
+
+/// The payment's (imp_uid, vbank_num) as stored.
+fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::payments::dsl as p;
+    let (imp, num): (Option<String>, Option<String>) = p::payments
+        .filter(p::merchant_uid.eq(uid))
+        .select((p::imp_uid, p::vbank_num))
+        .first(&mut app.raw_connection())
+        .expect("payment");
+    (imp.expect("an imp_uid"), num.expect("an account number"))
+}
+
+async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url(&format!("/portone-sim/_sim/vbanks/{imp_uid}/deposit")))
+        .form(&[
+            ("imp_key", SIMULATOR_API_KEY),
+            ("imp_secret", SIMULATOR_API_SECRET),
+        ])
+        .send()
+        .await
+        .expect("deposit")
+        .status()
+}
+
+/// Wait (bounded) until the payment's stored status is `want`.
+async fn wait_status(app: &TestApp, uid: &str, want: &str) {
+    for _ in 0..300 {
+        if payment_status(app, uid) == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{uid} never became {want}: {}", payment_status(app, uid));
+}
+
+async fn a_virtual_account_top_up_shows_the_account_and_is_credited_once_when_the_deposit_arrives(
+    db: Db,
+) {
+    let app = spawn_app(db).await;
+    let b = app.sign_up("minji").await;
+    let uid = start_vbank_topup(&app, &b, "70,000").await;
+    let (imp_uid, number) = vbank_of(&app, &uid);
+    let (status, page) = app.get_html(&b, &format!("/payments/{uid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "신한은행",
+        number.as_str(),
+        "김민지",
+        "Pay by",
+        "data-amount=\"70000\"",
+        "Waiting for payment",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    let (_, wallet) = app.get_html(&b, "/wallet").await;
+    assert!(
+        wallet.contains(&format!("Pay into 신한은행 {number}")),
+        "{wallet}"
+    );
+    assert_eq!(b_wallet(&app, &b).await, 0);
+
+    // The deposit arrives: PortOne's webhook credits it.
+    assert_eq!(deposit(&app, &imp_uid).await, StatusCode::OK);
+    wait_status(&app, &uid, "paid").await;
+    assert_eq!(b_wallet(&app, &b).await, 70_000);
+    assert_eq!(webhook_json(&app, &imp_uid, &uid).await, StatusCode::OK);
+    assert_eq!(webhook_form(&app, &imp_uid, &uid).await, StatusCode::OK);
+    assert_eq!(b_wallet(&app, &b).await, 70_000);
+    let user = app.user_id("minji");
+    assert_eq!(deposits(&app), vec![(user, 70_000, Some(imp_uid))]);
+    let (_, page) = app.get_html(&b, &format!("/payments/{uid}")).await;
+    assert!(page.contains("Paid — added to your wallet"), "{page}");
+    let (_, wallet) = app.get_html(&b, "/wallet").await;
+    assert!(!wallet.contains("Pay into"), "{wallet}");
+    app.assert_audit_clean();
+}
+
+async fn an_unpaid_virtual_account_past_its_deadline_is_voided_at_portone_and_shown_expired(
+    db: Db,
+) {
+    let app = spawn_app_with(db, |s| s.portone.vbank_due = Duration::from_secs(2)).await;
+    let b = app.sign_up("minji").await;
+    let uid = start_vbank_topup(&app, &b, "25000").await;
+    let (imp_uid, _) = vbank_of(&app, &uid);
+    wait_status(&app, &uid, "expired").await;
+    let (status, _) = portone_status(&app, &imp_uid).await;
+    assert_eq!(status, PaymentStatus::Cancelled, "voided at PortOne");
+    // A deposit after the deadline is refused by PortOne; a late notice credits nothing.
+    assert!(deposit(&app, &imp_uid).await.is_client_error());
+    assert_eq!(webhook_json(&app, &imp_uid, &uid).await, StatusCode::OK);
+    assert_eq!(payment_status(&app, &uid), "expired");
+    assert_eq!(b_wallet(&app, &b).await, 0);
+    assert!(deposits(&app).is_empty());
+    let (_, page) = app.get_html(&b, &format!("/payments/{uid}")).await;
+    assert!(
+        page.contains("Expired — the deadline passed unpaid"),
+        "{page}"
+    );
+    app.assert_audit_clean();
+}
+
+async fn a_virtual_account_needs_a_listed_bank_and_a_depositor(db: Db) {
+    let app = spawn_app(db).await;
+    let b = app.sign_up("minji").await;
+    let long = "가".repeat(21);
+    for (bank, depositor) in [
+        ("999", "김민지"),
+        ("", "김민지"),
+        ("088", ""),
+        ("088", "   "),
+        ("088", long.as_str()),
+        ("088", "a\u{0}b"),
+    ] {
+        let r = app
+            .post(
+                &b,
+                "/wallet/top-up",
+                &[
+                    ("method", "vbank"),
+                    ("amount", "10000"),
+                    ("bank_code", bank),
+                    ("depositor", depositor),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bank:?} {depositor:?}"
+        );
+    }
+    let (_, wallet) = app.get_html(&b, "/wallet").await;
+    assert_eq!(
+        wallet.matches("<tr class=\"payment ").count(),
+        0,
+        "{wallet}"
+    );
     app.assert_audit_clean();
 }
