@@ -27,6 +27,8 @@ both_databases!(
     a_virtual_account_top_up_shows_the_account_and_is_credited_once_when_the_deposit_arrives,
     an_unpaid_virtual_account_past_its_deadline_is_voided_at_portone_and_shown_expired,
     a_virtual_account_needs_a_listed_bank_and_a_depositor,
+    concurrent_top_ups_never_pass_the_daily_cap_together,
+    a_virtual_account_portone_fails_to_open_is_closed_unpaid_and_never_shown,
 );
 
 /// The app's own PortOne client, pointed at the spawned app's simulator.
@@ -679,5 +681,78 @@ async fn a_virtual_account_needs_a_listed_bank_and_a_depositor(db: Db) {
         0,
         "{wallet}"
     );
+    app.assert_audit_clean();
+}
+
+async fn concurrent_top_ups_never_pass_the_daily_cap_together(db: Db) {
+    let app = Arc::new(spawn_app(db).await);
+    let b = app.sign_up("minji").await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, b) = (app.clone(), b.copy_cookies());
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &b,
+                "/wallet/top-up",
+                &[("method", "card"), ("amount", "1,000,000")],
+            )
+            .await
+            .status()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let status = t.await.expect("task");
+        match status {
+            StatusCode::SEE_OTHER => created += 1,
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        created, 5,
+        "₩5,000,000 a day: five of ten ₩1,000,000 top-ups"
+    );
+    let (_, wallet) = app.get_html(&b, "/wallet").await;
+    assert_eq!(
+        wallet.matches("<tr class=\"payment ").count(),
+        5,
+        "{wallet}"
+    );
+    app.assert_audit_clean();
+}
+
+async fn a_virtual_account_portone_fails_to_open_is_closed_unpaid_and_never_shown(db: Db) {
+    let app = spawn_app(db).await;
+    let b = app.sign_up("minji").await;
+    // PortOne answers 500 (result unknown) to the next call the top-up makes.
+    let r = reqwest::Client::new()
+        .post(app.url("/portone-sim/_sim/faults"))
+        .form(&[
+            ("imp_key", SIMULATOR_API_KEY),
+            ("imp_secret", SIMULATOR_API_SECRET),
+            ("mode", "error_before"),
+        ])
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .post(
+            &b,
+            "/wallet/top-up",
+            &[
+                ("method", "vbank"),
+                ("amount", "10000"),
+                ("bank_code", "004"),
+                ("depositor", "김민지"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (_, wallet) = app.get_html(&b, "/wallet").await;
+    assert!(!wallet.contains("Pay into"), "{wallet}");
+    assert!(wallet.contains("Not paid"), "{wallet}");
+    assert!(deposits(&app).is_empty());
     app.assert_audit_clean();
 }
