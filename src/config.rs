@@ -194,6 +194,10 @@ pub const SIMULATOR_IMP_CODE: &str = "imp00000000";
 /// PortOne's own API, used when keys are given without `NEIGHBORBID_PORTONE_API_URL`.
 pub const PORTONE_PRODUCTION_URL: &str = "https://api.iamport.kr";
 
+/// A virtual account waits 24 hours for its deposit unless configured otherwise.
+pub const DEFAULT_VBANK_DUE_SECS: u64 = 24 * 60 * 60;
+const MAX_VBANK_DUE_SECS: u64 = 30 * 24 * 60 * 60;
+
 /// `NEIGHBORBID_PORTONE_*`: the PortOne v1 account. `api_url: None` means the built-in
 /// simulator (served by this app under `/portone-sim`) with its own key and secret; `Debug`
 /// never prints the key or the secret.
@@ -211,6 +215,8 @@ pub struct PortOneSettings {
     pub prepare: bool,
     /// The longest any one call to PortOne may take; past it the result is unknown.
     pub timeout: std::time::Duration,
+    /// How long a virtual account waits for its deposit (`NEIGHBORBID_PORTONE_VBANK_DUE_SECS`).
+    pub vbank_due: std::time::Duration,
 }
 
 impl PortOneSettings {
@@ -224,6 +230,7 @@ impl PortOneSettings {
             pg: "html5_inicis".to_owned(),
             prepare: true,
             timeout: std::time::Duration::from_secs(10),
+            vbank_due: std::time::Duration::from_secs(DEFAULT_VBANK_DUE_SECS),
         }
     }
 
@@ -246,6 +253,7 @@ impl fmt::Debug for PortOneSettings {
             .field("pg", &self.pg)
             .field("prepare", &self.prepare)
             .field("timeout", &self.timeout)
+            .field("vbank_due", &self.vbank_due)
             .finish()
     }
 }
@@ -521,6 +529,16 @@ fn portone_from_lookup(
             ));
         }
         p.timeout = std::time::Duration::from_secs(secs);
+    }
+    if let Some(v) = get("NEIGHBORBID_PORTONE_VBANK_DUE_SECS") {
+        let secs: u64 = parse_num("NEIGHBORBID_PORTONE_VBANK_DUE_SECS", &v)?;
+        if !(60..=MAX_VBANK_DUE_SECS).contains(&secs) {
+            return Err(ConfigError(
+                "NEIGHBORBID_PORTONE_VBANK_DUE_SECS must be from 60 to 2592000 (30 days)"
+                    .to_owned(),
+            ));
+        }
+        p.vbank_due = std::time::Duration::from_secs(secs);
     }
     Ok(p)
 }

@@ -31,6 +31,8 @@ pub struct Application {
     pool: DbPool,
     scheduler: bool,
     live: Arc<crate::live::LiveHub>,
+    /// For the payments sweeper (expired virtual accounts).
+    portone: Arc<crate::portone::PortOne>,
 }
 
 impl Application {
@@ -67,6 +69,7 @@ impl Application {
         let port = local.port();
         let settings = Arc::new(settings);
         let (portone, portone_sim) = portone_client(&settings, local);
+        let payments_client = portone.clone();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -138,6 +141,7 @@ impl Application {
             pool,
             scheduler: settings.scheduler,
             live,
+            portone: payments_client,
         })
     }
 
@@ -153,6 +157,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _scheduler = if self.scheduler {
             Some(crate::jobs::spawn(self.pool.clone(), self.live.clone())?)
+        } else {
+            None
+        };
+        let _payments = if self.scheduler {
+            Some(crate::jobs::payments::spawn(
+                self.pool.clone(),
+                self.portone.clone(),
+            )?)
         } else {
             None
         };

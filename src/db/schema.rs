@@ -167,7 +167,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        merchant_uid -> Text,
+        user_id -> BigInt,
+        amount -> BigInt,
+        method -> Text,
+        purpose -> Text,
+        status -> Text,
+        imp_uid -> Nullable<Text>,
+        receipt_url -> Nullable<Text>,
+        fail_reason -> Nullable<Text>,
+        vbank_code -> Nullable<Text>,
+        vbank_name -> Nullable<Text>,
+        vbank_num -> Nullable<Text>,
+        vbank_holder -> Nullable<Text>,
+        vbank_due -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(uploads -> users (user_id));
+diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(bids -> auctions (auction_id));
 diesel::joinable!(bids -> users (bidder_id));
 diesel::joinable!(auctions -> categories (category_id));
@@ -190,5 +214,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     trades,
     sessions,
     uploads,
+    payments,
     payouts,
 );

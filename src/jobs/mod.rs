@@ -4,6 +4,8 @@
 //! the others; now and then it also deletes expired session rows. Several processes may run it at once on PostgreSQL: a row another
 //! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
 
+pub mod payments;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@ pub mod events;
 pub mod images;
 pub mod market;
 pub mod password;
+pub mod payments;
 pub mod payouts;
 pub mod reference;
 pub mod seed;

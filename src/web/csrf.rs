@@ -36,8 +36,9 @@ const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 /// POST routes that are not CSRF-checked, each authenticating its caller another way:
 /// the built-in PortOne simulator's REST API (an access token from `imp_key`/`imp_secret`) and
 /// its controls (`imp_key`/`imp_secret` in the body). Its checkout page is a browser form and
-/// stays checked.
-pub const EXEMPT_ROUTES: [&str; 13] = [
+/// stays checked. PortOne's webhook (`/payments/webhook`) has no session: it trusts nothing in
+/// its body and asks PortOne itself.
+pub const EXEMPT_ROUTES: [&str; 14] = [
     "/portone-sim/users/getToken",
     "/portone-sim/payments/prepare",
     "/portone-sim/payments/cancel",
@@ -51,6 +52,7 @@ pub const EXEMPT_ROUTES: [&str; 13] = [
     "/portone-sim/_sim/webhook-faults",
     "/portone-sim/_sim/payments/{imp_uid}/amount",
     "/portone-sim/_sim/payments/{imp_uid}/cancel",
+    "/payments/webhook",
 ];
 
 /// Is `path` one of [`EXEMPT_ROUTES`]?

@@ -13,6 +13,7 @@ use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
 use crate::services::password::ChangePasswordError;
+use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
@@ -198,6 +199,29 @@ impl From<ListingError> for AppError {
             e @ (ListingError::Locked | ListingError::TooManyPhotos { .. }) => {
                 AppError::Rejected(e.to_string())
             }
+        }
+    }
+}
+
+impl From<TopUpError> for AppError {
+    fn from(e: TopUpError) -> Self {
+        match e {
+            TopUpError::Unexpected(e) => AppError::from(e),
+            e @ TopUpError::PortOneUnavailable => AppError::Unavailable(anyhow::anyhow!("{e}")),
+            rule => AppError::Rejected(rule.to_string()),
+        }
+    }
+}
+
+/// A payment notice that names no payment of ours, or one PortOne does not know: 404; one whose
+/// order disagrees with PortOne's: 400; PortOne unreachable: 503 (PortOne retries on 5xx).
+impl From<VerifyError> for AppError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Unexpected(e) => AppError::from(e),
+            VerifyError::UnknownMerchantUid | VerifyError::UnknownPayment => AppError::NotFound,
+            e @ VerifyError::Mismatch => AppError::BadRequest(e.to_string()),
+            VerifyError::PortOne(e) => AppError::Unavailable(anyhow::Error::new(e)),
         }
     }
 }

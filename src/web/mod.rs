@@ -17,6 +17,7 @@ pub mod pager;
 pub mod pages;
 pub mod password;
 pub mod passwords;
+pub mod payments;
 pub mod payouts;
 pub mod portone_sim;
 pub mod ratelimit;
@@ -176,6 +177,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").route(web::post().to(account::logout)))
         .route("/wallet", web::get().to(wallet::show))
         .service(web::resource("/wallet/top-up").route(web::post().to(wallet::top_up)))
+        .service(
+            web::resource(payments::COMPLETE_PATH)
+                .route(web::get().to(payments::complete))
+                .route(web::post().to(payments::complete)),
+        )
+        .route(payments::WEBHOOK_PATH, web::post().to(payments::webhook))
+        .route("/payments/{merchant_uid}", web::get().to(payments::show))
         .route("/market", web::get().to(market::list::list))
         .service(
             web::resource("/market/new")

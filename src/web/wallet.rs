@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::domain::money::format_delta;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
+use crate::services::payments::{self as payments_service, TopUpError, TopUpMethod};
 use crate::services::wallet::{self as wallet_service, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
 use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, Pager, SessionUser};
@@ -33,6 +34,21 @@ pub struct JournalLine {
     pub reference: String,
 }
 
+/// One of the member's payments, for the wallet page.
+pub struct PaymentLine {
+    pub merchant_uid: String,
+    pub time: String,
+    pub amount: Won,
+    pub method: &'static str,
+    pub status: &'static str,
+    pub status_words: &'static str,
+    /// A virtual account still waiting: bank, number, holder and deadline.
+    pub account: Option<String>,
+}
+
+/// How many of a member's payments the wallet page lists.
+pub const PAYMENTS_LISTED: i64 = 20;
+
 /// `/wallet`: balance, locked, the journal (newest first, paginated) and the top-up form.
 #[derive(Template)]
 #[template(path = "wallet/show.html")]
@@ -48,6 +64,16 @@ pub struct WalletPage {
     pub idempotency_key: String,
     pub amount: String,
     pub error: Option<String>,
+    /// Top-up by card through PortOne (the simulator's checkout window).
+    pub card_topup: bool,
+    pub card_min: Won,
+    pub card_max: Won,
+    pub daily_cap: Won,
+    pub payments: Vec<PaymentLine>,
+    /// The banks a virtual account can be opened at: (code, name).
+    pub banks: Vec<(&'static str, &'static str)>,
+    /// How long a virtual account waits for its deposit, in hours.
+    pub vbank_hours: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,11 +101,46 @@ async fn wallet_page(
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require_user()?;
     let (user_id, balance, locked) = (user.id, user.balance, user.locked);
-    let (entries, total) = db(state, move |conn| {
-        wallet_service::journal_page(conn, user_id, page, JOURNAL_PER_PAGE)
-            .map_err(anyhow::Error::new)
+    let (entries, total, payments) = db(state, move |conn| {
+        let (entries, total) = wallet_service::journal_page(conn, user_id, page, JOURNAL_PER_PAGE)
+            .map_err(anyhow::Error::new)?;
+        let payments =
+            payments_service::recent(conn, user_id, PAYMENTS_LISTED).map_err(anyhow::Error::new)?;
+        Ok::<_, anyhow::Error>((entries, total, payments))
     })
     .await?;
+    let payments = payments
+        .into_iter()
+        .map(|p| {
+            let status = p.status();
+            let account = match (&p.vbank_num, status) {
+                (Some(num), payments_service::Status::Ready) => Some(format!(
+                    "{} {} ({}), by {}",
+                    p.vbank_name.as_deref().unwrap_or_default(),
+                    num,
+                    p.vbank_holder.as_deref().unwrap_or_default(),
+                    p.vbank_due
+                        .as_ref()
+                        .map(|t| ctx.time(t))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            };
+            PaymentLine {
+                account,
+                time: ctx.time(&p.created_at),
+                amount: p.amount(),
+                method: if p.method == "card" {
+                    "Card"
+                } else {
+                    "Virtual account"
+                },
+                status: status.as_str(),
+                status_words: status.words(),
+                merchant_uid: p.merchant_uid,
+            }
+        })
+        .collect();
     let lines = entries
         .into_iter()
         .map(|e| JournalLine {
@@ -105,6 +166,13 @@ async fn wallet_page(
             idempotency_key: new_token(),
             amount,
             error,
+            card_topup: card_available(state),
+            card_min: payments_service::TOPUP_MIN,
+            card_max: payments_service::TOPUP_MAX,
+            daily_cap: payments_service::DAILY_CAP,
+            payments,
+            banks: payments_service::vbank_banks(),
+            vbank_hours: state.settings.portone.vbank_due.as_secs() / 3600,
             ctx,
         },
     )
@@ -114,9 +182,13 @@ async fn wallet_page(
 #[serde(default)]
 pub struct TopUpForm {
     pub amount: String,
-    /// `dev` (the free development top-up, only with `NEIGHBORBID_DEV_TOPUP=true`).
+    /// `card` (through PortOne), or `dev` (the free development top-up, only with
+    /// `NEIGHBORBID_DEV_TOPUP=true`).
     pub method: String,
     pub idempotency_key: String,
+    /// `vbank`: PortOne's bank code and the depositor's name.
+    pub bank_code: String,
+    pub depositor: String,
 }
 
 fn valid_key(key: &str) -> bool {
@@ -134,6 +206,18 @@ pub async fn top_up(
     form: web::Form<TopUpForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    if form.method == "card" && card_available(&state) {
+        return portone_top_up(req, user, state, form, TopUpMethod::Card).await;
+    }
+    if form.method == "vbank" {
+        let how = TopUpMethod::Vbank {
+            bank_code: form.bank_code.clone(),
+            depositor: form.depositor.clone(),
+            due: state.settings.portone.vbank_due,
+            notice_url: Some(crate::web::payments::notice_url(&state)),
+        };
+        return portone_top_up(req, user, state, form, how).await;
+    }
     if form.method != "dev" {
         return Err(AppError::Rejected(
             "Choose how to pay: that top-up method is not available.".to_owned(),
@@ -194,6 +278,53 @@ pub async fn top_up(
         reason,
     )
     .await
+}
+
+/// Card top-ups run through the checkout window, which only the built-in simulator serves
+/// (the PortOne browser SDK is not part of the site yet; see the README).
+fn card_available(state: &AppState) -> bool {
+    state.portone_sim.is_some()
+}
+
+/// `method=card` or `vbank`: create the payment (limits checked by the payments service), 303
+/// to its page.
+async fn portone_top_up(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    form: TopUpForm,
+    how: TopUpMethod,
+) -> Result<HttpResponse, AppError> {
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let prepare = state.settings.portone.prepare;
+    let (user_id, amount) = (user.id, form.amount.clone());
+    let span = tracing::Span::current();
+    let started = web::block(move || {
+        let _entered = span.enter();
+        payments_service::start_topup(&pool, &portone, prepare, user_id, &amount, &how)
+    })
+    .await
+    .map_err(|e| TopUpError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))
+    .and_then(|r| r);
+    match started {
+        Ok(merchant_uid) => Ok(see_other(&format!("/payments/{merchant_uid}"))),
+        Err(
+            e @ (TopUpError::Amount(_) | TopUpError::DailyCap { .. } | TopUpError::NotAvailable),
+        ) => {
+            let ctx = Ctx::load(&req).await?;
+            let typed: String = form.amount.chars().take(30).collect();
+            wallet_page(
+                ctx,
+                &state,
+                1,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                typed,
+                Some(e.to_string()),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn top_up_reason(e: &AmountError) -> String {

@@ -9,7 +9,10 @@ use reqwest::StatusCode;
 
 use crate::helpers::{both_databases, spawn_app, Db, Listing, TestApp, PASSWORD};
 
-both_databases!(two_browsers_see_each_others_bids_without_reloading);
+both_databases!(
+    two_browsers_see_each_others_bids_without_reloading,
+    a_card_top_up_runs_through_the_checkout_window_in_a_real_browser,
+);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -206,5 +209,63 @@ async fn two_browsers_see_each_others_bids_without_reloading(db: Db) {
     }
     a.close().await.unwrap();
     b.close().await.unwrap();
+    app.assert_audit_clean();
+}
+
+/// A neighbour tops up by card in Chromium: the wallet's form, the payment page, the
+/// simulator's checkout window, and back to a paid page and a credited wallet.
+async fn a_card_top_up_runs_through_the_checkout_window_in_a_real_browser(db: Db) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    app.sign_up("c_minji").await;
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &profiles.path().join("c")).await;
+    log_in(&app, &b, "c_minji").await;
+
+    b.goto(&app.url("/wallet")).await.unwrap();
+    b.find(Locator::Css("#top-up-card input[name=amount]"))
+        .await
+        .unwrap()
+        .send_keys("50000")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#top-up-card button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, ".payment-status", "Waiting for payment").await;
+    b.find(Locator::Css("form[action='/portone-sim/checkout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, ".payment-status", "Paid — added to your wallet").await;
+    assert!(b
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/payments/topup_"));
+    b.find(Locator::LinkText("PortOne receipt")).await.unwrap();
+    b.goto(&app.url("/wallet")).await.unwrap();
+    wait_text(&b, "#balance", "₩50,000").await;
+    b.close().await.unwrap();
+    let (c, r) = app.log_in("c_minji", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.wallet(&c).await, (50_000, 0));
     app.assert_audit_clean();
 }

@@ -19,6 +19,7 @@ mod hostile;
 mod limits;
 mod live;
 mod market;
+mod payments;
 mod payouts;
 mod portone;
 mod sessions;

@@ -1,0 +1,42 @@
+//! The payments sweeper: once a second, virtual accounts past their deadline are voided at
+//! PortOne and marked expired (a deposit that arrived in time is credited instead). Its own
+//! thread, because it waits on PortOne (up to its timeout) and must not hold up auctions.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::DbPool;
+use crate::portone::PortOne;
+use crate::services::payments;
+
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Stops the sweeper thread when dropped.
+pub struct PaymentsGuard {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for PaymentsGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGuard> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("payments".to_owned())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match payments::expire_due_vbanks(&pool, &portone) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "virtual accounts expired"),
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "payments sweep failed"),
+                }
+                std::thread::sleep(TICK);
+            }
+        })?;
+    Ok(PaymentsGuard { stop })
+}

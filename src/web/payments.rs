@@ -1,0 +1,209 @@
+//! Payments through PortOne (DESIGN §8): the payment page, the browser's return from the
+//! checkout (`/payments/complete`) and PortOne's webhook (`/payments/webhook`). The last two
+//! trust nothing they are given: both end in the one verification,
+//! [`crate::services::payments::verify`].
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::Won;
+use crate::services::payments::{self as payments_service, PaymentRow, Status, VerifyError};
+use crate::web::session::flash;
+use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+
+/// Where the simulator's checkout window sends the browser back.
+pub const COMPLETE_PATH: &str = "/payments/complete";
+/// Where PortOne posts its notices (register `PUBLIC_URL` + this at PortOne).
+pub const WEBHOOK_PATH: &str = "/payments/webhook";
+
+/// `/payments/{merchant_uid}`: one payment, its state in words, and the checkout while ready.
+#[derive(Template)]
+#[template(path = "payments/show.html")]
+pub struct PaymentPage {
+    pub ctx: Ctx,
+    pub merchant_uid: String,
+    pub amount: Won,
+    pub method: String,
+    pub status: &'static str,
+    pub status_words: &'static str,
+    pub created: String,
+    pub paid: Option<String>,
+    pub receipt_url: Option<String>,
+    pub fail_reason: Option<String>,
+    /// The simulator's checkout window can be opened (card, ready, simulator active).
+    pub checkout: bool,
+    pub m_redirect_url: &'static str,
+    pub notice_url: String,
+    /// A virtual account: bank, number, holder and deadline.
+    pub vbank: Option<VbankShown>,
+}
+
+/// The virtual account to pay into, as the page shows it.
+pub struct VbankShown {
+    pub bank: String,
+    pub number: String,
+    pub holder: String,
+    pub due: String,
+}
+
+/// The webhook address PortOne is given: absolute under `NEIGHBORBID_PUBLIC_URL`, else the path
+/// (which only the built-in simulator accepts).
+pub fn notice_url(state: &AppState) -> String {
+    match state.settings.public_url.as_deref() {
+        Some(base) => format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/')),
+        None => WEBHOOK_PATH.to_owned(),
+    }
+}
+
+/// The receipt link, only when it is a web address.
+fn receipt(row: &PaymentRow) -> Option<String> {
+    row.receipt_url
+        .clone()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+pub async fn show(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = ctx.require_user()?.id;
+    let merchant_uid = path.into_inner();
+    let row = db(&state, move |conn| {
+        payments_service::find_own(conn, user_id, &merchant_uid).map_err(anyhow::Error::new)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let status = row.status();
+    render(
+        StatusCode::OK,
+        &PaymentPage {
+            amount: row.amount(),
+            method: row.method.clone(),
+            status: status.as_str(),
+            status_words: status.words(),
+            created: ctx.time(&row.created_at),
+            paid: row.paid_at.as_ref().map(|t| ctx.time(t)),
+            receipt_url: receipt(&row),
+            fail_reason: row.fail_reason.clone(),
+            checkout: row.method == "card"
+                && status == Status::Ready
+                && state.portone_sim.is_some(),
+            m_redirect_url: COMPLETE_PATH,
+            notice_url: notice_url(&state),
+            vbank: row.vbank_num.as_ref().map(|num| VbankShown {
+                bank: row.vbank_name.clone().unwrap_or_default(),
+                number: num.clone(),
+                holder: row.vbank_holder.clone().unwrap_or_default(),
+                due: row
+                    .vbank_due
+                    .as_ref()
+                    .map(|t| ctx.time(t))
+                    .unwrap_or_default(),
+            }),
+            merchant_uid: row.merchant_uid,
+            ctx,
+        },
+    )
+}
+
+/// What the checkout window (or a callback) hands back; PortOne's own answer decides.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Notice {
+    pub imp_uid: String,
+    pub merchant_uid: String,
+}
+
+fn checked(notice: &Notice) -> Result<(), AppError> {
+    if notice.imp_uid.is_empty() || notice.merchant_uid.is_empty() {
+        return Err(AppError::BadRequest(
+            "imp_uid and merchant_uid are required".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+async fn verify(
+    state: &web::Data<AppState>,
+    notice: Notice,
+) -> Result<payments_service::Verified, VerifyError> {
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        payments_service::verify(&pool, &portone, &notice.imp_uid, &notice.merchant_uid)
+    })
+    .await
+    .map_err(|e| VerifyError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// `GET|POST /payments/complete?imp_uid=…&merchant_uid=…`: the browser is back from the
+/// checkout. Verified with PortOne, then 303 to the payment page.
+#[tracing::instrument(skip_all)]
+pub async fn complete(
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<Notice>,
+) -> Result<HttpResponse, AppError> {
+    let notice = query.into_inner();
+    checked(&notice)?;
+    let page = format!("/payments/{}", notice.merchant_uid);
+    match verify(&state, notice).await {
+        Ok(v) => {
+            let (kind, message) = match v.status {
+                Status::Paid => ("success", "Payment received: the money is in your wallet."),
+                Status::Ready => ("info", "PortOne has not confirmed the payment yet."),
+                Status::Forged => ("error", v.status.words()),
+                _ => (
+                    "error",
+                    "The payment did not go through; nothing was charged.",
+                ),
+            };
+            flash(&session, kind, message);
+            Ok(see_other(&page))
+        }
+        Err(VerifyError::PortOne(e)) => {
+            tracing::warn!(error = %e, "PortOne did not confirm a returning payment");
+            flash(
+                &session,
+                "info",
+                "PortOne could not be reached to confirm your payment. Nothing is lost: it will be checked again, and the page shows it once confirmed.",
+            );
+            Ok(see_other(&page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /payments/webhook`: PortOne's notice, JSON or form. No session, no CSRF; only
+/// `imp_uid` and `merchant_uid` are read, and only to ask PortOne. 200 once processed, 404 for a
+/// `merchant_uid` we never issued, 503 while PortOne cannot be reached.
+#[tracing::instrument(skip_all)]
+pub async fn webhook(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    let notice: Notice = if json {
+        serde_json::from_slice(&body)
+            .map_err(|_| AppError::BadRequest("not a JSON notice".to_owned()))?
+    } else {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|_| AppError::BadRequest("not a form notice".to_owned()))?
+    };
+    checked(&notice)?;
+    let v = verify(&state, notice).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "merchant_uid": v.merchant_uid,
+        "status": v.status.as_str(),
+    })))
+}
