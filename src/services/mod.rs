@@ -10,6 +10,7 @@ pub mod images;
 pub mod market;
 pub mod password;
 pub mod payments;
+pub mod payments_admin;
 pub mod payouts;
 pub mod reference;
 pub mod seed;

@@ -14,6 +14,7 @@ use crate::services::market::{
 };
 use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
+use crate::services::payments_admin::RecheckError;
 use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
@@ -215,6 +216,17 @@ impl From<TopUpError> for AppError {
 
 /// A payment notice that names no payment of ours, or one PortOne does not know: 404; one whose
 /// order disagrees with PortOne's: 400; PortOne unreachable: 503 (PortOne retries on 5xx).
+impl From<RecheckError> for AppError {
+    fn from(e: RecheckError) -> Self {
+        match e {
+            RecheckError::Unexpected(e) => AppError::from(e),
+            RecheckError::NotFound => AppError::NotFound,
+            e @ RecheckError::NoImpUid => AppError::Rejected(e.to_string()),
+            RecheckError::Verify(e) => AppError::from(e),
+        }
+    }
+}
+
 impl From<VerifyError> for AppError {
     fn from(e: VerifyError) -> Self {
         match e {

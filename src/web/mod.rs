@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_payments;
 pub mod admin_users;
 pub mod auctions;
 pub mod client_ip;
@@ -225,6 +226,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(payouts::request)),
         )
         .route("/admin/payouts", web::get().to(payouts::queue))
+        .route("/admin/payments", web::get().to(admin_payments::list))
+        .route(
+            "/admin/payments/{merchant_uid}/recheck",
+            web::post().to(admin_payments::recheck_payment),
+        )
         .route(
             "/admin/payouts/{id}/transfer",
             web::post().to(payouts::transfer),

@@ -33,7 +33,7 @@ pub struct PayoutLine {
 }
 
 impl PayoutLine {
-    fn new(ctx: &Ctx, p: Payout, username: String, full_number: bool) -> PayoutLine {
+    pub fn new(ctx: &Ctx, p: Payout, username: String, full_number: bool) -> PayoutLine {
         let status = p.status();
         PayoutLine {
             id: p.id,

@@ -9,6 +9,7 @@
 mod helpers;
 
 mod accounts;
+mod admin_payments;
 mod auctions;
 mod audit;
 mod bidding;

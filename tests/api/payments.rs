@@ -59,7 +59,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 /// `POST /wallet/top-up` by card; the new payment's `merchant_uid`.
-async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
+pub(crate) async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
     let r = app
         .post(
             b,
@@ -179,7 +179,7 @@ async fn webhook_form(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> Statu
 }
 
 /// The deposits in the journal: (user_id, delta, idempotency key).
-fn deposits(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
+pub(crate) fn deposits(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
     use diesel::prelude::*;
     use neighborbid::db::schema::ledger_entries::dsl as l;
     l::ledger_entries
@@ -190,7 +190,7 @@ fn deposits(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
         .expect("deposits")
 }
 
-fn payment_status(app: &TestApp, uid: &str) -> String {
+pub(crate) fn payment_status(app: &TestApp, uid: &str) -> String {
     use diesel::prelude::*;
     use neighborbid::db::schema::payments::dsl as p;
     p::payments
@@ -243,7 +243,7 @@ async fn a_card_top_up_paid_at_the_checkout_is_credited_once_with_one_journal_li
     app.assert_audit_clean();
 }
 
-async fn b_wallet(app: &TestApp, b: &Browser) -> i64 {
+pub(crate) async fn b_wallet(app: &TestApp, b: &Browser) -> i64 {
     app.wallet(b).await.0
 }
 
@@ -523,7 +523,7 @@ async fn a_payment_page_is_its_owners_only(db: Db) {
 }
 
 /// `POST /wallet/top-up` by virtual account; the new payment's `merchant_uid`.
-async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
+pub(crate) async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
     let r = app
         .post(
             b,
@@ -544,7 +544,7 @@ async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
 }
 
 /// The payment's (imp_uid, vbank_num) as stored.
-fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
+pub(crate) fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
     use diesel::prelude::*;
     use neighborbid::db::schema::payments::dsl as p;
     let (imp, num): (Option<String>, Option<String>) = p::payments
@@ -555,7 +555,7 @@ fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
     (imp.expect("an imp_uid"), num.expect("an account number"))
 }
 
-async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
+pub(crate) async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
     reqwest::Client::new()
         .post(app.url(&format!("/portone-sim/_sim/vbanks/{imp_uid}/deposit")))
         .form(&[
@@ -569,7 +569,7 @@ async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
 }
 
 /// Wait (bounded) until the payment's stored status is `want`.
-async fn wait_status(app: &TestApp, uid: &str, want: &str) {
+pub(crate) async fn wait_status(app: &TestApp, uid: &str, want: &str) {
     for _ in 0..300 {
         if payment_status(app, uid) == want {
             return;
