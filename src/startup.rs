@@ -91,6 +91,7 @@ impl Application {
             portone_sim,
         });
         let secure = settings.is_https();
+        let portone_sdk = !settings.portone.is_simulated() && !settings.portone.imp_code.is_empty();
         let simulated = settings.portone.is_simulated();
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -105,7 +106,7 @@ impl Application {
                 ))
                 .build();
             App::new()
-                .wrap(site::headers::security_headers(secure))
+                .wrap(site::headers::security_headers(secure, portone_sdk))
                 .wrap(from_fn(site::csrf::guard))
                 .wrap(session)
                 .wrap(TracingLogger::default())

@@ -164,6 +164,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
         .route("/static/js/live.js", web::get().to(pages::live_script))
+        .route(
+            "/static/js/checkout.js",
+            web::get().to(pages::checkout_script),
+        )
         .route("/auctions/{id}/live", web::get().to(auctions::live::live))
         .service(
             web::resource("/signup")

@@ -29,6 +29,14 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../static/css/site.css"))
 }
 
+/// The card checkout's script (PortOne's SDK window; only on a real PortOne's payment page).
+pub async fn checkout_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/js/checkout.js"))
+}
+
 pub async fn live_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")

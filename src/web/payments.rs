@@ -23,6 +23,8 @@ pub const WEBHOOK_PATH: &str = "/payments/webhook";
 #[derive(Template)]
 #[template(path = "payments/show.html")]
 pub struct PaymentPage {
+    /// A real PortOne's card checkout (its SDK window), when one is configured.
+    pub sdk_checkout: Option<SdkCheckout>,
     pub ctx: Ctx,
     pub merchant_uid: String,
     pub amount: Won,
@@ -56,6 +58,24 @@ pub fn notice_url(state: &AppState) -> String {
         Some(base) => format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/')),
         None => WEBHOOK_PATH.to_owned(),
     }
+}
+
+/// What `IMP.init`/`IMP.request_pay` need, carried as data attributes for `checkout.js`.
+pub struct SdkCheckout {
+    pub imp_code: String,
+    pub pg: String,
+    /// The absolute `m_redirect_url` (mobile browsers come back there).
+    pub redirect: String,
+}
+
+/// `NEIGHBORBID_PUBLIC_URL` + `/payments/complete`, for PortOne's SDK.
+fn complete_url(state: &AppState) -> String {
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.settings.bind));
+    format!("{base}{COMPLETE_PATH}")
 }
 
 /// The receipt link, only when it is a web address.
@@ -92,6 +112,15 @@ pub async fn show(
             checkout: row.method == "card"
                 && status == Status::Ready
                 && state.portone_sim.is_some(),
+            sdk_checkout: (row.method == "card"
+                && status == Status::Ready
+                && state.portone_sim.is_none()
+                && !state.settings.portone.imp_code.is_empty())
+            .then(|| SdkCheckout {
+                imp_code: state.settings.portone.imp_code.clone(),
+                pg: state.settings.portone.pg.clone(),
+                redirect: complete_url(&state),
+            }),
             m_redirect_url: COMPLETE_PATH,
             notice_url: notice_url(&state),
             vbank: row.vbank_num.as_ref().map(|num| VbankShown {

@@ -282,8 +282,9 @@ pub async fn top_up(
 
 /// Card top-ups run through the checkout window, which only the built-in simulator serves
 /// (the PortOne browser SDK is not part of the site yet; see the README).
+/// Card top-ups: the simulator's window, or PortOne's SDK window when a store code is set.
 fn card_available(state: &AppState) -> bool {
-    state.portone_sim.is_some()
+    state.portone_sim.is_some() || !state.settings.portone.imp_code.is_empty()
 }
 
 /// `method=card` or `vbank`: create the payment (limits checked by the payments service), 303

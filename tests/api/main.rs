@@ -14,6 +14,7 @@ mod auctions;
 mod audit;
 mod bidding;
 mod browser;
+mod checkout;
 mod cli;
 mod health;
 mod hostile;
