@@ -32,7 +32,7 @@ both_databases!(
 );
 
 /// The app's own PortOne client, pointed at the spawned app's simulator.
-fn portone(app: &TestApp) -> Arc<PortOne> {
+pub(crate) fn portone(app: &TestApp) -> Arc<PortOne> {
     Arc::new(PortOne::new(
         &app.url("/portone-sim"),
         SIMULATOR_API_KEY,
@@ -41,7 +41,7 @@ fn portone(app: &TestApp) -> Arc<PortOne> {
     ))
 }
 
-async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
+pub(crate) async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
     let (p, id) = (portone(app), imp_uid.to_owned());
     let payment = tokio::task::spawn_blocking(move || p.payment(&id))
         .await
@@ -50,7 +50,7 @@ async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
     (payment.status, payment.cancel_amount.get())
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -59,7 +59,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 /// `POST /wallet/top-up` by card; the new payment's `merchant_uid`.
-async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
+pub(crate) async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
     let r = app
         .post(
             b,
@@ -79,7 +79,7 @@ async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
 
 /// The payment page's checkout form, submitted to the simulator's window with `decision`;
 /// `with_webhook: false` leaves out `notice_url`. The window's redirect back (path and query).
-async fn checkout(
+pub(crate) async fn checkout(
     app: &TestApp,
     b: &Browser,
     uid: &str,
@@ -133,7 +133,7 @@ async fn checkout(
     back
 }
 
-fn imp_uid_of(back: &str) -> String {
+pub(crate) fn imp_uid_of(back: &str) -> String {
     let query = back.split_once('?').expect("a query").1;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("pairs");
     pairs
@@ -144,7 +144,7 @@ fn imp_uid_of(back: &str) -> String {
 }
 
 /// The browser follows the window's redirect: 303 to the payment page.
-async fn come_back(app: &TestApp, b: &Browser, back: &str, uid: &str) {
+pub(crate) async fn come_back(app: &TestApp, b: &Browser, back: &str, uid: &str) {
     let r = app.get(b, back).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{back}");
     assert_eq!(location(&r), format!("/payments/{uid}"));
@@ -190,7 +190,7 @@ fn deposits(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
         .expect("deposits")
 }
 
-fn payment_status(app: &TestApp, uid: &str) -> String {
+pub(crate) fn payment_status(app: &TestApp, uid: &str) -> String {
     use diesel::prelude::*;
     use neighborbid::db::schema::payments::dsl as p;
     p::payments
@@ -243,7 +243,7 @@ async fn a_card_top_up_paid_at_the_checkout_is_credited_once_with_one_journal_li
     app.assert_audit_clean();
 }
 
-async fn b_wallet(app: &TestApp, b: &Browser) -> i64 {
+pub(crate) async fn b_wallet(app: &TestApp, b: &Browser) -> i64 {
     app.wallet(b).await.0
 }
 
@@ -523,7 +523,7 @@ async fn a_payment_page_is_its_owners_only(db: Db) {
 }
 
 /// `POST /wallet/top-up` by virtual account; the new payment's `merchant_uid`.
-async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
+pub(crate) async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
     let r = app
         .post(
             b,
@@ -544,7 +544,7 @@ async fn start_vbank_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
 }
 
 /// The payment's (imp_uid, vbank_num) as stored.
-fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
+pub(crate) fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
     use diesel::prelude::*;
     use neighborbid::db::schema::payments::dsl as p;
     let (imp, num): (Option<String>, Option<String>) = p::payments
@@ -555,7 +555,7 @@ fn vbank_of(app: &TestApp, uid: &str) -> (String, String) {
     (imp.expect("an imp_uid"), num.expect("an account number"))
 }
 
-async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
+pub(crate) async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
     reqwest::Client::new()
         .post(app.url(&format!("/portone-sim/_sim/vbanks/{imp_uid}/deposit")))
         .form(&[
@@ -569,7 +569,7 @@ async fn deposit(app: &TestApp, imp_uid: &str) -> StatusCode {
 }
 
 /// Wait (bounded) until the payment's stored status is `want`.
-async fn wait_status(app: &TestApp, uid: &str, want: &str) {
+pub(crate) async fn wait_status(app: &TestApp, uid: &str, want: &str) {
     for _ in 0..300 {
         if payment_status(app, uid) == want {
             return;
