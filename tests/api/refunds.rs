@@ -22,6 +22,7 @@ both_databases!(
     a_virtual_account_refund_needs_a_valid_refund_account,
     a_cancel_made_behind_our_back_is_not_executed_is_flagged_and_the_hold_released,
     a_refund_whose_cancel_times_out_stays_held_until_reconcile_settles_it_exactly_once,
+    ten_concurrent_full_refunds_of_one_payment_refund_it_once,
 );
 
 /// A paid card top-up of `amount`; its (merchant_uid, imp_uid).
@@ -407,6 +408,43 @@ async fn a_refund_whose_cancel_times_out_stays_held_until_reconcile_settles_it_e
     assert!(
         shown.contains("Refunded — the money was returned"),
         "{shown}"
+    );
+    app.assert_audit_clean();
+}
+
+async fn ten_concurrent_full_refunds_of_one_payment_refund_it_once(db: Db) {
+    let app = spawn_app(db).await;
+    let b = app.sign_up("minji").await;
+    let (uid, imp_uid) = paid_card_topup(&app, &b, "50000").await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, uid) = (app.clone(), uid.clone());
+        let b = b.copy_cookies();
+        tasks.push(tokio::spawn(async move {
+            refund(&app, &b, &uid, &[("amount", "50000")])
+                .await
+                .status()
+        }));
+    }
+    let mut refunded = 0;
+    for t in tasks {
+        let status = t.await.expect("task");
+        assert!(
+            status == StatusCode::SEE_OTHER || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{status}"
+        );
+        if status == StatusCode::SEE_OTHER {
+            refunded += 1;
+        }
+    }
+    assert_eq!(refunded, 1);
+    assert_eq!(app.wallet(&b).await, (0, 0));
+    assert_eq!(refunds(&app), vec![(50_000, "done".to_owned())]);
+    assert_eq!(entries(&app, "withdrawal").len(), 1);
+    assert_eq!(
+        portone_status(&app, &imp_uid).await,
+        (PaymentStatus::Cancelled, 50_000)
     );
     app.assert_audit_clean();
 }
