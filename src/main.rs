@@ -45,6 +45,19 @@ enum Command {
     Audit,
     /// Add demo neighbours with money in their wallets (safe to run twice).
     SeedDemo,
+    /// Payments through PortOne.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentsCommand {
+    /// Ask PortOne about every payment and refund not in a final state and settle each once;
+    /// prints what it settled. With the built-in simulator, the running site (NEIGHBORBID_BIND)
+    /// is asked.
+    Reconcile,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +79,9 @@ fn main() -> ExitCode {
         Command::CreateAdmin { username } => create_admin(&settings, &username),
         Command::Audit => run_audit(&settings),
         Command::SeedDemo => seed_demo(&settings),
+        Command::Payments {
+            command: PaymentsCommand::Reconcile,
+        } => reconcile(&settings),
     };
     match result {
         Ok(code) => code,
@@ -141,6 +157,26 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn reconcile(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let pool = db::connect_and_migrate(&settings.database_url, 2, None)?;
+    let p = &settings.portone;
+    let url = match &p.api_url {
+        Some(url) => url.clone(),
+        None => {
+            let bind = settings.bind.replacen("0.0.0.0:", "127.0.0.1:", 1);
+            format!("http://{bind}{}", neighborbid::web::portone_sim::PREFIX)
+        }
+    };
+    let portone = neighborbid::portone::PortOne::new(&url, &p.api_key, &p.api_secret, p.timeout);
+    let report = neighborbid::services::reconcile::run(
+        &pool,
+        &portone,
+        neighborbid::services::refunds::refund_min_age(p.timeout),
+    )?;
+    print!("{}", report.summary());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn seed_demo(settings: &Settings) -> anyhow::Result<ExitCode> {

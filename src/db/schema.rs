@@ -100,6 +100,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    payment_refunds (id) {
+        id -> BigInt,
+        payment_id -> BigInt,
+        user_id -> BigInt,
+        amount -> BigInt,
+        checksum -> BigInt,
+        reason -> Text,
+        status -> Text,
+        fail_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     payouts (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -215,5 +230,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     uploads,
     payments,
+    payment_refunds,
     payouts,
 );

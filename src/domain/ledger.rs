@@ -28,10 +28,14 @@ pub enum LedgerKind {
     PayoutHold,
     /// A payout rejected: held → available.
     PayoutRelease,
+    /// A refund of a top-up asked of PortOne: available → held until PortOne answers.
+    RefundHold,
+    /// A refund PortOne refused (or one our records could not back): held → available.
+    RefundRelease,
 }
 
 impl LedgerKind {
-    pub const ALL: [LedgerKind; 12] = [
+    pub const ALL: [LedgerKind; 14] = [
         LedgerKind::Deposit,
         LedgerKind::Withdrawal,
         LedgerKind::BidHold,
@@ -44,6 +48,8 @@ impl LedgerKind {
         LedgerKind::PurchaseIn,
         LedgerKind::PayoutHold,
         LedgerKind::PayoutRelease,
+        LedgerKind::RefundHold,
+        LedgerKind::RefundRelease,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +66,8 @@ impl LedgerKind {
             LedgerKind::PurchaseIn => "purchase_in",
             LedgerKind::PayoutHold => "payout_hold",
             LedgerKind::PayoutRelease => "payout_release",
+            LedgerKind::RefundHold => "refund_hold",
+            LedgerKind::RefundRelease => "refund_release",
         }
     }
 
@@ -81,6 +89,8 @@ impl LedgerKind {
             LedgerKind::PurchaseOut => "Purchase paid",
             LedgerKind::PayoutHold => "Payout requested (held)",
             LedgerKind::PayoutRelease => "Payout rejected (released)",
+            LedgerKind::RefundHold => "Refund requested (held)",
+            LedgerKind::RefundRelease => "Refund not made (released)",
         }
     }
 }

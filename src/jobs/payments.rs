@@ -1,5 +1,6 @@
 //! The payments sweeper: once a second, virtual accounts past their deadline are voided at
-//! PortOne and marked expired (a deposit that arrived in time is credited instead). Its own
+//! PortOne and marked expired (a deposit that arrived in time is credited instead), and
+//! refunds left pending by a PortOne that did not answer are settled from its records. Its own
 //! thread, because it waits on PortOne (up to its timeout) and must not hold up auctions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,9 +9,12 @@ use std::time::Duration;
 
 use crate::db::DbPool;
 use crate::portone::PortOne;
-use crate::services::payments;
+use crate::services::{payments, refunds};
 
 pub const TICK: Duration = Duration::from_secs(1);
+/// Pending refunds at least this old are settled by the sweeper (the command
+/// `neighborbid payments reconcile` settles them sooner, past their calls' timeouts).
+pub const REFUND_MIN_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// Stops the sweeper thread when dropped.
 pub struct PaymentsGuard {
@@ -34,6 +38,13 @@ pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGua
                     Ok(0) => {}
                     Ok(n) => tracing::info!(expired = n, "virtual accounts expired"),
                     Err(e) => tracing::warn!(error = format!("{e:#}"), "payments sweep failed"),
+                }
+                match refunds::reconcile_refunds(&pool, &portone, REFUND_MIN_AGE) {
+                    Ok(settled) if settled.is_empty() => {}
+                    Ok(settled) => {
+                        tracing::info!(refunds = settled.len(), "pending refunds settled")
+                    }
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "refund reconcile failed"),
                 }
                 std::thread::sleep(TICK);
             }

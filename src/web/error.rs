@@ -16,6 +16,7 @@ use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payments_admin::RecheckError;
 use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
+use crate::services::refunds::RefundError;
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
 use crate::web::ctx::Ctx;
@@ -184,6 +185,7 @@ use_case_errors! {
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
     CancelTradeError { not_found: [NotFound], forbidden: [NotBuyer] }
     RequestPayoutError { not_found: [], forbidden: [] }
+    RefundError { not_found: [NotFound], forbidden: [] }
     DecidePayoutError { not_found: [NotFound], forbidden: [] }
     ChangePasswordError { not_found: [NotFound], forbidden: [] }
     SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }

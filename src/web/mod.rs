@@ -189,6 +189,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(payments::WEBHOOK_PATH, web::post().to(payments::webhook))
         .route("/payments/{merchant_uid}", web::get().to(payments::show))
+        .route(
+            "/payments/{merchant_uid}/cancel",
+            web::post().to(payments::cancel),
+        )
         .route("/market", web::get().to(market::list::list))
         .service(
             web::resource("/market/new")

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::Won;
 use crate::services::payments::{self as payments_service, PaymentRow, Status, VerifyError};
+use crate::services::refunds::{self as refunds_service, RefundForm, RefundStatus};
 use crate::web::session::flash;
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
@@ -41,6 +42,21 @@ pub struct PaymentPage {
     pub notice_url: String,
     /// A virtual account: bank, number, holder and deadline.
     pub vbank: Option<VbankShown>,
+    /// What can be refunded now (zero: no refund form).
+    pub refundable: Won,
+    /// The banks a virtual-account refund can go to (code, name).
+    pub refund_banks: &'static [(&'static str, &'static str)],
+    /// This payment's refunds, newest first, in words.
+    pub refunds: Vec<RefundShown>,
+}
+
+/// One refund of the payment, as its owner sees it.
+pub struct RefundShown {
+    pub amount: Won,
+    pub status: &'static str,
+    pub words: &'static str,
+    pub why: Option<String>,
+    pub at: String,
 }
 
 /// The virtual account to pay into, as the page shows it.
@@ -92,19 +108,44 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let user_id = ctx.require_user()?.id;
     let merchant_uid = path.into_inner();
-    let row = db(&state, move |conn| {
-        payments_service::find_own(conn, user_id, &merchant_uid).map_err(anyhow::Error::new)
+    let (row, refundable, refund_rows) = db(&state, move |conn| {
+        let Some(row) =
+            payments_service::find_own(conn, user_id, &merchant_uid).map_err(anyhow::Error::new)?
+        else {
+            return Ok(None);
+        };
+        let refundable = refunds_service::refundable(conn, &row).map_err(anyhow::Error::new)?;
+        let refunds = refunds_service::refunds_of(conn, row.id).map_err(anyhow::Error::new)?;
+        Ok::<_, anyhow::Error>(Some((row, refundable, refunds)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
     let status = row.status();
+    let refunds = refund_rows
+        .iter()
+        .map(|r| RefundShown {
+            amount: r.amount(),
+            status: r.status().as_str(),
+            words: r.status().words(),
+            why: r.fail_reason.clone(),
+            at: ctx.time(&r.created_at),
+        })
+        .collect();
+    let status_words = if status == Status::Cancelled && !refund_rows.is_empty() {
+        "Refunded in full — the whole top-up went back to your card or account"
+    } else {
+        status.words()
+    };
     render(
         StatusCode::OK,
         &PaymentPage {
             amount: row.amount(),
             method: row.method.clone(),
             status: status.as_str(),
-            status_words: status.words(),
+            status_words,
+            refundable,
+            refund_banks: &crate::domain::bank::BANKS,
+            refunds,
             created: ctx.time(&row.created_at),
             paid: row.paid_at.as_ref().map(|t| ctx.time(t)),
             receipt_url: receipt(&row),
@@ -235,4 +276,58 @@ pub async fn webhook(
         "merchant_uid": v.merchant_uid,
         "status": v.status.as_str(),
     })))
+}
+
+/// The refund form (DESIGN §6): `amount` (empty: all refundable), `reason`, and for a virtual
+/// account `refund_bank`, `refund_account`, `refund_holder`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CancelForm {
+    pub amount: String,
+    pub reason: String,
+    pub refund_bank: String,
+    pub refund_account: String,
+    pub refund_holder: String,
+}
+
+/// `POST /payments/{merchant_uid}/cancel`: the owner asks for unspent money back. 303 to the
+/// payment page with the outcome in words; 422 with the reason when nothing can move; 404 for
+/// anyone else's payment.
+#[tracing::instrument(skip_all)]
+pub async fn cancel(
+    ctx: Ctx,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CancelForm>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = ctx.require_user()?.id;
+    let merchant_uid = path.into_inner();
+    let f = form.into_inner();
+    let form = RefundForm {
+        amount: f.amount,
+        reason: f.reason,
+        refund_bank: f.refund_bank,
+        refund_account: f.refund_account,
+        refund_holder: f.refund_holder,
+    };
+    let (pool, portone, uid) = (
+        state.pool.clone(),
+        state.portone.clone(),
+        merchant_uid.clone(),
+    );
+    let span = tracing::Span::current();
+    let outcome = web::block(move || {
+        let _entered = span.enter();
+        refunds_service::request_refund(&pool, &portone, user_id, &uid, &form)
+    })
+    .await
+    .map_err(|e| AppError::from(anyhow::anyhow!("blocking task failed: {e}")))??;
+    let kind = match outcome.status {
+        RefundStatus::Done => "success",
+        RefundStatus::Pending => "info",
+        RefundStatus::Refused | RefundStatus::Mismatch => "error",
+    };
+    flash(&session, kind, outcome.status.words());
+    Ok(see_other(&format!("/payments/{merchant_uid}")))
 }

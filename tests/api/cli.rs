@@ -20,7 +20,14 @@ fn help_lists_every_subcommand() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["serve", "migrate", "create-admin", "audit", "seed-demo"] {
+    for sub in [
+        "serve",
+        "migrate",
+        "create-admin",
+        "audit",
+        "seed-demo",
+        "payments",
+    ] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
 }

@@ -24,6 +24,7 @@ mod market;
 mod payments;
 mod payouts;
 mod portone;
+mod refunds;
 mod sessions;
 mod suspension;
 mod uploads;

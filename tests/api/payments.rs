@@ -32,7 +32,7 @@ both_databases!(
 );
 
 /// The app's own PortOne client, pointed at the spawned app's simulator.
-fn portone(app: &TestApp) -> Arc<PortOne> {
+pub(crate) fn portone(app: &TestApp) -> Arc<PortOne> {
     Arc::new(PortOne::new(
         &app.url("/portone-sim"),
         SIMULATOR_API_KEY,
@@ -41,7 +41,7 @@ fn portone(app: &TestApp) -> Arc<PortOne> {
     ))
 }
 
-async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
+pub(crate) async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
     let (p, id) = (portone(app), imp_uid.to_owned());
     let payment = tokio::task::spawn_blocking(move || p.payment(&id))
         .await
@@ -50,7 +50,7 @@ async fn portone_status(app: &TestApp, imp_uid: &str) -> (PaymentStatus, i64) {
     (payment.status, payment.cancel_amount.get())
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -79,7 +79,7 @@ pub(crate) async fn start_card_topup(app: &TestApp, b: &Browser, amount: &str) -
 
 /// The payment page's checkout form, submitted to the simulator's window with `decision`;
 /// `with_webhook: false` leaves out `notice_url`. The window's redirect back (path and query).
-async fn checkout(
+pub(crate) async fn checkout(
     app: &TestApp,
     b: &Browser,
     uid: &str,
@@ -133,7 +133,7 @@ async fn checkout(
     back
 }
 
-fn imp_uid_of(back: &str) -> String {
+pub(crate) fn imp_uid_of(back: &str) -> String {
     let query = back.split_once('?').expect("a query").1;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("pairs");
     pairs
@@ -144,7 +144,7 @@ fn imp_uid_of(back: &str) -> String {
 }
 
 /// The browser follows the window's redirect: 303 to the payment page.
-async fn come_back(app: &TestApp, b: &Browser, back: &str, uid: &str) {
+pub(crate) async fn come_back(app: &TestApp, b: &Browser, back: &str, uid: &str) {
     let r = app.get(b, back).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{back}");
     assert_eq!(location(&r), format!("/payments/{uid}"));
