@@ -79,7 +79,7 @@ impl LedgerKind {
     pub const fn label(self) -> &'static str {
         match self {
             LedgerKind::Deposit => "Top-up",
-            LedgerKind::Withdrawal => "Paid out",
+            LedgerKind::Withdrawal => "Withdrawn (payout or refund)",
             LedgerKind::BidHold => "Bid hold",
             LedgerKind::BidRelease => "Bid released",
             LedgerKind::SettleOut => "Paid for a won auction",

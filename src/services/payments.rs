@@ -124,6 +124,17 @@ impl PaymentRow {
         Status::parse(&self.status)
     }
 
+    /// The state in words for its owner: a paid payment cancelled afterwards was refunded in
+    /// full (its money went back), not "nothing was charged".
+    pub fn words(&self) -> &'static str {
+        match self.status() {
+            Status::Cancelled if self.paid_at.is_some() => {
+                "Refunded in full — the whole top-up went back to your card or account"
+            }
+            other => other.words(),
+        }
+    }
+
     pub fn amount(&self) -> Won {
         Won::new(self.amount).unwrap_or(Won::ZERO)
     }

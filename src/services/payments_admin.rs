@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{payments, users};
+use crate::db::schema::{payment_refunds, payments, users};
 use crate::db::{DbConnection, DbPool};
 use crate::portone::PortOne;
 use crate::services::payments::{verify, PaymentRow, Status, Verified, VerifyError};
@@ -12,18 +12,61 @@ use crate::services::payments::{verify, PaymentRow, Status, Verified, VerifyErro
 /// How many payments the admin page lists.
 pub const LISTED: i64 = 200;
 
-/// Payments with their owner's username: forged first, then waiting ones, then the rest,
-/// newest first within each.
-pub fn overview(conn: &mut DbConnection) -> QueryResult<Vec<(PaymentRow, String)>> {
-    let mut rows: Vec<(PaymentRow, String)> = payments::table
+/// Why a payment needs an admin's eye beyond its own state: one of its refunds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundFlag {
+    /// PortOne's cancellable amount differed from ours: a cancel our records missed.
+    Mismatch,
+    /// A refund waits for PortOne's answer (held; the reconciler settles it).
+    Pending,
+}
+
+impl RefundFlag {
+    pub fn words(self) -> &'static str {
+        match self {
+            RefundFlag::Mismatch => {
+                "refund stopped: PortOne's records show a cancel ours missed — look at PortOne's console"
+            }
+            RefundFlag::Pending => "refund waiting for PortOne's answer (held; reconcile settles it)",
+        }
+    }
+}
+
+/// Payments with their owner's username and any refund flag: forged payments and flagged
+/// refunds first, then waiting ones, then the rest, newest first within each.
+pub fn overview(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(PaymentRow, String, Option<RefundFlag>)>> {
+    let rows: Vec<(PaymentRow, String)> = payments::table
         .inner_join(users::table.on(users::id.eq(payments::user_id)))
         .order(payments::id.desc())
         .limit(LISTED)
         .select((PaymentRow::as_select(), users::username))
         .load(conn)?;
-    rows.sort_by_key(|(p, _)| match p.status() {
-        Status::Forged => 0,
-        Status::Ready => 1,
+    let flagged: Vec<(i64, String)> = payment_refunds::table
+        .filter(payment_refunds::status.eq_any(["mismatch", "pending"]))
+        .select((payment_refunds::payment_id, payment_refunds::status))
+        .load(conn)?;
+    let flag_of = |id: i64| {
+        let mut flag = None;
+        for (_, status) in flagged.iter().filter(|(p, _)| *p == id) {
+            flag = match (flag, status.as_str()) {
+                (_, "mismatch") | (Some(RefundFlag::Mismatch), _) => Some(RefundFlag::Mismatch),
+                _ => Some(RefundFlag::Pending),
+            };
+        }
+        flag
+    };
+    let mut rows: Vec<(PaymentRow, String, Option<RefundFlag>)> = rows
+        .into_iter()
+        .map(|(p, u)| {
+            let flag = flag_of(p.id);
+            (p, u, flag)
+        })
+        .collect();
+    rows.sort_by_key(|(p, _, flag)| match (p.status(), flag) {
+        (Status::Forged, _) | (_, Some(RefundFlag::Mismatch)) => 0,
+        (Status::Ready, _) | (_, Some(RefundFlag::Pending)) => 1,
         _ => 2,
     });
     Ok(rows)

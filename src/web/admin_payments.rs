@@ -24,6 +24,8 @@ pub struct PaymentLine {
     pub created_at: String,
     pub paid_at: Option<String>,
     pub note: String,
+    /// A refund of this payment that needs a look.
+    pub flag: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -42,7 +44,8 @@ pub async fn list(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
     .await?;
     let payments = rows
         .into_iter()
-        .map(|(p, username)| PaymentLine {
+        .map(|(p, username, flag)| PaymentLine {
+            flag: flag.map(|f| f.words()),
             status: p.status().as_str(),
             amount: p.amount(),
             imp_uid: p.imp_uid.clone().unwrap_or_default(),

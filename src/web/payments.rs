@@ -131,11 +131,7 @@ pub async fn show(
             at: ctx.time(&r.created_at),
         })
         .collect();
-    let status_words = if status == Status::Cancelled && !refund_rows.is_empty() {
-        "Refunded in full — the whole top-up went back to your card or account"
-    } else {
-        status.words()
-    };
+    let status_words = row.words();
     render(
         StatusCode::OK,
         &PaymentPage {

@@ -136,7 +136,7 @@ async fn wallet_page(
                     "Virtual account"
                 },
                 status: status.as_str(),
-                status_words: status.words(),
+                status_words: p.words(),
                 merchant_uid: p.merchant_uid,
             }
         })

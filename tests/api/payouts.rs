@@ -74,7 +74,10 @@ async fn a_member_is_paid_out_once_an_admin_marks_the_transfer(db: Db) {
         "the held amount left"
     );
     let (_, wallet) = app.get_html(&seller, "/wallet").await;
-    assert!(wallet.contains("Paid out"), "the journal says so");
+    assert!(
+        wallet.contains("Withdrawn (payout or refund)"),
+        "the journal says so"
+    );
     let (_, mine) = app.get_html(&seller, "/wallet/payouts").await;
     assert_eq!(payouts_on(&mine)[0].1, "transferred");
     let report = app.assert_audit_clean();

@@ -129,6 +129,9 @@ async fn a_card_top_up_is_refunded_in_part_then_in_full_and_the_owner_sees_each_
     assert_eq!(entries(&app, "refund_hold").len(), 2);
     let (_, wallet) = app.get_html(&b, "/wallet").await;
     assert!(wallet.contains("Refund requested (held)"), "{wallet}");
+    // The wallet's list of payments says what happened, in the same words as the page.
+    assert!(wallet.contains("Refunded in full"), "{wallet}");
+    assert!(!wallet.contains("nothing was charged"), "{wallet}");
 
     // Nothing more can be refunded.
     let r = refund(&app, &b, &uid, &[("amount", "1000")]).await;
@@ -326,6 +329,21 @@ async fn a_cancel_made_behind_our_back_is_not_executed_is_flagged_and_the_hold_r
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.wallet(&b).await, (50_000, 0));
     assert_eq!(refunds(&app).len(), 1);
+    // Admins see it flagged, first on the payments page.
+    let other = app.sign_up("other").await;
+    let (later, _) = paid_card_topup(&app, &other, "10000").await;
+    let admin = app.admin("auditor").await;
+    let (_, listed) = app.get_html(&admin, "/admin/payments").await;
+    let first = listed
+        .find("data-merchant-uid=\"")
+        .map(|at| &listed[at + 19..at + 19 + uid.len()]);
+    assert_eq!(
+        first,
+        Some(uid.as_str()),
+        "the flagged payment is listed first"
+    );
+    assert!(listed.contains("refund stopped"), "{listed}");
+    assert!(listed.contains(&later));
     app.assert_audit_clean();
 }
 
