@@ -196,6 +196,8 @@ pub const PORTONE_PRODUCTION_URL: &str = "https://api.iamport.kr";
 
 /// A virtual account waits 24 hours for its deposit unless configured otherwise.
 pub const DEFAULT_VBANK_DUE_SECS: u64 = 24 * 60 * 60;
+/// A market purchase paid by card: 15 minutes to pay.
+pub const DEFAULT_CARD_DUE_SECS: u64 = 15 * 60;
 const MAX_VBANK_DUE_SECS: u64 = 30 * 24 * 60 * 60;
 
 /// `NEIGHBORBID_PORTONE_*`: the PortOne v1 account. `api_url: None` means the built-in
@@ -217,6 +219,9 @@ pub struct PortOneSettings {
     pub timeout: std::time::Duration,
     /// How long a virtual account waits for its deposit (`NEIGHBORBID_PORTONE_VBANK_DUE_SECS`).
     pub vbank_due: std::time::Duration,
+    /// How long a market purchase paid by card waits for its payment
+    /// (`NEIGHBORBID_PORTONE_CARD_DUE_SECS`); past it the trade is cancelled.
+    pub card_due: std::time::Duration,
 }
 
 impl PortOneSettings {
@@ -231,6 +236,7 @@ impl PortOneSettings {
             prepare: true,
             timeout: std::time::Duration::from_secs(10),
             vbank_due: std::time::Duration::from_secs(DEFAULT_VBANK_DUE_SECS),
+            card_due: std::time::Duration::from_secs(DEFAULT_CARD_DUE_SECS),
         }
     }
 
@@ -254,6 +260,7 @@ impl fmt::Debug for PortOneSettings {
             .field("prepare", &self.prepare)
             .field("timeout", &self.timeout)
             .field("vbank_due", &self.vbank_due)
+            .field("card_due", &self.card_due)
             .finish()
     }
 }
@@ -539,6 +546,15 @@ fn portone_from_lookup(
             ));
         }
         p.vbank_due = std::time::Duration::from_secs(secs);
+    }
+    if let Some(v) = get("NEIGHBORBID_PORTONE_CARD_DUE_SECS") {
+        let secs: u64 = parse_num("NEIGHBORBID_PORTONE_CARD_DUE_SECS", &v)?;
+        if !(60..=86_400).contains(&secs) {
+            return Err(ConfigError(
+                "NEIGHBORBID_PORTONE_CARD_DUE_SECS must be from 60 to 86400 (24 hours)".to_owned(),
+            ));
+        }
+        p.card_due = std::time::Duration::from_secs(secs);
     }
     Ok(p)
 }

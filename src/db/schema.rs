@@ -202,6 +202,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         paid_at -> Nullable<Timestamp>,
+        trade_id -> Nullable<BigInt>,
+        pay_by -> Nullable<Timestamp>,
     }
 }
 

@@ -123,6 +123,8 @@ impl fmt::Display for ProductStatus {
 /// confirmed by the buyer (or automatically) when the money goes to the seller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TradeStatus {
+    /// Paid by card: waiting for the payment (its units reserved) until its deadline.
+    AwaitingPayment,
     Requested,
     Approved,
     Rejected,
@@ -132,10 +134,11 @@ pub enum TradeStatus {
 }
 
 impl TradeStatus {
-    pub const OPEN: [&'static str; 2] = ["requested", "approved"];
+    pub const OPEN: [&'static str; 3] = ["awaiting_payment", "requested", "approved"];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            TradeStatus::AwaitingPayment => "awaiting_payment",
             TradeStatus::Requested => "requested",
             TradeStatus::Approved => "approved",
             TradeStatus::Rejected => "rejected",
@@ -146,6 +149,7 @@ impl TradeStatus {
 
     pub fn parse(s: &str) -> Option<TradeStatus> {
         [
+            TradeStatus::AwaitingPayment,
             TradeStatus::Requested,
             TradeStatus::Approved,
             TradeStatus::Rejected,
@@ -158,6 +162,7 @@ impl TradeStatus {
 
     pub fn label(self) -> &'static str {
         match self {
+            TradeStatus::AwaitingPayment => "Waiting for your card payment",
             TradeStatus::Requested => "Waiting for the seller",
             TradeStatus::Approved => "Approved — waiting for receipt",
             TradeStatus::Rejected => "Rejected",

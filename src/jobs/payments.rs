@@ -39,6 +39,13 @@ pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGua
                     Ok(n) => tracing::info!(expired = n, "virtual accounts expired"),
                     Err(e) => tracing::warn!(error = format!("{e:#}"), "payments sweep failed"),
                 }
+                match payments::expire_due_trade_payments(&pool, &portone) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(cancelled = n, "unpaid market purchases cancelled"),
+                    Err(e) => {
+                        tracing::warn!(error = format!("{e:#}"), "trade payment sweep failed")
+                    }
+                }
                 match refunds::reconcile_refunds(&pool, &portone, REFUND_MIN_AGE) {
                     Ok(settled) if settled.is_empty() => {}
                     Ok(settled) => {

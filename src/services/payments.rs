@@ -20,6 +20,7 @@ use crate::domain::{AmountError, LedgerKind, UserId, Won};
 use crate::portone::{
     CancelRequest, Payment as PortOnePayment, PaymentStatus, PortOne, PortOneError, VbankRequest,
 };
+use crate::services::market;
 use crate::services::now;
 use crate::services::wallet::{apply_movement, Movement};
 
@@ -117,6 +118,10 @@ pub struct PaymentRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub paid_at: Option<NaiveDateTime>,
+    /// The market trade a `trade` payment pays for.
+    pub trade_id: Option<i64>,
+    /// A trade payment's deadline: unpaid past it, the trade is cancelled.
+    pub pay_by: Option<NaiveDateTime>,
 }
 
 impl PaymentRow {
@@ -128,8 +133,21 @@ impl PaymentRow {
     /// full (its money went back), not "nothing was charged".
     pub fn words(&self) -> &'static str {
         match self.status() {
+            Status::Cancelled if self.paid_at.is_some() && self.purpose == "trade" => {
+                "Refunded in full — the purchase did not go ahead and the whole amount went back to your card"
+            }
             Status::Cancelled if self.paid_at.is_some() => {
                 "Refunded in full — the whole top-up went back to your card or account"
+            }
+            Status::Ready if self.purpose == "trade" => "Waiting for your card payment",
+            Status::Paid if self.purpose == "trade" => {
+                "Paid — the amount is held in your wallet for your purchase until you confirm receipt"
+            }
+            Status::Expired if self.purpose == "trade" => {
+                "Expired — the card payment's deadline passed unpaid; the purchase was cancelled and nothing was charged"
+            }
+            Status::Failed if self.purpose == "trade" => {
+                "Not paid — the card payment was declined or closed; the purchase was cancelled"
             }
             other => other.words(),
         }
@@ -171,10 +189,178 @@ fn amount_reason(e: &AmountError) -> String {
 
 /// 32 random hex digits behind `topup_`: nobody can guess another member's payment.
 fn new_merchant_uid() -> String {
+    new_uid("topup")
+}
+
+fn new_uid(prefix: &str) -> String {
     let mut bytes = [0_u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("topup_{hex}")
+    format!("{prefix}_{hex}")
+}
+
+/// How long a buyer has to pay a market purchase by card.
+pub const TRADE_CARD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// A market purchase to be paid by card.
+#[derive(Debug, Clone, Copy)]
+pub struct TradeCheckout {
+    pub product_id: i64,
+    pub buyer_id: UserId,
+    pub order: market::Order,
+    /// The seller's time to answer, from the payment.
+    pub respond_within: std::time::Duration,
+    /// The buyer's time to pay.
+    pub pay_within: std::time::Duration,
+}
+
+/// Start a market purchase paid by card: in one transaction the trade (`awaiting_payment`,
+/// its units reserved) and its payment (purpose `trade`, the whole price, due within
+/// `pay_within`); then the amount is registered with PortOne when `prepare` is on. Gives the
+/// `merchant_uid` for the payment page. A prepare that fails closes the payment and cancels
+/// the trade (the units go back on sale).
+#[tracing::instrument(skip_all, fields(user.id = purchase.buyer_id, product.id = purchase.product_id))]
+pub fn start_trade_payment(
+    pool: &DbPool,
+    portone: &PortOne,
+    prepare: bool,
+    purchase: &TradeCheckout,
+) -> Result<(String, market::Bought), market::BuyError> {
+    let TradeCheckout {
+        product_id,
+        buyer_id,
+        order,
+        respond_within,
+        pay_within,
+    } = *purchase;
+    let merchant_uid = new_uid("trade");
+    let pay_within = chrono::Duration::from_std(pay_within)
+        .map_err(|e| market::BuyError::Unexpected(anyhow::anyhow!("payment deadline: {e}")))?;
+    let bought = {
+        let mut conn = connection(pool)?;
+        write_tx(
+            &mut conn,
+            |conn| -> Result<market::Bought, market::BuyError> {
+                let bought =
+                    market::reserve_for_card(conn, product_id, buyer_id, order, respond_within)?;
+                let at = now();
+                diesel::insert_into(payments::table)
+                    .values((
+                        payments::merchant_uid.eq(&merchant_uid),
+                        payments::user_id.eq(buyer_id),
+                        payments::amount.eq(bought.price.get()),
+                        payments::method.eq("card"),
+                        payments::purpose.eq("trade"),
+                        payments::status.eq(Status::Ready.as_str()),
+                        payments::trade_id.eq(Some(bought.trade_id)),
+                        payments::pay_by.eq(Some(at + pay_within)),
+                        payments::created_at.eq(at),
+                        payments::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                Ok(bought)
+            },
+        )?
+    };
+    if prepare {
+        if let Err(e) = portone.prepare(&merchant_uid, bought.price) {
+            tracing::warn!(error = %e, "PortOne prepare failed; the purchase is cancelled");
+            close_unpaid_trade(
+                pool,
+                &merchant_uid,
+                Status::Failed,
+                "PortOne could not register the payment",
+            )?;
+            return Err(market::BuyError::PaymentUnavailable);
+        }
+    }
+    Ok((merchant_uid, bought))
+}
+
+/// A trade payment that will not be paid (declined, closed, never registered, past its
+/// deadline): in one transaction it is closed as `status` and its trade, still waiting,
+/// cancelled with its units back on sale. True when it was closed now.
+fn close_unpaid_trade(
+    pool: &DbPool,
+    merchant_uid: &str,
+    status: Status,
+    reason: &str,
+) -> anyhow::Result<bool> {
+    let mut conn = connection(pool)?;
+    write_tx(&mut conn, |conn| -> Result<bool, anyhow::Error> {
+        let Some(row) = by_merchant_uid(conn, merchant_uid)? else {
+            return Ok(false);
+        };
+        let Some(trade_id) = row.trade_id else {
+            return Ok(false);
+        };
+        market::lock_trade_product(conn, trade_id)?;
+        let closed = diesel::update(
+            payments::table
+                .find(row.id)
+                .filter(payments::status.eq(Status::Ready.as_str())),
+        )
+        .set((
+            payments::status.eq(status.as_str()),
+            payments::fail_reason.eq(reason),
+            payments::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if closed == 0 {
+            return Ok(false);
+        }
+        market::card_unpaid(conn, trade_id)?;
+        Ok(true)
+    })
+}
+
+/// Market card payments past their deadline: asked at PortOne once more when we know the
+/// `imp_uid` (a payment that arrived is settled as paid), otherwise closed `expired` and the
+/// trade cancelled, its units back on sale. A PortOne that does not answer leaves the payment
+/// for the next round. The number expired.
+pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
+    let due: Vec<PaymentRow> = {
+        let mut conn = connection(pool)?;
+        payments::table
+            .filter(payments::purpose.eq("trade"))
+            .filter(payments::status.eq(Status::Ready.as_str()))
+            .filter(payments::pay_by.lt(now()))
+            .order(payments::id.asc())
+            .limit(50)
+            .select(PaymentRow::as_select())
+            .load(&mut *conn)?
+    };
+    let mut expired = 0;
+    for row in due {
+        if let Some(imp_uid) = row.imp_uid.clone() {
+            match portone.payment(&imp_uid) {
+                Ok(found) if found.merchant_uid == row.merchant_uid => {
+                    if found.status == PaymentStatus::Paid {
+                        settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
+                        continue;
+                    }
+                }
+                Ok(_) => {
+                    tracing::error!("PortOne has another order for a trade payment: left alone");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an overdue trade payment could not be looked up");
+                    continue;
+                }
+            }
+        }
+        if close_unpaid_trade(
+            pool,
+            &row.merchant_uid,
+            Status::Expired,
+            "the card payment's deadline passed unpaid",
+        )? {
+            expired += 1;
+            tracing::info!(trade.id = row.trade_id, "unpaid market purchase cancelled");
+        }
+    }
+    Ok(expired)
 }
 
 fn connection(
@@ -481,7 +667,36 @@ fn settle(
             drop(conn);
             forged(pool, portone, &row, &found)
         }
-        PaymentStatus::Paid => credit(&mut conn, &row, &found),
+        PaymentStatus::Paid => {
+            let verified = credit(&mut conn, &row, &found)?;
+            drop(conn);
+            if row.purpose == "trade"
+                && !verified.credited
+                && matches!(verified.status, Status::Expired | Status::Failed)
+                && found.cancellable().get() > 0
+            {
+                // Paid at PortOne after its trade was closed (past the deadline): nothing was
+                // credited or held, so the whole payment goes back to the card.
+                tracing::warn!(
+                    "a trade payment arrived after its trade closed: cancelled at PortOne"
+                );
+                let cancel = CancelRequest {
+                    imp_uid: found.imp_uid.clone(),
+                    amount: None,
+                    checksum: Some(found.cancellable()),
+                    reason: "Paid after the purchase's deadline: the purchase was cancelled"
+                        .to_owned(),
+                    refund: None,
+                };
+                if let Err(e) = portone.cancel(&cancel) {
+                    tracing::warn!(error = %e, "the late trade payment's cancel did not go through");
+                    if e.is_result_unknown() {
+                        return Err(VerifyError::PortOne(e));
+                    }
+                }
+            }
+            Ok(verified)
+        }
         PaymentStatus::Failed | PaymentStatus::Cancelled => {
             let status = if found.status == PaymentStatus::Failed {
                 Status::Failed
@@ -492,6 +707,20 @@ fn settle(
                 .fail_reason
                 .clone()
                 .or_else(|| found.cancel_reason.clone());
+            if row.purpose == "trade" {
+                diesel::update(payments::table.find(row.id))
+                    .filter(payments::status.eq(Status::Ready.as_str()))
+                    .set(payments::imp_uid.eq(&found.imp_uid))
+                    .execute(&mut *conn)
+                    .map_err(anyhow::Error::new)?;
+                close_unpaid_trade(
+                    pool,
+                    &row.merchant_uid,
+                    status,
+                    reason.as_deref().unwrap_or("the card payment was not made"),
+                )?;
+                return outcome(&mut conn, &row, false);
+            }
             diesel::update(
                 payments::table
                     .find(row.id)
@@ -547,22 +776,33 @@ fn credit(
     row: &PaymentRow,
     found: &PortOnePayment,
 ) -> Result<Verified, VerifyError> {
+    // A trade's payment is credited only while it waits (a failed one cancelled its trade).
+    let open: &[&str] = if row.trade_id.is_some() {
+        &[Status::Ready.as_str()]
+    } else {
+        &[Status::Ready.as_str(), Status::Failed.as_str()]
+    };
     let result = write_tx(conn, |conn| -> Result<bool, VerifyError> {
+        if let Some(trade_id) = row.trade_id {
+            // The product first, then wallets: every market use case's lock order.
+            market::lock_trade_product(conn, trade_id)?;
+        }
         lock_wallets(conn, &[row.user_id])?;
         let at = now();
-        let updated =
-            diesel::update(payments::table.find(row.id).filter(
-                payments::status.eq_any([Status::Ready.as_str(), Status::Failed.as_str()]),
-            ))
-            .set((
-                payments::status.eq(Status::Paid.as_str()),
-                payments::imp_uid.eq(&found.imp_uid),
-                payments::receipt_url.eq(found.receipt_url.as_deref()),
-                payments::fail_reason.eq(None::<String>),
-                payments::paid_at.eq(Some(at)),
-                payments::updated_at.eq(at),
-            ))
-            .execute(conn)?;
+        let updated = diesel::update(
+            payments::table
+                .find(row.id)
+                .filter(payments::status.eq_any(open)),
+        )
+        .set((
+            payments::status.eq(Status::Paid.as_str()),
+            payments::imp_uid.eq(&found.imp_uid),
+            payments::receipt_url.eq(found.receipt_url.as_deref()),
+            payments::fail_reason.eq(None::<String>),
+            payments::paid_at.eq(Some(at)),
+            payments::updated_at.eq(at),
+        ))
+        .execute(conn)?;
         if updated == 0 {
             // Already paid (credited then), or closed as forged/cancelled/expired.
             return Ok(false);
@@ -578,6 +818,15 @@ fn credit(
                 idempotency_key: Some(found.imp_uid.clone()),
             },
         )?;
+        if let Some(trade_id) = row.trade_id {
+            // The same transaction holds the price for the trade and hands it to the seller.
+            if !market::card_paid(conn, trade_id, row.amount)? {
+                tracing::warn!(
+                    trade.id = trade_id,
+                    "a trade paid after it closed: the deposit stays in the wallet"
+                );
+            }
+        }
         Ok(true)
     });
     let credited = match result {

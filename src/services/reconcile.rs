@@ -82,6 +82,7 @@ pub fn run(pool: &DbPool, portone: &PortOne, refund_min_age: Duration) -> anyhow
         }
     }
     report.vbanks_expired = payments::expire_due_vbanks(pool, portone)?;
+    payments::expire_due_trade_payments(pool, portone)?;
     report.refunds = refunds::reconcile_refunds(pool, portone, refund_min_age)?;
     Ok(report)
 }

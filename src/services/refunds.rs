@@ -318,7 +318,21 @@ pub fn request_refund(
         reason,
         refund: refund_to,
     };
-    let status = match portone.cancel(&request) {
+    let status = execute(pool, portone, refund_id, &request, checksum)?;
+    Ok(RefundOutcome { refund_id, status })
+}
+
+/// Ask PortOne to carry out a held refund (`request`, with the `checksum` we believe) and
+/// settle it from the answer: confirmed → done; refused → released (as `mismatch`, flagged, when
+/// PortOne's cancellable amount is not ours); no answer → left pending for the reconciler.
+fn execute(
+    pool: &DbPool,
+    portone: &PortOne,
+    refund_id: i64,
+    request: &CancelRequest,
+    checksum: i64,
+) -> Result<RefundStatus, RefundError> {
+    let status = match portone.cancel(request) {
         Ok(_) => settle_done(pool, refund_id)?,
         Err(e) if e.is_result_unknown() => {
             tracing::warn!(error = %e, "a refund's cancel got no answer: left pending for the reconciler");
@@ -349,7 +363,49 @@ pub fn request_refund(
             }
         }
     };
-    Ok(RefundOutcome { refund_id, status })
+    Ok(status)
+}
+
+/// A market trade paid by card that did not go ahead (rejected, or cancelled before approval):
+/// its refund, held by the reject's or cancel's transaction, is sent to PortOne now (cancel of
+/// the whole payment, with its checksum) and settled from the answer. `None` when the trade was
+/// not paid by card or has no refund waiting.
+#[tracing::instrument(skip(pool, portone))]
+pub fn send_trade_refund(
+    pool: &DbPool,
+    portone: &PortOne,
+    trade_id: i64,
+) -> Result<Option<RefundStatus>, RefundError> {
+    let pending: Option<(RefundRow, PaymentRow)> = {
+        let mut conn = connection(pool)?;
+        payment_refunds::table
+            .inner_join(payments::table.on(payments::id.eq(payment_refunds::payment_id)))
+            .filter(payments::trade_id.eq(trade_id))
+            .filter(payment_refunds::status.eq(RefundStatus::Pending.as_str()))
+            .select((RefundRow::as_select(), PaymentRow::as_select()))
+            .first(&mut *conn)
+            .optional()?
+    };
+    let Some((refund, payment)) = pending else {
+        return Ok(None);
+    };
+    send(pool, portone, &refund, &payment).map(Some)
+}
+
+fn send(
+    pool: &DbPool,
+    portone: &PortOne,
+    refund: &RefundRow,
+    payment: &PaymentRow,
+) -> Result<RefundStatus, RefundError> {
+    let request = CancelRequest {
+        imp_uid: payment.imp_uid.clone().unwrap_or_default(),
+        amount: Some(refund.amount()),
+        checksum: Some(Won::from_stored(refund.checksum)),
+        reason: refund.reason.clone(),
+        refund: None,
+    };
+    execute(pool, portone, refund.id, &request, refund.checksum)
 }
 
 fn reference(merchant_uid: &str) -> String {
@@ -463,10 +519,25 @@ fn current(conn: &mut DbConnection, refund_id: i64) -> Result<RefundStatus, Refu
 /// refused; anything else → mismatch (flagged, released).
 fn settle_from(
     pool: &DbPool,
+    portone: &PortOne,
     refund: &RefundRow,
     found: &PortOnePayment,
 ) -> Result<RefundStatus, RefundError> {
     let theirs = found.cancellable().get();
+    if theirs == refund.checksum && found.status == crate::portone::PaymentStatus::Paid {
+        let payment: PaymentRow = {
+            let mut conn = connection(pool)?;
+            payments::table
+                .find(refund.payment_id)
+                .select(PaymentRow::as_select())
+                .first(&mut *conn)?
+        };
+        if payment.purpose == "trade" {
+            // A trade that did not go ahead pays back to the card, never into the wallet:
+            // the cancel that did not happen (or was never sent) is sent now.
+            return send(pool, portone, refund, &payment);
+        }
+    }
     if theirs == refund.checksum - refund.amount {
         settle_done(pool, refund.id)
     } else if theirs == refund.checksum {
@@ -548,7 +619,8 @@ pub fn reconcile_refunds(
                 continue;
             }
         };
-        let status = settle_from(pool, &refund, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let status =
+            settle_from(pool, portone, &refund, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
         settled.push(Reconciled {
             merchant_uid,
             amount: refund.amount(),

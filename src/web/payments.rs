@@ -48,6 +48,10 @@ pub struct PaymentPage {
     pub refund_banks: &'static [(&'static str, &'static str)],
     /// This payment's refunds, newest first, in words.
     pub refunds: Vec<RefundShown>,
+    /// What is paid for: `NeighborBid wallet top-up` or `NeighborBid market purchase`.
+    pub title: &'static str,
+    /// A market purchase waiting for its card payment: the deadline.
+    pub pay_by: Option<String>,
 }
 
 /// One refund of the payment, as its owner sees it.
@@ -135,6 +139,15 @@ pub async fn show(
     render(
         StatusCode::OK,
         &PaymentPage {
+            title: if row.purpose == "trade" {
+                "NeighborBid market purchase"
+            } else {
+                "NeighborBid wallet top-up"
+            },
+            pay_by: row
+                .pay_by
+                .filter(|_| status == Status::Ready)
+                .map(|t| ctx.time(&t)),
             amount: row.amount(),
             method: row.method.clone(),
             status: status.as_str(),

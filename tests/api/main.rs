@@ -21,6 +21,7 @@ mod hostile;
 mod limits;
 mod live;
 mod market;
+mod market_checkout;
 mod payments;
 mod payouts;
 mod portone;

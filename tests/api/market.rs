@@ -63,7 +63,7 @@ async fn post_product(
 }
 
 /// List a product and return its id.
-async fn list_product(
+pub(crate) async fn list_product(
     app: &TestApp,
     client: &Browser,
     name: &str,
@@ -102,7 +102,7 @@ async fn member_with(app: &TestApp, username: &str, amount: &str) -> Browser {
     client
 }
 
-async fn product_page(app: &TestApp, client: &Browser, id: i64) -> String {
+pub(crate) async fn product_page(app: &TestApp, client: &Browser, id: i64) -> String {
     let (status, html) = app.get_html(client, &format!("/market/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     html
@@ -119,7 +119,7 @@ fn attr_after(html: &str, marker: &str, attr: &str) -> String {
 }
 
 /// Status and units left as the product page shows them.
-async fn product_state(app: &TestApp, client: &Browser, id: i64) -> (String, i64) {
+pub(crate) async fn product_state(app: &TestApp, client: &Browser, id: i64) -> (String, i64) {
     let html = product_page(app, client, id).await;
     (
         attr_after(&html, "id=\"status\"", "data-status"),
@@ -130,7 +130,7 @@ async fn product_state(app: &TestApp, client: &Browser, id: i64) -> (String, i64
 }
 
 /// Ids of the trades a page offers `action` (`approve`, `reject`, `confirm`) for.
-fn trade_ids(html: &str, action: &str) -> Vec<i64> {
+pub(crate) fn trade_ids(html: &str, action: &str) -> Vec<i64> {
     let suffix = format!("/{action}\"");
     html.match_indices("action=\"/trades/")
         .filter_map(|(at, m)| {
@@ -160,7 +160,7 @@ async fn buy_units(app: &TestApp, client: &Browser, product: i64, quantity: &str
     .await
 }
 
-async fn act(app: &TestApp, client: &Browser, trade: i64, action: &str) -> Response {
+pub(crate) async fn act(app: &TestApp, client: &Browser, trade: i64, action: &str) -> Response {
     app.post(client, &format!("/trades/{trade}/{action}"), &[])
         .await
 }

@@ -150,7 +150,7 @@ pub(crate) async fn come_back(app: &TestApp, b: &Browser, back: &str, uid: &str)
     assert_eq!(location(&r), format!("/payments/{uid}"));
 }
 
-async fn webhook_json(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> StatusCode {
+pub(crate) async fn webhook_json(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> StatusCode {
     reqwest::Client::new()
         .post(app.url("/payments/webhook"))
         .header("content-type", "application/json")
@@ -164,7 +164,7 @@ async fn webhook_json(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> Statu
         .status()
 }
 
-async fn webhook_form(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> StatusCode {
+pub(crate) async fn webhook_form(app: &TestApp, imp_uid: &str, merchant_uid: &str) -> StatusCode {
     reqwest::Client::new()
         .post(app.url("/payments/webhook"))
         .form(&[

@@ -186,3 +186,65 @@ pub(super) fn pay_seller(
     )?;
     move_money(conn, seller, LedgerKind::PurchaseIn, price, 0, reference)
 }
+
+/// Inside a reject's or a cancel's transaction, right after the hold went back to the buyer:
+/// a trade paid by card returns the money the way it came. The same amount is held again
+/// (`refund_hold`) under a pending refund of its payment, which `services::refunds` then asks
+/// PortOne to cancel (settled as `withdrawal` once PortOne confirms). Nothing for a trade
+/// paid from the wallet, or whose payment already has a refund.
+pub(super) fn hold_card_refund(conn: &mut DbConnection, trade: TradeId) -> QueryResult<()> {
+    use crate::db::schema::{payment_refunds, payments};
+    let paid: Option<(i64, i64, i64, String)> = payments::table
+        .filter(payments::trade_id.eq(trade))
+        .filter(payments::purpose.eq("trade"))
+        .filter(payments::status.eq("paid"))
+        .select((
+            payments::id,
+            payments::user_id,
+            payments::amount,
+            payments::merchant_uid,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((payment_id, buyer, amount, merchant_uid)) = paid else {
+        return Ok(());
+    };
+    let earlier: i64 = payment_refunds::table
+        .filter(payment_refunds::payment_id.eq(payment_id))
+        .count()
+        .get_result(conn)?;
+    if earlier > 0 {
+        return Ok(());
+    }
+    diesel::insert_into(payment_refunds::table)
+        .values((
+            payment_refunds::payment_id.eq(payment_id),
+            payment_refunds::user_id.eq(buyer),
+            payment_refunds::amount.eq(amount),
+            payment_refunds::checksum.eq(amount),
+            payment_refunds::reason.eq(format!(
+                "{} did not go ahead: paid back to the card",
+                trade_reference(trade)
+            )),
+            payment_refunds::status.eq("pending"),
+            payment_refunds::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    move_money(
+        conn,
+        buyer,
+        LedgerKind::RefundHold,
+        -amount,
+        amount,
+        format!("refund of payment {merchant_uid}"),
+    )
+}
+
+/// Lock the product of `trade` (the first lock of a transaction that then touches the trade
+/// and wallets, as every market use case does).
+pub fn lock_trade_product(conn: &mut DbConnection, trade: TradeId) -> QueryResult<()> {
+    if let Some(t) = find_trade(conn, trade)? {
+        lock_product(conn, t.product_id)?;
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{products, trades, users};
@@ -143,6 +144,8 @@ pub struct TradeView {
     pub product_name: String,
     pub buyer_name: String,
     pub seller_name: String,
+    /// Paid (or to be paid) by card: the payment's `merchant_uid` and deadline.
+    pub card_payment: Option<(String, Option<NaiveDateTime>)>,
 }
 
 impl TradeView {
@@ -170,9 +173,21 @@ fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<
         .flat_map(|t| [t.buyer_id, t.seller_id])
         .collect();
     let names = user_names(conn, &people)?;
+    let trade_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let cards: HashMap<i64, (String, Option<NaiveDateTime>)> = {
+        use crate::db::schema::payments;
+        payments::table
+            .filter(payments::trade_id.eq_any(trade_ids))
+            .select((payments::trade_id, payments::merchant_uid, payments::pay_by))
+            .load::<(Option<i64>, String, Option<NaiveDateTime>)>(conn)?
+            .into_iter()
+            .filter_map(|(id, uid, by)| id.map(|id| (id, (uid, by))))
+            .collect()
+    };
     Ok(rows
         .into_iter()
         .map(|trade| TradeView {
+            card_payment: cards.get(&trade.id).cloned(),
             product_name: product_names
                 .get(&trade.product_id)
                 .cloned()

@@ -31,6 +31,8 @@ pub enum BuyError {
     PriceChanged { price: Won },
     #[error("Not enough money in your wallet: the price is {price} and you have {available} available. Top up your wallet first.")]
     InsufficientFunds { price: Won, available: Won },
+    #[error("Card payments could not be started just now (PortOne did not answer). Nothing was reserved; try again in a moment.")]
+    PaymentUnavailable,
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -65,33 +67,7 @@ pub fn buy(
     let respond_within = chrono::TimeDelta::from_std(respond_within)
         .map_err(|e| BuyError::Unexpected(anyhow::anyhow!("response period: {e}")))?;
     let result = write_tx(conn, |conn| {
-        let product = lock_product(conn, product_id)?.ok_or(BuyError::NotFound)?;
-        if product.seller_id == buyer_id {
-            return Err(BuyError::OwnProduct);
-        }
-        let existing: i64 = trades::table
-            .filter(trades::product_id.eq(product_id))
-            .filter(trades::buyer_id.eq(buyer_id))
-            .count()
-            .get_result(conn)?;
-        if existing > 0 {
-            return Err(BuyError::AlreadyBought);
-        }
-        if product.units_left <= 0 {
-            return Err(BuyError::SoldOut);
-        }
-        let unit_price = product.price();
-        if order.expected_price != Some(unit_price) {
-            return Err(BuyError::PriceChanged { price: unit_price });
-        }
-        let quantity = order.quantity.get();
-        if quantity > product.units_left {
-            return Err(BuyError::NotEnoughUnits {
-                left: product.units_left,
-            });
-        }
-        // At most ₩1,000,000,000 × 1,000: far inside i64.
-        let price = Won::from_stored(unit_price.get().saturating_mul(i64::from(quantity)));
+        let (product, price) = checked_order(conn, product_id, buyer_id, order)?;
         let wallet = lock_wallets(conn, &[buyer_id])?
             .into_iter()
             .next()
@@ -103,6 +79,7 @@ pub fn buy(
             });
         }
         let at = now();
+        let quantity = order.quantity.get();
         let trade_id: i64 = diesel::insert_into(trades::table)
             .values((
                 trades::product_id.eq(product_id),
@@ -120,6 +97,10 @@ pub fn buy(
         update_units_and_status(conn, product_id, product.units_left - quantity)?;
         Ok(Bought { trade_id, price })
     });
+    unique_means_already_bought(result)
+}
+
+fn unique_means_already_bought<T>(result: Result<T, BuyError>) -> Result<T, BuyError> {
     match result {
         // The UNIQUE (product_id, buyer_id) constraint is the last guard.
         Err(BuyError::Unexpected(e))
@@ -130,6 +111,142 @@ pub fn buy(
         }
         other => other,
     }
+}
+
+/// Lock the product and check `order` against it: the product, its units and its price.
+/// Gives the product and the whole price.
+fn checked_order(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    buyer_id: UserId,
+    order: Order,
+) -> Result<(ProductRow, Won), BuyError> {
+    let product = lock_product(conn, product_id)?.ok_or(BuyError::NotFound)?;
+    if product.seller_id == buyer_id {
+        return Err(BuyError::OwnProduct);
+    }
+    let existing: i64 = trades::table
+        .filter(trades::product_id.eq(product_id))
+        .filter(trades::buyer_id.eq(buyer_id))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Err(BuyError::AlreadyBought);
+    }
+    if product.units_left <= 0 {
+        return Err(BuyError::SoldOut);
+    }
+    let unit_price = product.price();
+    if order.expected_price != Some(unit_price) {
+        return Err(BuyError::PriceChanged { price: unit_price });
+    }
+    let quantity = order.quantity.get();
+    if quantity > product.units_left {
+        return Err(BuyError::NotEnoughUnits {
+            left: product.units_left,
+        });
+    }
+    // At most ₩1,000,000,000 × 1,000: far inside i64.
+    let price = Won::from_stored(unit_price.get().saturating_mul(i64::from(quantity)));
+    Ok((product, price))
+}
+
+// ---------------------------------------------------------------- buy by card
+
+/// Inside the caller's transaction (the payment's row is written in the same one): start a
+/// trade for `order` that waits for a card payment. Nothing moves in the wallet; the units are
+/// reserved. The seller's time to answer (`respond_within`) starts once it is paid
+/// ([`card_paid`]).
+pub fn reserve_for_card(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    buyer_id: UserId,
+    order: Order,
+    respond_within: Duration,
+) -> Result<Bought, BuyError> {
+    let respond_within = chrono::TimeDelta::from_std(respond_within)
+        .map_err(|e| BuyError::Unexpected(anyhow::anyhow!("response period: {e}")))?;
+    let inner = |conn: &mut DbConnection| -> Result<Bought, BuyError> {
+        let (product, price) = checked_order(conn, product_id, buyer_id, order)?;
+        let at = now();
+        let quantity = order.quantity.get();
+        // respond_by holds the seller's period from now; card_paid moves it to start at payment.
+        let trade_id: i64 = diesel::insert_into(trades::table)
+            .values((
+                trades::product_id.eq(product_id),
+                trades::buyer_id.eq(buyer_id),
+                trades::seller_id.eq(product.seller_id),
+                trades::price.eq(price.get()),
+                trades::status.eq(TradeStatus::AwaitingPayment.as_str()),
+                trades::created_at.eq(at),
+                trades::quantity.eq(quantity),
+                trades::respond_by.eq(at + respond_within),
+            ))
+            .returning(trades::id)
+            .get_result(conn)?;
+        update_units_and_status(conn, product_id, product.units_left - quantity)?;
+        Ok(Bought { trade_id, price })
+    };
+    unique_means_already_bought(inner(conn))
+}
+
+/// Inside the caller's transaction (the one that recorded the card's deposit): the trade's
+/// card payment of `amount` arrived in the buyer's wallet. A trade still waiting for it holds
+/// the price (available → held) and goes to the seller (`requested`, with the seller's whole
+/// time to answer from now). True when it did; false when the trade no longer waits (the
+/// deposit then stays in the wallet).
+pub fn card_paid(conn: &mut DbConnection, trade_id: TradeId, amount: i64) -> QueryResult<bool> {
+    let Some(product_id) = find_trade(conn, trade_id)?.map(|t| t.product_id) else {
+        return Ok(false);
+    };
+    let Some(product) = lock_product(conn, product_id)? else {
+        return Ok(false);
+    };
+    let Some(trade) = find_trade(conn, trade_id)? else {
+        return Ok(false);
+    };
+    if trade.status() != Some(TradeStatus::AwaitingPayment) || trade.price != amount {
+        return Ok(false);
+    }
+    let at = now();
+    let period = trade
+        .respond_by
+        .map_or(chrono::TimeDelta::hours(72), |by| by - trade.created_at);
+    diesel::update(trades::table.find(trade_id))
+        .set((
+            trades::status.eq(TradeStatus::Requested.as_str()),
+            trades::respond_by.eq(at + period),
+        ))
+        .execute(conn)?;
+    hold(conn, trade_id, trade.buyer_id, trade.price)?;
+    update_units_and_status(conn, product_id, product.units_left)?;
+    Ok(true)
+}
+
+/// Inside the caller's transaction (the one that closed its payment unpaid): a trade still
+/// waiting for its card payment is cancelled and its units go back on sale. Nothing moved in
+/// a wallet, so nothing moves back. True when it was cancelled now.
+pub fn card_unpaid(conn: &mut DbConnection, trade_id: TradeId) -> QueryResult<bool> {
+    let Some(product_id) = find_trade(conn, trade_id)?.map(|t| t.product_id) else {
+        return Ok(false);
+    };
+    let Some(product) = lock_product(conn, product_id)? else {
+        return Ok(false);
+    };
+    let Some(trade) = find_trade(conn, trade_id)? else {
+        return Ok(false);
+    };
+    if trade.status() != Some(TradeStatus::AwaitingPayment) {
+        return Ok(false);
+    }
+    diesel::update(trades::table.find(trade_id))
+        .set((
+            trades::status.eq(TradeStatus::Cancelled.as_str()),
+            trades::cancelled_at.eq(now()),
+        ))
+        .execute(conn)?;
+    update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+    Ok(true)
 }
 
 // ---------------------------------------------------------------- the seller decides
@@ -196,6 +313,7 @@ pub fn decide(
                     .set(trades::status.eq(TradeStatus::Rejected.as_str()))
                     .execute(conn)?;
                 release(conn, trade_id, trade.buyer_id, trade.price)?;
+                hold_card_refund(conn, trade_id)?;
                 update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
             }
         }
@@ -265,6 +383,7 @@ pub fn cancel_trade(
             ))
             .execute(conn)?;
         release(conn, trade_id, trade.buyer_id, trade.price)?;
+        hold_card_refund(conn, trade_id)?;
         update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
         Ok(product_id)
     })

@@ -89,6 +89,10 @@ pub struct TradeLine {
     pub can_decide: bool,
     pub can_confirm: bool,
     pub can_cancel: bool,
+    /// The buyer's card payment page, while paid or to be paid by card.
+    pub payment_url: Option<String>,
+    /// While waiting for the card payment: its deadline.
+    pub pay_by: Option<String>,
 }
 
 impl TradeLine {
@@ -122,6 +126,15 @@ impl TradeLine {
             can_decide: is_seller && status == TradeStatus::Requested,
             can_confirm: is_buyer && status == TradeStatus::Approved,
             can_cancel: is_buyer && status == TradeStatus::Requested,
+            payment_url: t
+                .card_payment
+                .as_ref()
+                .filter(|_| is_buyer)
+                .map(|(uid, _)| format!("/payments/{uid}")),
+            pay_by: (status == TradeStatus::AwaitingPayment)
+                .then(|| t.card_payment.as_ref().and_then(|(_, by)| *by))
+                .flatten()
+                .map(|at| ctx.time(&at)),
         }
     }
 }

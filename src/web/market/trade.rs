@@ -9,6 +9,7 @@ use crate::db::DbConnection;
 use crate::domain::market::{parse_price, Quantity, TradeId};
 use crate::domain::Won;
 use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeCanceller};
+use crate::services::{payments as payments_service, refunds as refunds_service};
 use crate::web::market::show::{refused, show_page};
 use crate::web::session::flash;
 use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
@@ -21,6 +22,8 @@ pub struct BuyForm {
     pub quantity: String,
     /// The unit price the buyer saw.
     pub expected_price: String,
+    /// `wallet` (or absent): held from the wallet; `card`: paid at checkout.
+    pub pay_with: String,
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.id, product.id = %path))]
@@ -42,6 +45,19 @@ pub async fn buy(
     };
     let buyer = user.id;
     let respond_within = state.settings.market_respond_within;
+    match form.pay_with.as_str() {
+        "" | "wallet" => {}
+        "card" => return buy_by_card(req, state, product_id, buyer, order).await,
+        _ => {
+            return refused(
+                &req,
+                &state,
+                product_id,
+                "Choose to pay from your wallet or by card.".to_owned(),
+            )
+            .await
+        }
+    }
     let result = db(&state, move |conn| {
         market_service::buy(conn, product_id, buyer, order, respond_within)
     })
@@ -64,6 +80,66 @@ pub async fn buy(
             let why = AppError::from(e).into_reasons()?;
             refused(&req, &state, product_id, why.join(" ")).await
         }
+    }
+}
+
+/// `pay_with=card`: the trade waits for its card payment (units reserved) and the buyer goes
+/// to the payment page and its checkout.
+async fn buy_by_card(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    product_id: i64,
+    buyer: crate::domain::UserId,
+    order: Order,
+) -> Result<HttpResponse, AppError> {
+    if state.portone_sim.is_none() && state.settings.portone.imp_code.is_empty() {
+        return refused(
+            &req,
+            &state,
+            product_id,
+            "Card payments are not available on this site: pay from your wallet.".to_owned(),
+        )
+        .await;
+    }
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let prepare = state.settings.portone.prepare;
+    let respond_within = state.settings.market_respond_within;
+    let pay_within = state.settings.portone.card_due;
+    let span = tracing::Span::current();
+    let started = web::block(move || {
+        let _entered = span.enter();
+        let purchase = payments_service::TradeCheckout {
+            product_id,
+            buyer_id: buyer,
+            order,
+            respond_within,
+            pay_within,
+        };
+        payments_service::start_trade_payment(&pool, &portone, prepare, &purchase)
+    })
+    .await
+    .map_err(|e| market_service::BuyError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))
+    .and_then(|r| r);
+    match started {
+        Ok((merchant_uid, _)) => Ok(see_other(&format!("/payments/{merchant_uid}"))),
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
+}
+
+/// After a reject or a cancel: a trade paid by card has its refund (held in the same
+/// transaction) sent to PortOne now. A PortOne that does not answer leaves it pending for the
+/// reconciler; nothing here changes what the step already did.
+async fn send_card_refund(state: &AppState, trade_id: TradeId) {
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let sent =
+        web::block(move || refunds_service::send_trade_refund(&pool, &portone, trade_id)).await;
+    match sent {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "a trade's card refund could not be sent"),
+        Err(e) => tracing::warn!(error = %e, "a trade's card refund could not be sent"),
     }
 }
 
@@ -149,6 +225,7 @@ where
 {
     match db(&state, step).await {
         Ok(product_id) => {
+            send_card_refund(&state, trade_id).await;
             flash(&user.session, "success", done);
             Ok(see_other(&format!("/market/{product_id}")))
         }
@@ -174,7 +251,7 @@ async fn decide(
             "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
         }
         Decision::Reject => {
-            "Trade rejected. The buyer's money is released and the units are back on sale."
+            "Trade rejected. The buyer's money is released (paid by card: refunded to the card) and the units are back on sale."
         }
     };
     trade_step(req, user, state, trade_id, done, move |conn| {
@@ -232,7 +309,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let trade_id = path.into_inner();
     let buyer = user.id;
-    let done = "Trade cancelled. The money is back in your wallet.";
+    let done = "Trade cancelled. The money is back where it came from (your wallet, or your card if you paid by card).";
     trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::cancel_trade(conn, trade_id, TradeCanceller::Buyer(buyer))
     })
