@@ -103,6 +103,21 @@ pub(super) fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Op
         .optional()
 }
 
+/// A trade and its product, the product row locked first (the global lock order) and the trade
+/// read again under that lock: every change to a trade holds its product's lock.
+pub(super) fn lock_trade(
+    conn: &mut DbConnection,
+    id: TradeId,
+) -> QueryResult<Option<(ProductRow, TradeRow)>> {
+    let Some(product_id) = find_trade(conn, id)?.map(|t| t.product_id) else {
+        return Ok(None);
+    };
+    let Some(product) = lock_product(conn, product_id)? else {
+        return Ok(None);
+    };
+    Ok(find_trade(conn, id)?.map(|trade| (product, trade)))
+}
+
 /// Store `units_left` and the status that follows from it and the product's open trades.
 pub(super) fn update_units_and_status(
     conn: &mut DbConnection,

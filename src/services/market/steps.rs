@@ -196,15 +196,10 @@ pub fn reserve_for_card(
 /// time to answer from now). True when it did; false when the trade no longer waits (the
 /// deposit then stays in the wallet).
 pub fn card_paid(conn: &mut DbConnection, trade_id: TradeId, amount: i64) -> QueryResult<bool> {
-    let Some(product_id) = find_trade(conn, trade_id)?.map(|t| t.product_id) else {
+    let Some((product, trade)) = lock_trade(conn, trade_id)? else {
         return Ok(false);
     };
-    let Some(product) = lock_product(conn, product_id)? else {
-        return Ok(false);
-    };
-    let Some(trade) = find_trade(conn, trade_id)? else {
-        return Ok(false);
-    };
+    let product_id = product.id;
     if trade.status() != Some(TradeStatus::AwaitingPayment) || trade.price != amount {
         return Ok(false);
     }
@@ -227,15 +222,10 @@ pub fn card_paid(conn: &mut DbConnection, trade_id: TradeId, amount: i64) -> Que
 /// waiting for its card payment is cancelled and its units go back on sale. Nothing moved in
 /// a wallet, so nothing moves back. True when it was cancelled now.
 pub fn card_unpaid(conn: &mut DbConnection, trade_id: TradeId) -> QueryResult<bool> {
-    let Some(product_id) = find_trade(conn, trade_id)?.map(|t| t.product_id) else {
+    let Some((product, trade)) = lock_trade(conn, trade_id)? else {
         return Ok(false);
     };
-    let Some(product) = lock_product(conn, product_id)? else {
-        return Ok(false);
-    };
-    let Some(trade) = find_trade(conn, trade_id)? else {
-        return Ok(false);
-    };
+    let product_id = product.id;
     if trade.status() != Some(TradeStatus::AwaitingPayment) {
         return Ok(false);
     }
@@ -283,12 +273,8 @@ pub fn decide(
     let period = chrono::TimeDelta::from_std(auto_confirm)
         .map_err(|e| DecideError::Unexpected(anyhow::anyhow!("auto-confirm period: {e}")))?;
     write_tx(conn, |conn| {
-        let product_id = find_trade(conn, trade_id)?
-            .ok_or(DecideError::NotFound)?
-            .product_id;
-        let product = lock_product(conn, product_id)?.ok_or(DecideError::NotFound)?;
-        // Read again under the product's lock: every change to a trade holds it.
-        let trade = find_trade(conn, trade_id)?.ok_or(DecideError::NotFound)?;
+        let (product, trade) = lock_trade(conn, trade_id)?.ok_or(DecideError::NotFound)?;
+        let product_id = product.id;
         if trade.seller_id != seller_id {
             return Err(DecideError::NotSeller);
         }
@@ -355,11 +341,8 @@ pub fn cancel_trade(
     by: TradeCanceller,
 ) -> Result<ProductId, CancelTradeError> {
     write_tx(conn, |conn| {
-        let product_id = find_trade(conn, trade_id)?
-            .ok_or(CancelTradeError::NotFound)?
-            .product_id;
-        let product = lock_product(conn, product_id)?.ok_or(CancelTradeError::NotFound)?;
-        let trade = find_trade(conn, trade_id)?.ok_or(CancelTradeError::NotFound)?;
+        let (product, trade) = lock_trade(conn, trade_id)?.ok_or(CancelTradeError::NotFound)?;
+        let product_id = product.id;
         let at = now();
         match by {
             TradeCanceller::Buyer(user) if user != trade.buyer_id => {
@@ -452,11 +435,8 @@ pub fn confirm(
     by: Confirmer,
 ) -> Result<ProductId, ConfirmError> {
     write_tx(conn, |conn| {
-        let product_id = find_trade(conn, trade_id)?
-            .ok_or(ConfirmError::NotFound)?
-            .product_id;
-        let product = lock_product(conn, product_id)?.ok_or(ConfirmError::NotFound)?;
-        let trade = find_trade(conn, trade_id)?.ok_or(ConfirmError::NotFound)?;
+        let (product, trade) = lock_trade(conn, trade_id)?.ok_or(ConfirmError::NotFound)?;
+        let product_id = product.id;
         let at = now();
         match by {
             Confirmer::Buyer(user) if user != trade.buyer_id => return Err(ConfirmError::NotBuyer),
