@@ -111,6 +111,7 @@ diesel::table! {
         fail_reason -> Nullable<Text>,
         created_at -> Timestamp,
         settled_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
     }
 }
 
@@ -204,6 +205,9 @@ diesel::table! {
         paid_at -> Nullable<Timestamp>,
         trade_id -> Nullable<BigInt>,
         pay_by -> Nullable<Timestamp>,
+        refund_bank -> Nullable<Text>,
+        refund_account -> Nullable<Text>,
+        refund_holder -> Nullable<Text>,
     }
 }
 

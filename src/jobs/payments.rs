@@ -1,6 +1,8 @@
 //! The payments sweeper: once a second, virtual accounts past their deadline are voided at
-//! PortOne and marked expired (a deposit that arrived in time is credited instead), and
-//! refunds left pending by a PortOne that did not answer are settled from its records. Its own
+//! PortOne and marked expired (a deposit that arrived in time is credited instead), market
+//! purchases unpaid past their deadline are cancelled, refunds of trades the scheduler
+//! cancelled are sent, and refunds left pending by a PortOne that did not answer are settled
+//! from its records. Its own
 //! thread, because it waits on PortOne (up to its timeout) and must not hold up auctions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +47,11 @@ pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGua
                     Err(e) => {
                         tracing::warn!(error = format!("{e:#}"), "trade payment sweep failed")
                     }
+                }
+                match refunds::send_unsent_trade_refunds(&pool, &portone) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(refunds = n, "held trade refunds sent"),
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "trade refund send failed"),
                 }
                 match refunds::reconcile_refunds(&pool, &portone, REFUND_MIN_AGE) {
                     Ok(settled) if settled.is_empty() => {}

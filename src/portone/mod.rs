@@ -162,6 +162,14 @@ impl PortOne {
         self.call(Method::Get, &path, None)
     }
 
+    /// `GET /payments/find/{merchant_uid}/paid`: the paid payment PortOne has for one of our
+    /// orders, for when its `imp_uid` never reached us (a checkout whose return was lost).
+    /// `NotFound` when PortOne has no paid payment for it.
+    pub fn paid_for_order(&self, merchant_uid: &str) -> Result<Payment, PortOneError> {
+        let path = format!("/payments/find/{}/paid", path_segment(merchant_uid)?);
+        self.call(Method::Get, &path, None)
+    }
+
     /// `POST /payments/cancel`: refund all or part of a payment. Give `checksum` (what we
     /// believe is still cancellable) so PortOne refuses when its books differ from ours.
     pub fn cancel(&self, request: &CancelRequest) -> Result<Payment, PortOneError> {

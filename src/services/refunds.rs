@@ -294,6 +294,8 @@ pub fn request_refund(
                     payment_refunds::reason.eq(&reason),
                     payment_refunds::status.eq(RefundStatus::Pending.as_str()),
                     payment_refunds::created_at.eq(now()),
+                    // Sent right after this commits, by this request.
+                    payment_refunds::sent_at.eq(Some(now())),
                 ))
                 .returning(payment_refunds::id)
                 .get_result(conn)?;
@@ -366,10 +368,11 @@ fn execute(
     Ok(status)
 }
 
-/// A market trade paid by card that did not go ahead (rejected, or cancelled before approval):
-/// its refund, held by the reject's or cancel's transaction, is sent to PortOne now (cancel of
-/// the whole payment, with its checksum) and settled from the answer. `None` when the trade was
-/// not paid by card or has no refund waiting.
+/// A market trade paid at checkout that did not go ahead (rejected, or cancelled before
+/// approval): its refund, held by the reject's or cancel's transaction, is sent to PortOne now
+/// (cancel of the whole payment, with its checksum; to the buyer's refund account for a
+/// virtual account) and settled from the answer. `None` when the trade was not paid at
+/// checkout or has no refund waiting.
 #[tracing::instrument(skip(pool, portone))]
 pub fn send_trade_refund(
     pool: &DbPool,
@@ -389,7 +392,17 @@ pub fn send_trade_refund(
     let Some((refund, payment)) = pending else {
         return Ok(None);
     };
-    send(pool, portone, &refund, &payment).map(Some)
+    send(pool, portone, &refund, &payment, Sending::Once).map(Some)
+}
+
+/// How a held refund reaches PortOne.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Only if nobody sent it yet (claimed by setting `sent_at`): the page that held it and the
+    /// payments job may both try; one sends.
+    Once,
+    /// Again: PortOne's record just showed that the cancel did not happen.
+    Again,
 }
 
 fn send(
@@ -397,15 +410,56 @@ fn send(
     portone: &PortOne,
     refund: &RefundRow,
     payment: &PaymentRow,
+    how: Sending,
 ) -> Result<RefundStatus, RefundError> {
+    if how == Sending::Once {
+        let mut conn = connection(pool)?;
+        let claimed = diesel::update(
+            payment_refunds::table
+                .find(refund.id)
+                .filter(payment_refunds::sent_at.is_null())
+                .filter(payment_refunds::status.eq(RefundStatus::Pending.as_str())),
+        )
+        .set(payment_refunds::sent_at.eq(Some(now())))
+        .execute(&mut *conn)?;
+        if claimed == 0 {
+            return current(&mut conn, refund.id);
+        }
+    }
     let request = CancelRequest {
         imp_uid: payment.imp_uid.clone().unwrap_or_default(),
         amount: Some(refund.amount()),
         checksum: Some(Won::from_stored(refund.checksum)),
         reason: refund.reason.clone(),
-        refund: None,
+        // A purchase paid into a virtual account goes back to the account its buyer gave.
+        refund: payment.refund_account(),
     };
     execute(pool, portone, refund.id, &request, refund.checksum)
+}
+
+/// Trade refunds held without a page to send them (the scheduler cancelled a trade its seller
+/// never answered): sent now, each once. The number sent.
+pub fn send_unsent_trade_refunds(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
+    let unsent: Vec<(RefundRow, PaymentRow)> = {
+        let mut conn = connection(pool)?;
+        payment_refunds::table
+            .inner_join(payments::table.on(payments::id.eq(payment_refunds::payment_id)))
+            .filter(payments::purpose.eq("trade"))
+            .filter(payment_refunds::status.eq(RefundStatus::Pending.as_str()))
+            .filter(payment_refunds::sent_at.is_null())
+            .order(payment_refunds::id.asc())
+            .limit(50)
+            .select((RefundRow::as_select(), PaymentRow::as_select()))
+            .load(&mut *conn)?
+    };
+    let mut sent = 0;
+    for (refund, payment) in unsent {
+        match send(pool, portone, &refund, &payment, Sending::Once) {
+            Ok(_) => sent += 1,
+            Err(e) => tracing::warn!(error = %e, "a held trade refund could not be sent"),
+        }
+    }
+    Ok(sent)
 }
 
 fn reference(merchant_uid: &str) -> String {
@@ -535,7 +589,7 @@ fn settle_from(
         if payment.purpose == "trade" {
             // A trade that did not go ahead pays back to the card, never into the wallet:
             // the cancel that did not happen (or was never sent) is sent now.
-            return send(pool, portone, refund, &payment);
+            return send(pool, portone, refund, &payment, Sending::Again);
         }
     }
     if theirs == refund.checksum - refund.amount {

@@ -22,6 +22,7 @@ mod limits;
 mod live;
 mod market;
 mod market_checkout;
+mod market_vbank;
 mod payments;
 mod payouts;
 mod portone;

@@ -26,6 +26,7 @@ both_databases!(
     a_card_payment_past_its_deadline_cancels_the_trade_and_moves_nothing,
     a_trade_paid_by_card_and_rejected_or_cancelled_is_refunded_to_the_card,
     paying_from_the_wallet_is_unchanged_and_other_choices_are_refused,
+    a_card_payment_whose_return_was_lost_is_found_by_its_order_at_the_deadline_and_not_cancelled,
 );
 
 /// `POST /market/{product}/buy` with `pay_with` (None: left out).
@@ -398,5 +399,31 @@ async fn paying_from_the_wallet_is_unchanged_and_other_choices_are_refused(db: D
     assert_eq!(payment_rows(&app), 0);
     assert_eq!(app.wallet(&b).await, (30_000, 0));
     assert_eq!(product_state(&app, &seller, product).await.1, 3);
+    app.assert_audit_clean();
+}
+
+async fn a_card_payment_whose_return_was_lost_is_found_by_its_order_at_the_deadline_and_not_cancelled(
+    db: Db,
+) {
+    // Paid at the checkout, but neither the browser's return nor a webhook ever reached us:
+    // at the deadline the sweeper asks PortOne by merchant_uid (`/payments/find/…/paid`) and
+    // settles it as paid instead of cancelling a purchase the buyer paid for.
+    let app = spawn_app_with(db, |s| s.portone.card_due = Duration::from_secs(2)).await;
+    let seller = app.sign_up("seller").await;
+    let product = list_product(&app, &seller, "Brass lamp", "25000", "1").await;
+    let buyer = app.sign_up("buyer").await;
+    let uid = buy_by_card(&app, &buyer, product, "1").await;
+    let back = checkout(&app, &buyer, &uid, "approve", false).await;
+    let imp_uid = imp_uid_of(&back);
+    assert_eq!(payment_status(&app, &uid), "ready", "the return never came");
+    wait_status(&app, &uid, "paid").await;
+    assert_eq!(trade_statuses(&app), ["requested"]);
+    assert_eq!(app.wallet(&buyer).await, (0, 25_000));
+    let buyer_id = app.user_id("buyer");
+    assert_eq!(
+        deposits(&app),
+        vec![(buyer_id, 25_000, Some(imp_uid.clone()))]
+    );
+    assert_eq!(portone_status(&app, &imp_uid).await.0, PaymentStatus::Paid);
     app.assert_audit_clean();
 }

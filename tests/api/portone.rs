@@ -35,6 +35,7 @@ both_databases!(
     duplicate_webhooks_can_arrive_before_the_browser_comes_back,
     the_bank_page_shows_a_virtual_account_and_its_deposit_button_pays_it_once,
     a_token_with_under_a_minute_left_is_renewed_before_it_is_used,
+    a_payment_is_found_by_its_merchant_uid_and_an_order_never_paid_is_not_found,
 );
 
 fn won(n: i64) -> Won {
@@ -1185,4 +1186,43 @@ async fn a_token_with_under_a_minute_left_is_renewed_before_it_is_used(db: Db) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn a_payment_is_found_by_its_merchant_uid_and_an_order_never_paid_is_not_found(db: Db) {
+    let app = spawn_app(db).await;
+    let pay = client(&app);
+    let found_paid = paid(&app, &pay, "order_find_1", 12_000).await;
+    let p = pay.clone();
+    let found = blocking(move || p.paid_for_order("order_find_1"))
+        .await
+        .expect("found by merchant_uid");
+    assert_eq!(found.imp_uid, found_paid.imp_uid);
+    assert_eq!(found.merchant_uid, "order_find_1");
+    assert_eq!(found.status, PaymentStatus::Paid);
+    assert_eq!(found.amount, won(12_000));
+    // Prepared but never paid (a declined checkout): no *paid* payment for the order.
+    let p = pay.clone();
+    blocking(move || p.prepare("order_find_2", won(5_000)))
+        .await
+        .expect("prepare");
+    checkout(&app, "order_find_2", 5_000, "decline").await;
+    let p = pay.clone();
+    let r = blocking(move || p.paid_for_order("order_find_2")).await;
+    assert!(matches!(r, Err(PortOneError::NotFound { .. })), "{r:?}");
+    // The unfiltered lookup finds the failed one.
+    let token = token(&app).await;
+    let r = reqwest::Client::new()
+        .get(app.url("/portone-sim/payments/find/order_find_2"))
+        .header("Authorization", &token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value =
+        serde_json::from_str(&r.text().await.expect("body")).expect("JSON");
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(body["response"]["status"], "failed", "{body}");
+    let p = pay.clone();
+    let r = blocking(move || p.paid_for_order("order_never_issued")).await;
+    assert!(matches!(r, Err(PortOneError::NotFound { .. })), "{r:?}");
 }

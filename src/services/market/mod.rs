@@ -95,7 +95,7 @@ pub(super) fn lock_product(
     )
 }
 
-pub(super) fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Option<TradeRow>> {
+pub fn find_trade(conn: &mut DbConnection, id: TradeId) -> QueryResult<Option<TradeRow>> {
     trades::table
         .find(id)
         .select(TradeRow::as_select())

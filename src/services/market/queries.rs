@@ -144,8 +144,18 @@ pub struct TradeView {
     pub product_name: String,
     pub buyer_name: String,
     pub seller_name: String,
-    /// Paid (or to be paid) by card: the payment's `merchant_uid` and deadline.
-    pub card_payment: Option<(String, Option<NaiveDateTime>)>,
+    /// Paid (or to be paid) at checkout: the payment.
+    pub payment: Option<CheckoutPayment>,
+}
+
+/// A trade's payment at checkout (card or virtual account), as its pages show it.
+#[derive(Debug, Clone)]
+pub struct CheckoutPayment {
+    pub merchant_uid: String,
+    /// While unpaid: the deadline.
+    pub pay_by: Option<NaiveDateTime>,
+    /// `card` or `vbank`.
+    pub method: String,
 }
 
 impl TradeView {
@@ -174,20 +184,36 @@ fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<
         .collect();
     let names = user_names(conn, &people)?;
     let trade_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let cards: HashMap<i64, (String, Option<NaiveDateTime>)> = {
+    let checkout: HashMap<i64, CheckoutPayment> = {
         use crate::db::schema::payments;
         payments::table
             .filter(payments::trade_id.eq_any(trade_ids))
-            .select((payments::trade_id, payments::merchant_uid, payments::pay_by))
-            .load::<(Option<i64>, String, Option<NaiveDateTime>)>(conn)?
+            .select((
+                payments::trade_id,
+                payments::merchant_uid,
+                payments::pay_by,
+                payments::method,
+            ))
+            .load::<(Option<i64>, String, Option<NaiveDateTime>, String)>(conn)?
             .into_iter()
-            .filter_map(|(id, uid, by)| id.map(|id| (id, (uid, by))))
+            .filter_map(|(id, merchant_uid, pay_by, method)| {
+                id.map(|id| {
+                    (
+                        id,
+                        CheckoutPayment {
+                            merchant_uid,
+                            pay_by,
+                            method,
+                        },
+                    )
+                })
+            })
             .collect()
     };
     Ok(rows
         .into_iter()
         .map(|trade| TradeView {
-            card_payment: cards.get(&trade.id).cloned(),
+            payment: checkout.get(&trade.id).cloned(),
             product_name: product_names
                 .get(&trade.product_id)
                 .cloned()

@@ -31,8 +31,16 @@ pub enum BuyError {
     PriceChanged { price: Won },
     #[error("Not enough money in your wallet: the price is {price} and you have {available} available. Top up your wallet first.")]
     InsufficientFunds { price: Won, available: Won },
-    #[error("Card payments could not be started just now (PortOne did not answer). Nothing was reserved; try again in a moment.")]
+    #[error("The payment could not be started just now (PortOne did not answer). Nothing was reserved; try again in a moment.")]
     PaymentUnavailable,
+    #[error("PortOne refused the payment: {0}. Nothing was reserved.")]
+    PaymentRefused(String),
+    #[error("Choose one of the listed banks for the virtual account.")]
+    VbankBank,
+    #[error("Give the depositor's name for the virtual account (1 to 20 characters).")]
+    Depositor,
+    #[error("A virtual-account purchase needs the account to refund to, should the trade not go ahead: {0}")]
+    RefundAccount(String),
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -255,6 +263,8 @@ pub enum DecideError {
     NotSeller,
     #[error("This trade is no longer waiting for your decision.")]
     NotRequested,
+    #[error("The buyer has not paid yet: you can approve or reject once the payment arrives.")]
+    NotPaid,
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -278,8 +288,10 @@ pub fn decide(
         if trade.seller_id != seller_id {
             return Err(DecideError::NotSeller);
         }
-        if trade.status() != Some(TradeStatus::Requested) {
-            return Err(DecideError::NotRequested);
+        match trade.status() {
+            Some(TradeStatus::Requested) => {}
+            Some(TradeStatus::AwaitingPayment) => return Err(DecideError::NotPaid),
+            _ => return Err(DecideError::NotRequested),
         }
         let at = now();
         match decision {
@@ -325,6 +337,10 @@ pub enum CancelTradeError {
     NotBuyer,
     #[error("The seller has already answered: this trade can no longer be cancelled.")]
     NotRequested,
+    #[error("This purchase is waiting for its payment: cancel it from its product page.")]
+    AwaitingPayment,
+    #[error("PortOne could not be reached to stop the payment, so nothing was cancelled. Try again in a moment.")]
+    PaymentUnavailable,
     #[error("The seller still has time to answer.")]
     NotDue,
     #[error(transparent)]
@@ -355,8 +371,10 @@ pub fn cancel_trade(
                 }
             }
         }
-        if trade.status() != Some(TradeStatus::Requested) {
-            return Err(CancelTradeError::NotRequested);
+        match trade.status() {
+            Some(TradeStatus::Requested) => {}
+            Some(TradeStatus::AwaitingPayment) => return Err(CancelTradeError::AwaitingPayment),
+            _ => return Err(CancelTradeError::NotRequested),
         }
         lock_wallets(conn, &[trade.buyer_id])?;
         diesel::update(trades::table.find(trade_id))
@@ -391,6 +409,7 @@ pub fn cancel_unanswered_trades(conn: &mut DbConnection) -> anyhow::Result<usize
             // The seller answered, or the buyer cancelled, in the meantime.
             Err(
                 CancelTradeError::NotRequested
+                | CancelTradeError::AwaitingPayment
                 | CancelTradeError::NotDue
                 | CancelTradeError::NotFound,
             ) => {}
@@ -417,6 +436,8 @@ pub enum ConfirmError {
     NotBuyer,
     #[error("This trade is waiting for the seller's approval; it can be confirmed once approved.")]
     NotApproved,
+    #[error("This purchase is not paid yet; it can be confirmed once it is paid and the seller approves it.")]
+    NotPaid,
     #[error("This trade is already settled.")]
     Settled,
     #[error("This trade is not due for automatic confirmation yet.")]
@@ -450,6 +471,7 @@ pub fn confirm(
         match trade.status() {
             Some(TradeStatus::Approved) => {}
             Some(TradeStatus::Requested) => return Err(ConfirmError::NotApproved),
+            Some(TradeStatus::AwaitingPayment) => return Err(ConfirmError::NotPaid),
             _ => return Err(ConfirmError::Settled),
         }
         lock_wallets(conn, &[trade.buyer_id, trade.seller_id])?;

@@ -5,17 +5,18 @@ use diesel::prelude::*;
 
 use crate::db::schema::payments;
 use crate::db::DbPool;
-use crate::portone::{PaymentStatus, PortOne};
+use crate::portone::PortOne;
 use crate::services::now;
 
-use super::checkout::close_unpaid_trade;
+use super::unpaid::{close_unpaid_trade, stop_at_portone, AtPortOne};
 use super::verify::settle;
 use super::{connection, PaymentRow, Status};
 
-/// Market card payments past their deadline: asked at PortOne once more when we know the
-/// `imp_uid` (a payment that arrived is settled as paid), otherwise closed `expired` and the
-/// trade cancelled, its units back on sale. A PortOne that does not answer leaves the payment
-/// for the next round. The number expired.
+/// Market purchases paid at checkout past their deadline (card: its time to pay; virtual
+/// account: its deadline): asked at PortOne once more (a payment that arrived is settled as
+/// paid; an open virtual account is voided), otherwise closed `expired` and the trade
+/// cancelled, its units back on sale. A PortOne that does not answer leaves the payment for
+/// the next round. The number expired.
 pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
     let due: Vec<PaymentRow> = {
         let mut conn = connection(pool)?;
@@ -30,45 +31,37 @@ pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Re
     };
     let mut expired = 0;
     for row in due {
-        if let Some(imp_uid) = row.imp_uid.clone() {
-            match portone.payment(&imp_uid) {
-                Ok(found) if found.merchant_uid == row.merchant_uid => {
-                    if found.status == PaymentStatus::Paid {
-                        settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
-                        continue;
-                    }
-                }
-                Ok(_) => {
-                    tracing::error!("PortOne has another order for a trade payment: left alone");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "an overdue trade payment could not be looked up");
-                    continue;
+        match stop_at_portone(portone, &row) {
+            AtPortOne::Paid(found) => {
+                settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            AtPortOne::Unknown => {}
+            AtPortOne::Stopped => {
+                let why = if row.method == "vbank" {
+                    "no transfer arrived before the virtual account's deadline"
+                } else {
+                    "the card payment's deadline passed unpaid"
+                };
+                if close_unpaid_trade(pool, &row.merchant_uid, Status::Expired, why)? {
+                    expired += 1;
+                    tracing::info!(trade.id = row.trade_id, "unpaid market purchase cancelled");
                 }
             }
-        }
-        if close_unpaid_trade(
-            pool,
-            &row.merchant_uid,
-            Status::Expired,
-            "the card payment's deadline passed unpaid",
-        )? {
-            expired += 1;
-            tracing::info!(trade.id = row.trade_id, "unpaid market purchase cancelled");
         }
     }
     Ok(expired)
 }
 
-/// Virtual accounts past their deadline: asked at PortOne once more (a deposit that arrived
-/// is credited), otherwise voided there (`DELETE /vbanks/{imp_uid}`) and marked `expired`. A
-/// PortOne that does not answer leaves the payment for the next round. The number expired.
+/// Virtual-account top-ups past their deadline: asked at PortOne once more (a deposit that
+/// arrived is credited), otherwise voided there (`DELETE /vbanks/{imp_uid}`) and marked
+/// `expired`. A PortOne that does not answer leaves the payment for the next round. The
+/// number expired. (A market purchase's account is [`expire_due_trade_payments`]'s.)
 pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
     let due: Vec<PaymentRow> = {
         let mut conn = connection(pool)?;
         payments::table
             .filter(payments::method.eq("vbank"))
+            .filter(payments::purpose.eq("topup"))
             .filter(payments::status.eq(Status::Ready.as_str()))
             .filter(payments::vbank_due.lt(now()))
             .filter(payments::imp_uid.is_not_null())
@@ -79,44 +72,25 @@ pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usi
     };
     let mut expired = 0;
     for row in due {
-        let Some(imp_uid) = row.imp_uid.clone() else {
-            continue;
-        };
-        let found = match portone.payment(&imp_uid) {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(error = %e, "an overdue virtual account could not be looked up");
-                continue;
-            }
-        };
-        if found.merchant_uid != row.merchant_uid {
-            tracing::error!("PortOne has another order for this virtual account: left alone");
-            continue;
-        }
-        match found.status {
-            PaymentStatus::Paid => {
+        match stop_at_portone(portone, &row) {
+            AtPortOne::Paid(found) => {
                 settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
-                continue;
             }
-            PaymentStatus::Ready | PaymentStatus::Other => {
-                if let Err(e) = portone.revoke_vbank(&imp_uid) {
-                    tracing::warn!(error = %e, "an overdue virtual account could not be voided");
-                    continue;
-                }
+            AtPortOne::Unknown => {}
+            AtPortOne::Stopped => {
+                let mut conn = connection(pool)?;
+                expired += diesel::update(
+                    payments::table
+                        .find(row.id)
+                        .filter(payments::status.eq(Status::Ready.as_str())),
+                )
+                .set((
+                    payments::status.eq(Status::Expired.as_str()),
+                    payments::updated_at.eq(now()),
+                ))
+                .execute(&mut *conn)?;
             }
-            PaymentStatus::Cancelled | PaymentStatus::Failed => {}
         }
-        let mut conn = connection(pool)?;
-        expired += diesel::update(
-            payments::table
-                .find(row.id)
-                .filter(payments::status.eq(Status::Ready.as_str())),
-        )
-        .set((
-            payments::status.eq(Status::Expired.as_str()),
-            payments::updated_at.eq(now()),
-        ))
-        .execute(&mut *conn)?;
     }
     Ok(expired)
 }

@@ -13,10 +13,11 @@
 mod checkout;
 mod expiry;
 mod topup;
+mod unpaid;
 mod vbank;
 mod verify;
 
-pub use checkout::{start_trade_payment, TradeCheckout, TRADE_CARD_DEADLINE};
+pub use checkout::{cancel_purchase, start_trade_payment, CheckoutMethod, TradeCheckout};
 pub use expiry::{expire_due_trade_payments, expire_due_vbanks};
 pub use topup::{start_topup, TopUpError, TopUpMethod, DAILY_CAP, TOPUP_MAX, TOPUP_MIN};
 pub use vbank::{vbank_banks, VBANK_CODES};
@@ -114,6 +115,10 @@ pub struct PaymentRow {
     pub trade_id: Option<i64>,
     /// A trade payment's deadline: unpaid past it, the trade is cancelled.
     pub pay_by: Option<NaiveDateTime>,
+    /// A market purchase paid into a virtual account: where its refund goes.
+    pub refund_bank: Option<String>,
+    pub refund_account: Option<String>,
+    pub refund_holder: Option<String>,
 }
 
 impl PaymentRow {
@@ -124,21 +129,38 @@ impl PaymentRow {
     /// The state in words for its owner: a paid payment cancelled afterwards was refunded in
     /// full (its money went back), not "nothing was charged".
     pub fn words(&self) -> &'static str {
+        let trade = self.purpose == "trade";
+        let vbank = self.method == "vbank";
         match self.status() {
-            Status::Cancelled if self.paid_at.is_some() && self.purpose == "trade" => {
+            Status::Cancelled if self.paid_at.is_some() && trade && vbank => {
+                "Refunded in full — the purchase did not go ahead and the whole amount went back to the refund account you gave"
+            }
+            Status::Cancelled if self.paid_at.is_some() && trade => {
                 "Refunded in full — the purchase did not go ahead and the whole amount went back to your card"
             }
             Status::Cancelled if self.paid_at.is_some() => {
                 "Refunded in full — the whole top-up went back to your card or account"
             }
-            Status::Ready if self.purpose == "trade" => "Waiting for your card payment",
-            Status::Paid if self.purpose == "trade" => {
+            Status::Cancelled if trade => {
+                "Cancelled — the purchase was cancelled before it was paid; nothing was charged"
+            }
+            Status::Ready if trade && vbank => {
+                "Waiting for your transfer into the virtual account below"
+            }
+            Status::Ready if trade => "Waiting for your card payment",
+            Status::Paid if trade => {
                 "Paid — the amount is held in your wallet for your purchase until you confirm receipt"
             }
-            Status::Expired if self.purpose == "trade" => {
+            Status::Expired if trade && vbank => {
+                "Expired — no transfer arrived before the deadline; the account was closed, the purchase cancelled and nothing was charged"
+            }
+            Status::Expired if trade => {
                 "Expired — the card payment's deadline passed unpaid; the purchase was cancelled and nothing was charged"
             }
-            Status::Failed if self.purpose == "trade" => {
+            Status::Failed if trade && vbank => {
+                "Not paid — the virtual account could not be opened; the purchase was cancelled"
+            }
+            Status::Failed if trade => {
                 "Not paid — the card payment was declined or closed; the purchase was cancelled"
             }
             other => other.words(),
@@ -147,6 +169,22 @@ impl PaymentRow {
 
     pub fn amount(&self) -> Won {
         Won::new(self.amount).unwrap_or(Won::ZERO)
+    }
+
+    /// A market purchase paid into a virtual account: the account its buyer gave for a
+    /// refund (PortOne cancels a virtual-account payment only to an account).
+    pub fn refund_account(&self) -> Option<crate::portone::RefundAccount> {
+        match (&self.refund_bank, &self.refund_account, &self.refund_holder) {
+            (Some(bank), Some(account), Some(holder)) if self.method == "vbank" => {
+                Some(crate::portone::RefundAccount {
+                    holder: holder.clone(),
+                    bank: bank.clone(),
+                    account: account.clone(),
+                    tel: None,
+                })
+            }
+            _ => None,
+        }
     }
 }
 

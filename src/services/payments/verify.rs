@@ -12,7 +12,7 @@ use crate::services::market;
 use crate::services::now;
 use crate::services::wallet::{apply_movement, Movement};
 
-use super::checkout::close_unpaid_trade;
+use super::unpaid::close_unpaid_trade;
 use super::{by_merchant_uid, connection, PaymentRow, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,11 +99,15 @@ pub(super) fn settle(
             drop(conn);
             if row.purpose == "trade"
                 && !verified.credited
-                && matches!(verified.status, Status::Expired | Status::Failed)
+                && row.paid_at.is_none()
+                && matches!(
+                    verified.status,
+                    Status::Expired | Status::Failed | Status::Cancelled
+                )
                 && found.cancellable().get() > 0
             {
-                // Paid at PortOne after its trade was closed (past the deadline): nothing was
-                // credited or held, so the whole payment goes back to the card.
+                // Paid at PortOne after its trade was closed (past the deadline, or cancelled by
+                // the buyer): nothing was credited or held, so the whole payment goes back.
                 tracing::warn!(
                     "a trade payment arrived after its trade closed: cancelled at PortOne"
                 );
@@ -111,9 +115,9 @@ pub(super) fn settle(
                     imp_uid: found.imp_uid.clone(),
                     amount: None,
                     checksum: Some(found.cancellable()),
-                    reason: "Paid after the purchase's deadline: the purchase was cancelled"
+                    reason: "Paid after the purchase was closed: the purchase did not go ahead"
                         .to_owned(),
-                    refund: None,
+                    refund: row.refund_account(),
                 };
                 if let Err(e) = portone.cancel(&cancel) {
                     tracing::warn!(error = %e, "the late trade payment's cancel did not go through");
@@ -230,7 +234,15 @@ fn credit(
                 kind: LedgerKind::Deposit,
                 delta_balance: row.amount,
                 delta_locked: 0,
-                reference: Some(format!("card payment {}", row.merchant_uid)),
+                reference: Some(format!(
+                    "{} {}",
+                    if row.method == "vbank" {
+                        "virtual account payment"
+                    } else {
+                        "card payment"
+                    },
+                    row.merchant_uid
+                )),
                 idempotency_key: Some(found.imp_uid.clone()),
             },
         )?;

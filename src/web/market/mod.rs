@@ -89,10 +89,12 @@ pub struct TradeLine {
     pub can_decide: bool,
     pub can_confirm: bool,
     pub can_cancel: bool,
-    /// The buyer's card payment page, while paid or to be paid by card.
+    /// The buyer's payment page, while paid or to be paid at checkout.
     pub payment_url: Option<String>,
-    /// While waiting for the card payment: its deadline.
+    /// While waiting for the payment: its deadline.
     pub pay_by: Option<String>,
+    /// `card` or `vbank` for a trade paid at checkout; empty when paid from the wallet.
+    pub payment_method: String,
 }
 
 impl TradeLine {
@@ -125,16 +127,25 @@ impl TradeLine {
                 .map(|at| ctx.time(&at)),
             can_decide: is_seller && status == TradeStatus::Requested,
             can_confirm: is_buyer && status == TradeStatus::Approved,
-            can_cancel: is_buyer && status == TradeStatus::Requested,
+            can_cancel: is_buyer
+                && matches!(
+                    status,
+                    TradeStatus::Requested | TradeStatus::AwaitingPayment
+                ),
             payment_url: t
-                .card_payment
+                .payment
                 .as_ref()
                 .filter(|_| is_buyer)
-                .map(|(uid, _)| format!("/payments/{uid}")),
+                .map(|p| format!("/payments/{}", p.merchant_uid)),
             pay_by: (status == TradeStatus::AwaitingPayment)
-                .then(|| t.card_payment.as_ref().and_then(|(_, by)| *by))
+                .then(|| t.payment.as_ref().and_then(|p| p.pay_by))
                 .flatten()
                 .map(|at| ctx.time(&at)),
+            payment_method: t
+                .payment
+                .as_ref()
+                .map(|p| p.method.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -24,6 +24,10 @@ pub struct ShowPage {
     pub my_trade: Option<TradeLine>,
     pub can_buy: bool,
     pub price_input: String,
+    /// Banks a virtual account can be opened at, and banks a refund can go to.
+    pub vbank_banks: Vec<(&'static str, &'static str)>,
+    pub refund_banks: &'static [(&'static str, &'static str)],
+    pub vbank_hours: u64,
 }
 
 pub(crate) async fn show_page(
@@ -67,6 +71,9 @@ pub(crate) async fn show_page(
             my_trade,
             can_buy,
             price_input,
+            vbank_banks: crate::services::payments::vbank_banks(),
+            refund_banks: &crate::domain::bank::BANKS,
+            vbank_hours: state.settings.portone.vbank_due.as_secs() / 3600,
         },
     )
 }

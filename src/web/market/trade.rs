@@ -6,10 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::db::DbConnection;
+use crate::domain::bank::BankAccount;
 use crate::domain::market::{parse_price, Quantity, TradeId};
 use crate::domain::Won;
-use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeCanceller};
-use crate::services::{payments as payments_service, refunds as refunds_service};
+use crate::services::market::{self as market_service, Confirmer, Decision, Order};
+use crate::services::payments::{self as payments_service, CheckoutMethod};
+use crate::services::refunds as refunds_service;
 use crate::web::market::show::{refused, show_page};
 use crate::web::session::flash;
 use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
@@ -22,8 +24,15 @@ pub struct BuyForm {
     pub quantity: String,
     /// The unit price the buyer saw.
     pub expected_price: String,
-    /// `wallet` (or absent): held from the wallet; `card`: paid at checkout.
+    /// `wallet` (or absent): held from the wallet; `card` or `vbank`: paid at checkout.
     pub pay_with: String,
+    /// `vbank`: the bank to open the virtual account at, and who transfers.
+    pub bank_code: String,
+    pub depositor: String,
+    /// `vbank`: where the money goes back should the trade not go ahead.
+    pub refund_bank: String,
+    pub refund_account: String,
+    pub refund_holder: String,
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.id, product.id = %path))]
@@ -47,13 +56,39 @@ pub async fn buy(
     let respond_within = state.settings.market_respond_within;
     match form.pay_with.as_str() {
         "" | "wallet" => {}
-        "card" => return buy_by_card(req, state, product_id, buyer, order).await,
+        "card" => {
+            let method = CheckoutMethod::Card {
+                within: state.settings.portone.card_due,
+            };
+            return buy_at_checkout(req, state, product_id, buyer, order, method).await;
+        }
+        "vbank" => {
+            let refund_to = match BankAccount::parse(
+                &form.refund_bank,
+                &form.refund_account,
+                &form.refund_holder,
+            ) {
+                Ok(account) => account,
+                Err(reasons) => {
+                    let why = market_service::BuyError::RefundAccount(reasons.join(" "));
+                    return refused(&req, &state, product_id, why.to_string()).await;
+                }
+            };
+            let method = CheckoutMethod::Vbank {
+                bank_code: form.bank_code.trim().to_owned(),
+                depositor: form.depositor.clone(),
+                refund_to,
+                due: state.settings.portone.vbank_due,
+                notice_url: Some(crate::web::payments::notice_url(&state)),
+            };
+            return buy_at_checkout(req, state, product_id, buyer, order, method).await;
+        }
         _ => {
             return refused(
                 &req,
                 &state,
                 product_id,
-                "Choose to pay from your wallet or by card.".to_owned(),
+                "Choose to pay from your wallet, by card or by virtual account.".to_owned(),
             )
             .await
         }
@@ -83,28 +118,31 @@ pub async fn buy(
     }
 }
 
-/// `pay_with=card`: the trade waits for its card payment (units reserved) and the buyer goes
-/// to the payment page and its checkout.
-async fn buy_by_card(
+/// `pay_with=card` or `vbank`: the trade waits for its payment (units reserved) and the buyer
+/// goes to the payment page (the card checkout, or the virtual account to transfer to).
+async fn buy_at_checkout(
     req: HttpRequest,
     state: web::Data<AppState>,
     product_id: i64,
     buyer: crate::domain::UserId,
     order: Order,
+    method: CheckoutMethod,
 ) -> Result<HttpResponse, AppError> {
-    if state.portone_sim.is_none() && state.settings.portone.imp_code.is_empty() {
+    if matches!(method, CheckoutMethod::Card { .. })
+        && state.portone_sim.is_none()
+        && state.settings.portone.imp_code.is_empty()
+    {
         return refused(
             &req,
             &state,
             product_id,
-            "Card payments are not available on this site: pay from your wallet.".to_owned(),
+            "Card payments are not available on this site: pay from your wallet or by virtual account.".to_owned(),
         )
         .await;
     }
     let (pool, portone) = (state.pool.clone(), state.portone.clone());
     let prepare = state.settings.portone.prepare;
     let respond_within = state.settings.market_respond_within;
-    let pay_within = state.settings.portone.card_due;
     let span = tracing::Span::current();
     let started = web::block(move || {
         let _entered = span.enter();
@@ -113,7 +151,7 @@ async fn buy_by_card(
             buyer_id: buyer,
             order,
             respond_within,
-            pay_within,
+            method,
         };
         payments_service::start_trade_payment(&pool, &portone, prepare, &purchase)
     })
@@ -251,7 +289,7 @@ async fn decide(
             "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
         }
         Decision::Reject => {
-            "Trade rejected. The buyer's money is released (paid by card: refunded to the card) and the units are back on sale."
+            "Trade rejected. The buyer's money is released (paid at checkout: refunded to the card or the buyer's refund account) and the units are back on sale."
         }
     };
     trade_step(req, user, state, trade_id, done, move |conn| {
@@ -298,8 +336,8 @@ pub async fn confirm(
 
 // ---------------------------------------------------------------- cancel
 
-/// The buyer cancels a trade the seller has not approved yet: the money comes back and the
-/// units go back on sale.
+/// The buyer cancels a purchase the seller has not approved yet (also one still waiting for
+/// its payment): the money goes back the way it came and the units go back on sale.
 #[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
 pub async fn cancel(
     req: HttpRequest,
@@ -309,9 +347,30 @@ pub async fn cancel(
 ) -> Result<HttpResponse, AppError> {
     let trade_id = path.into_inner();
     let buyer = user.id;
-    let done = "Trade cancelled. The money is back where it came from (your wallet, or your card if you paid by card).";
-    trade_step(req, user, state, trade_id, done, move |conn| {
-        market_service::cancel_trade(conn, trade_id, TradeCanceller::Buyer(buyer))
+    let (pool, portone) = (state.pool.clone(), state.portone.clone());
+    let span = tracing::Span::current();
+    let cancelled = web::block(move || {
+        let _entered = span.enter();
+        payments_service::cancel_purchase(&pool, &portone, trade_id, buyer)
     })
     .await
+    .map_err(|e| {
+        market_service::CancelTradeError::Unexpected(anyhow::anyhow!("blocking task failed: {e}"))
+    })
+    .and_then(|r| r);
+    match cancelled {
+        Ok(product_id) => {
+            flash(
+                &user.session,
+                "success",
+                "Purchase cancelled. Anything you paid goes back where it came from (your wallet, your card, or the refund account you gave), and the units are back on sale.",
+            );
+            Ok(see_other(&format!("/market/{product_id}")))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let product_id = product_of(&state, trade_id).await?;
+            refused(&req, &state, product_id, why.join(" ")).await
+        }
+    }
 }

@@ -60,6 +60,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/payments/prepare/{merchant_uid}", web::get().to(prepared))
             .route("/payments/cancel", web::post().to(cancel))
             .route("/payments/{imp_uid}", web::get().to(payment))
+            .route("/payments/find/{merchant_uid}", web::get().to(find_payment))
+            .route(
+                "/payments/find/{merchant_uid}/{payment_status}",
+                web::get().to(find_payment_in),
+            )
             .route("/vbanks", web::post().to(issue_vbank))
             .route("/vbanks/{imp_uid}", web::delete().to(revoke_vbank))
             .route("/_sim/expire-tokens", web::post().to(expire_tokens))
@@ -239,6 +244,31 @@ async fn payment(
 ) -> HttpResponse {
     match authorised(&state, &req) {
         Ok(sim) => faulty(sim, || sim.payment(&path)).await,
+        Err(refusal) => respond(refusal),
+    }
+}
+
+/// `GET /payments/find/{merchant_uid}`: the newest payment (by start) for an order.
+async fn find_payment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    match authorised(&state, &req) {
+        Ok(sim) => faulty(sim, || sim.find_by_order(&path, None)).await,
+        Err(refusal) => respond(refusal),
+    }
+}
+
+/// `GET /payments/find/{merchant_uid}/{payment_status}`: the newest in that status.
+async fn find_payment_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (merchant_uid, status) = path.into_inner();
+    match authorised(&state, &req) {
+        Ok(sim) => faulty(sim, || sim.find_by_order(&merchant_uid, Some(&status))).await,
         Err(refusal) => respond(refusal),
     }
 }

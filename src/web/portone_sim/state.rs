@@ -435,6 +435,29 @@ impl Simulator {
         }
     }
 
+    /// The newest payment (by start) for `merchant_uid`, in `status` when given (PortOne's
+    /// `ready`, `paid`, `failed`, `cancelled`; any other status finds nothing).
+    pub fn find_by_order(&self, merchant_uid: &str, status: Option<&str>) -> Answer {
+        let books = self.books();
+        let found = books
+            .payments
+            .values()
+            .filter(|p| p.merchant_uid == merchant_uid)
+            .filter(|p| {
+                status.is_none_or(|wanted| {
+                    serde_json::to_value(p.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        == Some(wanted.to_owned())
+                })
+            })
+            .max_by_key(|p| (p.started_at, p.imp_uid.clone()));
+        match found {
+            Some(p) => Answer::ok(p),
+            None => Answer::not_found(),
+        }
+    }
+
     /// A payment as the simulator has it.
     pub fn find(&self, imp_uid: &str) -> Option<Payment> {
         self.books().payments.get(imp_uid).cloned()
