@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, migrations and
 //! transactions. This is the one place where the two backends differ.
 
+pub mod once;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -212,7 +213,10 @@ pub fn is_unavailable(e: &anyhow::Error) -> bool {
 /// A query failed because its connection is gone (server restarted, network cut).
 pub fn is_connection_lost(e: &DieselError) -> bool {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
         DieselError::BrokenTransactionManager => true,
         DieselError::DatabaseError(_, info) => {
             let m = info.message();

@@ -116,6 +116,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    once_keys (user_id, scope, once_key) {
+        user_id -> BigInt,
+        scope -> Text,
+        once_key -> Text,
+        outcome -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     payouts (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -238,4 +248,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     payment_refunds,
     payouts,
+    once_keys,
 );

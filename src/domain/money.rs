@@ -3,7 +3,20 @@
 use std::fmt;
 
 /// An amount of money in whole won, never negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Won(i64);
 
 /// Why a typed amount was refused. The `Display` text is shown to the user.

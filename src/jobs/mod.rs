@@ -17,15 +17,23 @@ use crate::services::{market, now};
 
 pub const TICK: Duration = Duration::from_millis(250);
 
-/// How often expired session rows are deleted (and once when the scheduler starts).
+/// How long a money form's one-time key is kept: a resubmission later than this acts again.
+pub const ONCE_KEYS_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How often expired session rows and old one-time keys are deleted (and once when the
+/// scheduler starts).
 pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Delete expired session rows.
+/// Delete expired session rows and one-time keys older than a day.
 fn purge(pool: &DbPool) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let purged = crate::services::sessions::purge_expired(&mut conn, now())?;
     if purged > 0 {
         tracing::info!(purged, "expired sessions deleted");
+    }
+    let forgotten = crate::db::once::forget_older_than(&mut conn, ONCE_KEYS_KEPT)?;
+    if forgotten > 0 {
+        tracing::info!(forgotten, "old one-time keys deleted");
     }
     Ok(())
 }

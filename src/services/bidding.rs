@@ -6,6 +6,7 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::{auctions, bids};
 use crate::db::{lock_wallets, write_tx, DbConnection, WalletRow};
 use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
@@ -53,7 +54,7 @@ impl From<AmountRule> for PlaceBidError {
 }
 
 /// What a committed bid changed (for flashes and live updates).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BidPlaced {
     /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
@@ -191,60 +192,69 @@ pub fn place_bid(
     bidder_id: UserId,
     amount: Won,
     now: NaiveDateTime,
+    key: Option<&OnceKey>,
 ) -> Result<BidPlaced, PlaceBidError> {
+    // A resubmitted form gets its first outcome, not the refusal that outcome causes now.
+    if let Some(done) = once::replay::<_, PlaceBidError>(conn, key)? {
+        return Ok(done);
+    }
     let seen = crate::services::auctions::find(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
-    check_bid_rules(&seen, bidder_id, amount, now)?;
+    if let Err(refused) = check_bid_rules(&seen, bidder_id, amount, now) {
+        return once::replay::<_, PlaceBidError>(conn, key)?.ok_or(refused);
+    }
     write_tx(conn, |conn| {
-        let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
-        check_bid_rules(&a, bidder_id, amount, now)?;
+        once::run(conn, key, |conn| {
+            let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
+            check_bid_rules(&a, bidder_id, amount, now)?;
 
-        let previous = a.leader_id;
-        let mut ids = vec![bidder_id];
-        ids.extend(previous);
-        let wallets = lock_wallets(conn, &ids)?;
-        let mine = wallet(&wallets, bidder_id)?;
-        let own_hold = if previous == Some(bidder_id) {
-            a.current_price
-        } else {
-            0
-        };
-        if mine.balance + own_hold < amount.get() {
-            return Err(PlaceBidError::InsufficientFunds {
-                available: Won::from_stored(mine.balance + own_hold),
-                needed: amount,
-            });
-        }
-        let event = AuctionEvent::new(
-            auction_id,
-            previous
-                .filter(|p| *p != bidder_id)
-                .map(|p| (p, a.current_price)),
-        );
-        // Sent before the writes: PostgreSQL delivers it only if everything below commits.
-        events::notify(conn, &event)?;
-        match previous {
-            Some(leader) if leader == bidder_id => {
-                // Raising one's own lead moves only the difference.
-                hold(conn, auction_id, bidder_id, amount.get() - a.current_price)?;
+            let previous = a.leader_id;
+            let mut ids = vec![bidder_id];
+            ids.extend(previous);
+            let wallets = lock_wallets(conn, &ids)?;
+            let mine = wallet(&wallets, bidder_id)?;
+            let own_hold = if previous == Some(bidder_id) {
+                a.current_price
+            } else {
+                0
+            };
+            if mine.balance + own_hold < amount.get() {
+                return Err(PlaceBidError::InsufficientFunds {
+                    available: Won::from_stored(mine.balance + own_hold),
+                    needed: amount,
+                });
             }
-            other => {
-                if let Some(leader) = other {
-                    release(conn, auction_id, leader, a.current_price)?;
+            let event = AuctionEvent::new(
+                auction_id,
+                previous
+                    .filter(|p| *p != bidder_id)
+                    .map(|p| (p, a.current_price)),
+            );
+            // Sent before the writes: PostgreSQL delivers it only if everything below commits.
+            events::notify(conn, &event)?;
+            match previous {
+                Some(leader) if leader == bidder_id => {
+                    // Raising one's own lead moves only the difference.
+                    hold(conn, auction_id, bidder_id, amount.get() - a.current_price)?;
                 }
-                hold(conn, auction_id, bidder_id, amount.get())?;
+                other => {
+                    if let Some(leader) = other {
+                        release(conn, auction_id, leader, a.current_price)?;
+                    }
+                    hold(conn, auction_id, bidder_id, amount.get())?;
+                }
             }
-        }
-        record_bid(conn, auction_id, bidder_id, amount, false, now)?;
-        diesel::update(auctions::table.find(auction_id))
-            .set((
-                auctions::current_price.eq(amount.get()),
-                auctions::leader_id.eq(Some(bidder_id)),
-                auctions::bid_count.eq(auctions::bid_count + 1),
-                auctions::status.eq(AuctionStatus::Active.as_str()),
-                auctions::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(BidPlaced { event })
+            record_bid(conn, auction_id, bidder_id, amount, false, now)?;
+            diesel::update(auctions::table.find(auction_id))
+                .set((
+                    auctions::current_price.eq(amount.get()),
+                    auctions::leader_id.eq(Some(bidder_id)),
+                    auctions::bid_count.eq(auctions::bid_count + 1),
+                    auctions::status.eq(AuctionStatus::Active.as_str()),
+                    auctions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(BidPlaced { event })
+        })
     })
 }
 
@@ -272,7 +282,7 @@ pub enum BuyNowError {
 crate::unexpected_error!(BuyNowError);
 
 /// What a committed buy-now changed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Bought {
     pub price: Won,
     pub event: AuctionEvent,
@@ -287,70 +297,73 @@ pub fn buy_now(
     buyer_id: UserId,
     expected_price: Option<Won>,
     now: NaiveDateTime,
+    key: Option<&OnceKey>,
 ) -> Result<Bought, BuyNowError> {
     write_tx(conn, |conn| {
-        let a = lock_auction(conn, auction_id)?.ok_or(BuyNowError::NotFound)?;
-        let price = a.buy_now().ok_or(BuyNowError::NoBuyNow)?;
-        if !a.status().is_open() {
-            return Err(BuyNowError::Ended);
-        }
-        match window(a.starts_at, a.ends_at, now) {
-            Window::NotStarted => return Err(BuyNowError::NotStarted),
-            Window::Ended => return Err(BuyNowError::Ended),
-            Window::Open => {}
-        }
-        if a.seller_id == buyer_id {
-            return Err(BuyNowError::OwnAuction);
-        }
-        // The price the buyer agreed to, compared under the lock: a seller cannot switch it
-        // between the buyer reading the page and the buyer's POST arriving.
-        if expected_price != Some(price) {
-            return Err(BuyNowError::PriceChanged { price });
-        }
-        let mut ids = vec![buyer_id, a.seller_id];
-        ids.extend(a.leader_id);
-        let wallets = lock_wallets(conn, &ids)?;
-        let buyer = wallet(&wallets, buyer_id)?;
-        let buyer_leads = a.leader_id == Some(buyer_id);
-        let own_hold = if buyer_leads { a.current_price } else { 0 };
-        if buyer.balance + own_hold < price.get() {
-            return Err(BuyNowError::InsufficientFunds {
-                available: Won::from_stored(buyer.balance + own_hold),
-                needed: price,
-            });
-        }
-        let event = AuctionEvent::new(
-            auction_id,
-            a.leader_id
-                .filter(|l| *l != buyer_id)
-                .map(|l| (l, a.current_price)),
-        );
-        events::notify(conn, &event)?;
-        if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
-            release(conn, auction_id, leader, a.current_price)?;
-        }
-        // The buyer's own hold (when leading) is used first.
-        pay_seller(
-            conn,
-            auction_id,
-            buyer_id,
-            a.seller_id,
-            price.get() - own_hold,
-            own_hold,
-        )?;
-        record_bid(conn, auction_id, buyer_id, price, true, now)?;
-        diesel::update(auctions::table.find(auction_id))
-            .set((
-                auctions::current_price.eq(price.get()),
-                auctions::leader_id.eq(Some(buyer_id)),
-                auctions::winner_id.eq(Some(buyer_id)),
-                auctions::bid_count.eq(auctions::bid_count + 1),
-                auctions::status.eq(AuctionStatus::Sold.as_str()),
-                auctions::closed_at.eq(Some(now)),
-                auctions::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(Bought { price, event })
+        once::run(conn, key, |conn| {
+            let a = lock_auction(conn, auction_id)?.ok_or(BuyNowError::NotFound)?;
+            let price = a.buy_now().ok_or(BuyNowError::NoBuyNow)?;
+            if !a.status().is_open() {
+                return Err(BuyNowError::Ended);
+            }
+            match window(a.starts_at, a.ends_at, now) {
+                Window::NotStarted => return Err(BuyNowError::NotStarted),
+                Window::Ended => return Err(BuyNowError::Ended),
+                Window::Open => {}
+            }
+            if a.seller_id == buyer_id {
+                return Err(BuyNowError::OwnAuction);
+            }
+            // The price the buyer agreed to, compared under the lock: a seller cannot switch it
+            // between the buyer reading the page and the buyer's POST arriving.
+            if expected_price != Some(price) {
+                return Err(BuyNowError::PriceChanged { price });
+            }
+            let mut ids = vec![buyer_id, a.seller_id];
+            ids.extend(a.leader_id);
+            let wallets = lock_wallets(conn, &ids)?;
+            let buyer = wallet(&wallets, buyer_id)?;
+            let buyer_leads = a.leader_id == Some(buyer_id);
+            let own_hold = if buyer_leads { a.current_price } else { 0 };
+            if buyer.balance + own_hold < price.get() {
+                return Err(BuyNowError::InsufficientFunds {
+                    available: Won::from_stored(buyer.balance + own_hold),
+                    needed: price,
+                });
+            }
+            let event = AuctionEvent::new(
+                auction_id,
+                a.leader_id
+                    .filter(|l| *l != buyer_id)
+                    .map(|l| (l, a.current_price)),
+            );
+            events::notify(conn, &event)?;
+            if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
+                release(conn, auction_id, leader, a.current_price)?;
+            }
+            // The buyer's own hold (when leading) is used first.
+            pay_seller(
+                conn,
+                auction_id,
+                buyer_id,
+                a.seller_id,
+                price.get() - own_hold,
+                own_hold,
+            )?;
+            record_bid(conn, auction_id, buyer_id, price, true, now)?;
+            diesel::update(auctions::table.find(auction_id))
+                .set((
+                    auctions::current_price.eq(price.get()),
+                    auctions::leader_id.eq(Some(buyer_id)),
+                    auctions::winner_id.eq(Some(buyer_id)),
+                    auctions::bid_count.eq(auctions::bid_count + 1),
+                    auctions::status.eq(AuctionStatus::Sold.as_str()),
+                    auctions::closed_at.eq(Some(now)),
+                    auctions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(Bought { price, event })
+        })
     })
 }
 

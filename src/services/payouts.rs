@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::{payouts, users};
 use crate::db::{lock_wallets, write_tx, DbConnection};
 use crate::domain::bank::BankAccount;
@@ -113,6 +114,7 @@ pub fn request_payout(
     user_id: UserId,
     amount: Won,
     account: &BankAccount,
+    key: Option<&OnceKey>,
 ) -> Result<i64, RequestPayoutError> {
     if amount < MIN_PAYOUT {
         return Err(RequestPayoutError::TooSmall);
@@ -121,36 +123,38 @@ pub fn request_payout(
         return Err(RequestPayoutError::TooLarge);
     }
     write_tx(conn, |conn| {
-        let wallet = lock_wallets(conn, &[user_id])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| RequestPayoutError::Unexpected(anyhow::anyhow!("no wallet")))?;
-        if wallet.balance < amount.get() {
-            return Err(RequestPayoutError::InsufficientFunds {
-                available: Won::from_stored(wallet.balance),
-            });
-        }
-        let id: i64 = diesel::insert_into(payouts::table)
-            .values((
-                payouts::user_id.eq(user_id),
-                payouts::amount.eq(amount.get()),
-                payouts::bank_code.eq(&account.bank_code),
-                payouts::account_number.eq(&account.number),
-                payouts::account_holder.eq(&account.holder),
-                payouts::status.eq(PayoutStatus::Requested.as_str()),
-                payouts::requested_at.eq(now()),
-            ))
-            .returning(payouts::id)
-            .get_result(conn)?;
-        move_money(
-            conn,
-            user_id,
-            LedgerKind::PayoutHold,
-            -amount.get(),
-            amount.get(),
-            reference(id),
-        )?;
-        Ok(id)
+        once::run(conn, key, |conn| {
+            let wallet = lock_wallets(conn, &[user_id])?
+                .into_iter()
+                .next()
+                .ok_or_else(|| RequestPayoutError::Unexpected(anyhow::anyhow!("no wallet")))?;
+            if wallet.balance < amount.get() {
+                return Err(RequestPayoutError::InsufficientFunds {
+                    available: Won::from_stored(wallet.balance),
+                });
+            }
+            let id: i64 = diesel::insert_into(payouts::table)
+                .values((
+                    payouts::user_id.eq(user_id),
+                    payouts::amount.eq(amount.get()),
+                    payouts::bank_code.eq(&account.bank_code),
+                    payouts::account_number.eq(&account.number),
+                    payouts::account_holder.eq(&account.holder),
+                    payouts::status.eq(PayoutStatus::Requested.as_str()),
+                    payouts::requested_at.eq(now()),
+                ))
+                .returning(payouts::id)
+                .get_result(conn)?;
+            move_money(
+                conn,
+                user_id,
+                LedgerKind::PayoutHold,
+                -amount.get(),
+                amount.get(),
+                reference(id),
+            )?;
+            Ok(id)
+        })
     })
 }
 

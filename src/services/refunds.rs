@@ -14,6 +14,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::{payment_refunds, payments};
 use crate::db::{lock_wallets, write_tx, DbConnection, DbPool};
 use crate::domain::bank::BankAccount;
@@ -208,6 +209,7 @@ pub fn request_refund(
     user_id: UserId,
     merchant_uid: &str,
     form: &RefundForm,
+    key: Option<&OnceKey>,
 ) -> Result<RefundOutcome, RefundError> {
     let amount_text = form.amount.trim();
     let asked = if amount_text.is_empty() {
@@ -224,8 +226,10 @@ pub fn request_refund(
         }
     };
     let mut conn = connection(pool)?;
-    let (refund_id, payment, amount, checksum, refund_to) =
-        write_tx(&mut conn, |conn| -> Result<_, RefundError> {
+    // What the transaction held, for the call to PortOne after it (not when replayed).
+    let mut held = None;
+    let (refund_id, replayed) = write_tx(&mut conn, |conn| {
+        once::run_flagged(conn, key, |conn| -> Result<i64, RefundError> {
             let payment: PaymentRow = first_for_update!(
                 conn,
                 payments::table
@@ -310,9 +314,18 @@ pub fn request_refund(
                     idempotency_key: None,
                 },
             )?;
-            Ok((id, payment, amount, checksum, refund_to))
-        })?;
+            held = Some((payment, amount, checksum, refund_to));
+            Ok(id)
+        })
+    })?;
+    if replayed {
+        // A resubmitted form: the refund it asked for the first time, as it stands now.
+        let status = current(&mut conn, refund_id)?;
+        return Ok(RefundOutcome { refund_id, status });
+    }
     drop(conn);
+    let (payment, amount, checksum, refund_to) =
+        held.ok_or_else(|| RefundError::Unexpected(anyhow::anyhow!("a refund without its hold")))?;
     let request = CancelRequest {
         imp_uid: payment.imp_uid.clone().unwrap_or_default(),
         amount: Some(Won::from_stored(amount)),

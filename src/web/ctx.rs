@@ -37,6 +37,12 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// A fresh one-time key for a money form (`partials/_once.html`): the form sent twice with it
+    /// acts once.
+    pub fn fresh_key(&self) -> String {
+        crate::db::once::fresh_key()
+    }
+
     /// A stored UTC time in the site's time zone.
     pub fn time(&self, utc: &NaiveDateTime) -> String {
         utc.and_utc()

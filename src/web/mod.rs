@@ -85,6 +85,59 @@ where
     .map_err(|e| E::from(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
+/// [`db`] for a use case guarded by a one-time key (`keyed`): when the database connection is
+/// lost mid-transaction — before or during `COMMIT`, the outcome unknown — it is run again on a
+/// fresh connection, a bounded number of times. The key makes that safe: a first attempt that
+/// committed is found and its outcome returned; one that did not commit acts now. Without a key
+/// it is [`db`].
+pub async fn db_once<T, E, F>(state: &AppState, keyed: bool, f: F) -> Result<T, E>
+where
+    F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<anyhow::Error> + crate::db::TxError + Send + 'static,
+{
+    let pool = state.pool.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        retry_lost(keyed, || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| E::from(anyhow::Error::new(e).context("no database connection")))?;
+            f(&mut conn)
+        })
+    })
+    .await
+    .map_err(|e| E::from(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// On the blocking pool: run `f` again, a bounded number of times, while it fails because its
+/// database connection was lost — only when `keyed` (guarded by a one-time key, so a first
+/// attempt that did commit is found, not repeated). Each attempt takes a fresh connection.
+pub fn retry_lost<T, E, F>(keyed: bool, mut f: F) -> Result<T, E>
+where
+    E: crate::db::TxError,
+    F: FnMut() -> Result<T, E>,
+{
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f() {
+            Err(e)
+                if keyed
+                    && attempt < ATTEMPTS
+                    && e.database_error()
+                        .is_some_and(crate::db::is_connection_lost) =>
+            {
+                tracing::warn!(attempt, "database connection lost mid-transaction: retried");
+                std::thread::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Render a template with a status code.
 pub fn render<T: Template>(
     status: actix_web::http::StatusCode,

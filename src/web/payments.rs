@@ -9,11 +9,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::db::once::OnceKey;
 use crate::domain::Won;
 use crate::services::payments::{self as payments_service, PaymentRow, Status, VerifyError};
 use crate::services::refunds::{self as refunds_service, RefundForm, RefundStatus};
 use crate::web::session::flash;
-use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+use crate::web::{db, render, retry_lost, see_other, AppError, AppState, Ctx};
 
 /// Where the simulator's checkout window sends the browser back.
 pub const COMPLETE_PATH: &str = "/payments/complete";
@@ -297,6 +298,8 @@ pub struct CancelForm {
     pub refund_bank: String,
     pub refund_account: String,
     pub refund_holder: String,
+    /// The form's one-time key: resubmitted after an unknown outcome, the refund acts once.
+    pub idempotency_key: String,
 }
 
 /// `POST /payments/{merchant_uid}/cancel`: the owner asks for unspent money back. 303 to the
@@ -313,6 +316,8 @@ pub async fn cancel(
     let user_id = ctx.require_user()?.id;
     let merchant_uid = path.into_inner();
     let f = form.into_inner();
+    let key = OnceKey::parse(user_id, "refund", &f.idempotency_key)
+        .map(|k| k.for_request(&format!("{merchant_uid}:{}", f.amount.trim())));
     let form = RefundForm {
         amount: f.amount,
         reason: f.reason,
@@ -328,7 +333,9 @@ pub async fn cancel(
     let span = tracing::Span::current();
     let outcome = web::block(move || {
         let _entered = span.enter();
-        refunds_service::request_refund(&pool, &portone, user_id, &uid, &form)
+        retry_lost(key.is_some(), || {
+            refunds_service::request_refund(&pool, &portone, user_id, &uid, &form, key.as_ref())
+        })
     })
     .await
     .map_err(|e| AppError::from(anyhow::anyhow!("blocking task failed: {e}")))??;

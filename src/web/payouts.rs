@@ -8,13 +8,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::db::once::OnceKey;
 use crate::domain::bank::{bank_name, BankAccount, BANKS};
 use crate::domain::Won;
 use crate::services::payouts::{
     self, decide_payout, request_payout, Payout, PayoutDecision, MAX_PAYOUT, MIN_PAYOUT,
 };
 use crate::web::session::flash;
-use crate::web::{db, render, see_other, AppError, AppState, Ctx};
+use crate::web::{db, db_once, render, see_other, AppError, AppState, Ctx};
 
 /// One payout as a page shows it.
 pub struct PayoutLine {
@@ -64,6 +65,8 @@ pub struct PayoutForm {
     pub bank_code: String,
     pub account_number: String,
     pub account_holder: String,
+    /// The form's one-time key: resubmitted after an unknown outcome, the payout acts once.
+    pub idempotency_key: String,
 }
 
 /// `/wallet/payouts`: the request form and the member's payouts.
@@ -133,8 +136,14 @@ pub async fn request(
         .map_err(|mut e| errors.append(&mut e))
         .ok();
     if let (Some(amount), Some(account), true) = (amount, account, errors.is_empty()) {
-        let result = db(&state, move |conn| {
-            request_payout(conn, user_id, amount, &account)
+        let key = OnceKey::parse(user_id, "payout", &form.idempotency_key).map(|k| {
+            k.for_request(&format!(
+                "{amount}:{}:{}:{}",
+                account.bank_code, account.number, account.holder
+            ))
+        });
+        let result = db_once(&state, key.is_some(), move |conn| {
+            request_payout(conn, user_id, amount, &account, key.as_ref())
         })
         .await;
         match result {

@@ -5,13 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::db::once::OnceKey;
 use crate::domain::money::format_delta;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
 use crate::services::payments::{self as payments_service, TopUpError, TopUpMethod};
 use crate::services::wallet::{self as wallet_service, DepositError, DepositOutcome};
 use crate::web::session::{flash, new_token};
-use crate::web::{db, page_number, render, see_other, AppError, AppState, Ctx, Pager, SessionUser};
+use crate::web::{
+    db, page_number, render, retry_lost, see_other, AppError, AppState, Ctx, Pager, SessionUser,
+};
 
 pub const JOURNAL_PER_PAGE: i64 = 20;
 /// The development top-up accepts ₩1 to ₩10,000,000 at a time.
@@ -299,10 +302,29 @@ async fn portone_top_up(
     let (pool, portone) = (state.pool.clone(), state.portone.clone());
     let prepare = state.settings.portone.prepare;
     let (user_id, amount) = (user.id, form.amount.clone());
+    let key = OnceKey::parse(user_id, "top_up", &form.idempotency_key).map(|k| {
+        k.for_request(&format!(
+            "{}:{}:{}:{}",
+            form.method,
+            form.amount.trim(),
+            form.bank_code.trim(),
+            form.depositor.trim()
+        ))
+    });
     let span = tracing::Span::current();
     let started = web::block(move || {
         let _entered = span.enter();
-        payments_service::start_topup(&pool, &portone, prepare, user_id, &amount, &how)
+        retry_lost(key.is_some(), || {
+            payments_service::start_topup(
+                &pool,
+                &portone,
+                prepare,
+                user_id,
+                &amount,
+                &how,
+                key.as_ref(),
+            )
+        })
     })
     .await
     .map_err(|e| TopUpError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))

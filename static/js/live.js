@@ -49,6 +49,8 @@
           if (buyNow) buyNow.hidden = true;
         }
       } else {
+        // An answer to a bid or buy-now: the next one is a new intent with a new key.
+        freshKeys();
         notice(msg.html);
       }
     };
@@ -66,7 +68,7 @@
       if (!socket || socket.readyState !== WebSocket.OPEN) return; // plain form post
       ev.preventDefault();
       var amount = form.querySelector("input[name=amount]").value;
-      socket.send(JSON.stringify({ type: "bid", amount: amount }));
+      socket.send(JSON.stringify({ type: "bid", amount: amount, key: keyOf(form) }));
     });
   }
   if (buyNow) {
@@ -74,8 +76,25 @@
       if (!socket || socket.readyState !== WebSocket.OPEN) return;
       ev.preventDefault();
       var seen = buyNow.querySelector("input[name=expected_price]");
-      socket.send(JSON.stringify({ type: "buy_now", expected_price: seen ? seen.value : "" }));
+      socket.send(JSON.stringify({ type: "buy_now", expected_price: seen ? seen.value : "", key: keyOf(buyNow) }));
     });
+  }
+
+  // The forms' one-time keys (rendered by the page): the same key sent again after a lost
+  // answer acts once; after an answer each form gets a new one.
+  function keyOf(f) {
+    var k = f.querySelector("input[name=idempotency_key]");
+    return k ? k.value : "";
+  }
+  function freshKeys() {
+    var fields = panel.querySelectorAll("input[name=idempotency_key]");
+    for (var i = 0; i < fields.length; i++) {
+      var bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      var hex = "";
+      for (var j = 0; j < bytes.length; j++) hex += (bytes[j] < 16 ? "0" : "") + bytes[j].toString(16);
+      fields[i].value = hex;
+    }
   }
 
   function pad(n) { return n < 10 ? "0" + n : "" + n; }

@@ -23,6 +23,7 @@ mod live;
 mod market;
 mod market_checkout;
 mod market_vbank;
+mod once;
 mod payments;
 mod payouts;
 mod portone;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::trades;
 use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
 use crate::domain::market::{ProductId, Quantity, TradeId, TradeStatus};
@@ -47,7 +48,7 @@ pub enum BuyError {
 crate::unexpected_error!(BuyError);
 
 /// What a purchase started.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Bought {
     pub trade_id: TradeId,
     pub price: Won,
@@ -71,39 +72,42 @@ pub fn buy(
     buyer_id: UserId,
     order: Order,
     respond_within: Duration,
+    key: Option<&OnceKey>,
 ) -> Result<Bought, BuyError> {
     let respond_within = chrono::TimeDelta::from_std(respond_within)
         .map_err(|e| BuyError::Unexpected(anyhow::anyhow!("response period: {e}")))?;
     let result = write_tx(conn, |conn| {
-        let (product, price) = checked_order(conn, product_id, buyer_id, order)?;
-        let wallet = lock_wallets(conn, &[buyer_id])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| BuyError::Unexpected(anyhow::anyhow!("the buyer has no wallet")))?;
-        if wallet.balance < price.get() {
-            return Err(BuyError::InsufficientFunds {
-                price,
-                available: Won::from_stored(wallet.balance),
-            });
-        }
-        let at = now();
-        let quantity = order.quantity.get();
-        let trade_id: i64 = diesel::insert_into(trades::table)
-            .values((
-                trades::product_id.eq(product_id),
-                trades::buyer_id.eq(buyer_id),
-                trades::seller_id.eq(product.seller_id),
-                trades::price.eq(price.get()),
-                trades::status.eq(TradeStatus::Requested.as_str()),
-                trades::created_at.eq(at),
-                trades::quantity.eq(quantity),
-                trades::respond_by.eq(at + respond_within),
-            ))
-            .returning(trades::id)
-            .get_result(conn)?;
-        hold(conn, trade_id, buyer_id, price.get())?;
-        update_units_and_status(conn, product_id, product.units_left - quantity)?;
-        Ok(Bought { trade_id, price })
+        once::run(conn, key, |conn| {
+            let (product, price) = checked_order(conn, product_id, buyer_id, order)?;
+            let wallet = lock_wallets(conn, &[buyer_id])?
+                .into_iter()
+                .next()
+                .ok_or_else(|| BuyError::Unexpected(anyhow::anyhow!("the buyer has no wallet")))?;
+            if wallet.balance < price.get() {
+                return Err(BuyError::InsufficientFunds {
+                    price,
+                    available: Won::from_stored(wallet.balance),
+                });
+            }
+            let at = now();
+            let quantity = order.quantity.get();
+            let trade_id: i64 = diesel::insert_into(trades::table)
+                .values((
+                    trades::product_id.eq(product_id),
+                    trades::buyer_id.eq(buyer_id),
+                    trades::seller_id.eq(product.seller_id),
+                    trades::price.eq(price.get()),
+                    trades::status.eq(TradeStatus::Requested.as_str()),
+                    trades::created_at.eq(at),
+                    trades::quantity.eq(quantity),
+                    trades::respond_by.eq(at + respond_within),
+                ))
+                .returning(trades::id)
+                .get_result(conn)?;
+            hold(conn, trade_id, buyer_id, price.get())?;
+            update_units_and_status(conn, product_id, product.units_left - quantity)?;
+            Ok(Bought { trade_id, price })
+        })
     });
     unique_means_already_bought(result)
 }

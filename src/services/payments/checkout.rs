@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::payments;
 use crate::db::{write_tx, DbPool};
 use crate::domain::bank::BankAccount;
@@ -73,6 +74,7 @@ pub fn start_trade_payment(
     portone: &PortOne,
     prepare: bool,
     purchase: &TradeCheckout,
+    key: Option<&OnceKey>,
 ) -> Result<(String, market::Bought), market::BuyError> {
     let TradeCheckout {
         product_id,
@@ -98,14 +100,14 @@ pub fn start_trade_payment(
         CheckoutMethod::Vbank { refund_to, .. } => Some(refund_to),
         CheckoutMethod::Card { .. } => None,
     };
-    let merchant_uid = new_uid("trade");
+    let fresh_uid = new_uid("trade");
     let pay_within = chrono::Duration::from_std(method.within())
         .map_err(|e| market::BuyError::Unexpected(anyhow::anyhow!("payment deadline: {e}")))?;
-    let bought = {
+    let ((merchant_uid, bought), replayed) = {
         let mut conn = connection(pool)?;
-        write_tx(
-            &mut conn,
-            |conn| -> Result<market::Bought, market::BuyError> {
+        write_tx(&mut conn, |conn| {
+            once::run_flagged(conn, key, |conn| -> Result<_, market::BuyError> {
+                let merchant_uid = fresh_uid.clone();
                 let bought =
                     market::reserve_for_card(conn, product_id, buyer_id, order, respond_within)?;
                 let at = now();
@@ -126,10 +128,14 @@ pub fn start_trade_payment(
                         payments::updated_at.eq(at),
                     ))
                     .execute(conn)?;
-                Ok(bought)
-            },
-        )?
+                Ok((merchant_uid, bought))
+            })
+        })?
     };
+    if replayed {
+        // A resubmitted form: the purchase it started the first time, nothing asked again.
+        return Ok((merchant_uid, bought));
+    }
     if prepare {
         if let Err(e) = portone.prepare(&merchant_uid, bought.price) {
             tracing::warn!(error = %e, "PortOne prepare failed; the purchase is cancelled");

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::once::{self, OnceKey};
 use crate::db::schema::payments;
 use crate::db::{lock_user, write_tx, DbPool};
 use crate::domain::{AmountError, UserId, Won};
@@ -95,6 +96,7 @@ pub fn start_topup(
     user_id: UserId,
     amount_text: &str,
     how: &TopUpMethod,
+    key: Option<&OnceKey>,
 ) -> Result<String, TopUpError> {
     let amount = Won::parse_within(amount_text, TOPUP_MIN, TOPUP_MAX)
         .map_err(|e| TopUpError::Amount(amount_reason(&e)))?;
@@ -111,42 +113,50 @@ pub fn start_topup(
             return Err(TopUpError::Depositor);
         }
     }
-    let merchant_uid = new_merchant_uid();
-    {
+    let fresh_uid = new_merchant_uid();
+    let (merchant_uid, replayed) = {
         let mut conn = connection(pool)?;
-        let uid = merchant_uid.clone();
         write_tx(&mut conn, |conn| {
-            lock_user(conn, user_id)?;
-            let at = now();
-            let since = at - chrono::Duration::hours(24);
-            let started: i64 = payments::table
-                .filter(payments::user_id.eq(user_id))
-                .filter(payments::created_at.gt(since))
-                .filter(payments::status.eq_any([Status::Ready.as_str(), Status::Paid.as_str()]))
-                .select(payments::amount)
-                .load::<i64>(conn)?
-                .iter()
-                .sum();
-            if started.saturating_add(amount.get()) > DAILY_CAP.get() {
-                return Err(TopUpError::DailyCap {
-                    left: Won::new(DAILY_CAP.get().saturating_sub(started).max(0))
-                        .unwrap_or(Won::ZERO),
-                });
-            }
-            diesel::insert_into(payments::table)
-                .values((
-                    payments::merchant_uid.eq(&uid),
-                    payments::user_id.eq(user_id),
-                    payments::amount.eq(amount.get()),
-                    payments::method.eq(how.as_str()),
-                    payments::purpose.eq("topup"),
-                    payments::status.eq(Status::Ready.as_str()),
-                    payments::created_at.eq(at),
-                    payments::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            Ok(())
-        })?;
+            once::run_flagged(conn, key, |conn| -> Result<String, TopUpError> {
+                let uid = fresh_uid.clone();
+                lock_user(conn, user_id)?;
+                let at = now();
+                let since = at - chrono::Duration::hours(24);
+                let started: i64 = payments::table
+                    .filter(payments::user_id.eq(user_id))
+                    .filter(payments::created_at.gt(since))
+                    .filter(
+                        payments::status.eq_any([Status::Ready.as_str(), Status::Paid.as_str()]),
+                    )
+                    .select(payments::amount)
+                    .load::<i64>(conn)?
+                    .iter()
+                    .sum();
+                if started.saturating_add(amount.get()) > DAILY_CAP.get() {
+                    return Err(TopUpError::DailyCap {
+                        left: Won::new(DAILY_CAP.get().saturating_sub(started).max(0))
+                            .unwrap_or(Won::ZERO),
+                    });
+                }
+                diesel::insert_into(payments::table)
+                    .values((
+                        payments::merchant_uid.eq(&uid),
+                        payments::user_id.eq(user_id),
+                        payments::amount.eq(amount.get()),
+                        payments::method.eq(how.as_str()),
+                        payments::purpose.eq("topup"),
+                        payments::status.eq(Status::Ready.as_str()),
+                        payments::created_at.eq(at),
+                        payments::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                Ok(uid)
+            })
+        })?
+    };
+    if replayed {
+        // A resubmitted form: the payment it started the first time, nothing asked again.
+        return Ok(merchant_uid);
     }
     if prepare {
         if let Err(e) = portone.prepare(&merchant_uid, amount) {

@@ -4,17 +4,20 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::db::once::OnceKey;
 use crate::domain::{AmountError, Won};
 use crate::services::bidding;
 use crate::services::now;
 use crate::web::auctions::show::show_page;
 use crate::web::session::flash;
-use crate::web::{db, see_other, AppError, AppState, SessionUser};
+use crate::web::{db_once, see_other, AppError, AppState, SessionUser};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct BidForm {
     pub amount: String,
+    /// The form's one-time key: resubmitted after an unknown outcome, the bid acts once.
+    pub idempotency_key: String,
 }
 
 pub fn amount_reason(e: &AmountError) -> String {
@@ -49,8 +52,10 @@ pub async fn bid(
         }
     };
     let bidder = user.id;
-    let result = db(&state, move |conn| {
-        bidding::place_bid(conn, id, bidder, amount, now())
+    let key = OnceKey::parse(bidder, "bid", &form.idempotency_key)
+        .map(|k| k.for_request(&format!("{id}:{amount}")));
+    let result = db_once(&state, key.is_some(), move |conn| {
+        bidding::place_bid(conn, id, bidder, amount, now(), key.as_ref())
     })
     .await;
     match result {
@@ -76,6 +81,7 @@ pub async fn bid(
 pub struct BuyNowForm {
     /// The buy-now price the buyer saw; a missing or different one is refused.
     pub expected_price: String,
+    pub idempotency_key: String,
 }
 
 #[tracing::instrument(skip_all, fields(auction.id = *path, user.id = user.id))]
@@ -89,8 +95,10 @@ pub async fn buy_now(
     let id = path.into_inner();
     let buyer = user.id;
     let expected = Won::parse(&form.expected_price).ok();
-    let result = db(&state, move |conn| {
-        bidding::buy_now(conn, id, buyer, expected, now())
+    let key = OnceKey::parse(buyer, "buy_now", &form.idempotency_key)
+        .map(|k| k.for_request(&format!("{id}:{}", form.expected_price.trim())));
+    let result = db_once(&state, key.is_some(), move |conn| {
+        bidding::buy_now(conn, id, buyer, expected, now(), key.as_ref())
     })
     .await;
     match result {

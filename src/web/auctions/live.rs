@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::db::once::OnceKey;
 use crate::domain::Won;
 use crate::live::{notice_frame, state_frame};
 use crate::services::bidding;
@@ -37,11 +38,16 @@ const MAX_FRAME: usize = 16 * 1024;
 enum ClientFrame {
     Bid {
         amount: String,
+        /// A one-time key for this bid: sent again after a lost answer, it acts once.
+        #[serde(default)]
+        key: String,
     },
     BuyNow {
         /// The buy-now price the buyer saw.
         #[serde(default)]
         expected_price: String,
+        #[serde(default)]
+        key: String,
     },
 }
 
@@ -293,13 +299,15 @@ async fn handle_frame(
         return notice_frame("error", "error", "Log in to bid.");
     };
     match frame {
-        ClientFrame::Bid { amount } => {
+        ClientFrame::Bid { amount, key } => {
             let amount = match Won::parse(&amount) {
                 Ok(a) => a,
                 Err(e) => return notice_frame("error", "error", &super::bid::amount_reason(&e)),
             };
+            let key =
+                OnceKey::parse(user, "bid", &key).map(|k| k.for_request(&format!("{id}:{amount}")));
             match db(state, move |conn| {
-                bidding::place_bid(conn, id, user, amount, now())
+                bidding::place_bid(conn, id, user, amount, now(), key.as_ref())
             })
             .await
             {
@@ -310,10 +318,15 @@ async fn handle_frame(
                 Err(e) => refusal_frame(e.into()),
             }
         }
-        ClientFrame::BuyNow { expected_price } => {
+        ClientFrame::BuyNow {
+            expected_price,
+            key,
+        } => {
+            let key = OnceKey::parse(user, "buy_now", &key)
+                .map(|k| k.for_request(&format!("{id}:{expected_price}")));
             let expected = Won::parse(&expected_price).ok();
             match db(state, move |conn| {
-                bidding::buy_now(conn, id, user, expected, now())
+                bidding::buy_now(conn, id, user, expected, now(), key.as_ref())
             })
             .await
             {

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::db::once::OnceKey;
 use crate::db::DbConnection;
 use crate::domain::bank::BankAccount;
 use crate::domain::market::{parse_price, Quantity, TradeId};
@@ -14,7 +15,7 @@ use crate::services::payments::{self as payments_service, CheckoutMethod};
 use crate::services::refunds as refunds_service;
 use crate::web::market::show::{refused, show_page};
 use crate::web::session::flash;
-use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
+use crate::web::{db, db_once, retry_lost, see_other, AppError, AppState, Ctx, SessionUser};
 
 // ---------------------------------------------------------------- buy
 
@@ -26,6 +27,8 @@ pub struct BuyForm {
     pub expected_price: String,
     /// `wallet` (or absent): held from the wallet; `card` or `vbank`: paid at checkout.
     pub pay_with: String,
+    /// The form's one-time key: resubmitted after an unknown outcome, the purchase acts once.
+    pub idempotency_key: String,
     /// `vbank`: the bank to open the virtual account at, and who transfers.
     pub bank_code: String,
     pub depositor: String,
@@ -54,13 +57,21 @@ pub async fn buy(
     };
     let buyer = user.id;
     let respond_within = state.settings.market_respond_within;
+    let key = OnceKey::parse(buyer, "market_buy", &form.idempotency_key).map(|k| {
+        k.for_request(&format!(
+            "{product_id}:{}:{}:{}",
+            quantity.get(),
+            form.expected_price.trim(),
+            form.pay_with
+        ))
+    });
     match form.pay_with.as_str() {
         "" | "wallet" => {}
         "card" => {
             let method = CheckoutMethod::Card {
                 within: state.settings.portone.card_due,
             };
-            return buy_at_checkout(req, state, product_id, buyer, order, method).await;
+            return buy_at_checkout(req, state, product_id, buyer, order, method, key).await;
         }
         "vbank" => {
             let refund_to = match BankAccount::parse(
@@ -81,7 +92,7 @@ pub async fn buy(
                 due: state.settings.portone.vbank_due,
                 notice_url: Some(crate::web::payments::notice_url(&state)),
             };
-            return buy_at_checkout(req, state, product_id, buyer, order, method).await;
+            return buy_at_checkout(req, state, product_id, buyer, order, method, key).await;
         }
         _ => {
             return refused(
@@ -93,8 +104,8 @@ pub async fn buy(
             .await
         }
     }
-    let result = db(&state, move |conn| {
-        market_service::buy(conn, product_id, buyer, order, respond_within)
+    let result = db_once(&state, key.is_some(), move |conn| {
+        market_service::buy(conn, product_id, buyer, order, respond_within, key.as_ref())
     })
     .await;
     match result {
@@ -127,6 +138,7 @@ async fn buy_at_checkout(
     buyer: crate::domain::UserId,
     order: Order,
     method: CheckoutMethod,
+    key: Option<OnceKey>,
 ) -> Result<HttpResponse, AppError> {
     if matches!(method, CheckoutMethod::Card { .. })
         && state.portone_sim.is_none()
@@ -153,7 +165,9 @@ async fn buy_at_checkout(
             respond_within,
             method,
         };
-        payments_service::start_trade_payment(&pool, &portone, prepare, &purchase)
+        retry_lost(key.is_some(), || {
+            payments_service::start_trade_payment(&pool, &portone, prepare, &purchase, key.as_ref())
+        })
     })
     .await
     .map_err(|e| market_service::BuyError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))

@@ -8,10 +8,12 @@
 //! - `pg`: the throwaway PostgreSQL cluster, `Db` and `both_databases!`;
 //! - `html`: values read out of pages;
 //! - `ws`: the live panel's WebSocket;
+//! - `cutter`: a proxy in front of PostgreSQL that cuts a connection during `COMMIT`;
 //! - `process`: the real binary as a second server process (`ChildServer`).
 
 mod app;
 mod client;
+mod cutter;
 mod html;
 mod pg;
 mod process;
@@ -21,6 +23,7 @@ use std::net::TcpListener;
 
 pub use app::{spawn_app, spawn_app_with, TestApp};
 pub use client::{Browser, Listing};
+pub use cutter::CommitCutter;
 pub use html::{field_value, journal_rows, local_in, min_bid};
 pub(crate) use pg::both_databases;
 pub use pg::{postgres_or_skip, Db};
