@@ -366,8 +366,7 @@ pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Re
 fn connection(
     pool: &DbPool,
 ) -> Result<r2d2::PooledConnection<crate::db::ConnectionManager>, anyhow::Error> {
-    pool.get()
-        .map_err(|e| anyhow::Error::new(e).context("no database connection"))
+    crate::db::checkout(pool).map_err(|e| anyhow::Error::new(e).context("no database connection"))
 }
 
 /// The banks a virtual account can be opened at (PortOne's `vbank_code`s; the names are
