@@ -3,7 +3,7 @@
 
 pub mod schema;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,6 +173,33 @@ pub fn checkout(pool: &DbPool) -> Result<r2d2::PooledConnection<ConnectionManage
     pool.get_timeout(wait)
 }
 
+/// What the pool reports of its attempts to connect: while the database is away r2d2 retries
+/// about once a second per missing connection, and logged each failure (hundreds of lines per
+/// outage). This logs the first failure, then nothing until a connection succeeds again.
+#[derive(Debug, Default, Clone)]
+struct PoolLog {
+    failing: Arc<AtomicBool>,
+}
+
+impl r2d2::HandleError<diesel::r2d2::Error> for PoolLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if !self.failing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                error = one_line(&error.to_string()),
+                "cannot open a database connection; retrying until it can"
+            );
+        }
+    }
+}
+
+impl r2d2::HandleEvent for PoolLog {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        if self.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("database connections open again");
+        }
+    }
+}
+
 /// Connect once (to report a clear error), migrate, and build the pool.
 pub fn connect_and_migrate(
     url: &DatabaseUrl,
@@ -180,6 +207,7 @@ pub fn connect_and_migrate(
     query_counter: Option<Arc<AtomicU64>>,
 ) -> anyhow::Result<DbPool> {
     drop(open(url)?);
+    let log = PoolLog::default();
     r2d2::Pool::builder()
         .max_size(pool_size)
         .min_idle(Some(1))
@@ -190,6 +218,8 @@ pub fn connect_and_migrate(
         // between reconnection attempts (half of it), so the site heals within about a second
         // of the database coming back.
         .connection_timeout(POOL_RECONNECT_WINDOW)
+        .error_handler(Box::new(log.clone()))
+        .event_handler(Box::new(log))
         .build(ConnectionManager {
             url: url.clone(),
             query_counter,

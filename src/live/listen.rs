@@ -65,9 +65,12 @@ pub fn spawn(
         .spawn(move || {
             let mut backoff = Backoff::default();
             let mut connected_before = false;
+            // Whether the last attempt failed: a loss is logged once, not every attempt.
+            let mut failing = false;
             while hub.strong_count() > 0 {
                 let mut on_listening = || {
                     backoff.reset();
+                    failing = false;
                     if connected_before {
                         tracing::info!("LISTEN connection back; resynchronising watchers");
                         if let Some(hub) = hub.upgrade() {
@@ -79,10 +82,15 @@ pub fn spawn(
                 match listen(&url, &tx, &hub, &mut on_listening) {
                     Ok(()) => return,
                     Err(e) => {
-                        tracing::warn!(
-                            error = format!("{e:#}"),
-                            "LISTEN connection lost; reconnecting"
-                        );
+                        if failing {
+                            tracing::debug!(error = format!("{e:#}"), "LISTEN reconnection failed");
+                        } else {
+                            tracing::warn!(
+                                error = format!("{e:#}"),
+                                "LISTEN connection lost; reconnecting"
+                            );
+                        }
+                        failing = true;
                         std::thread::sleep(backoff.pause());
                     }
                 }
