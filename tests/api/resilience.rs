@@ -142,6 +142,10 @@ async fn healthz_answers_503_while_postgres_refuses_connections_and_200_once_it_
     for _ in 0..4 {
         let r = app.get(&client, "/healthz").await;
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+            Some("5")
+        );
     }
 
     pg.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
