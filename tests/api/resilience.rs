@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::helpers::{
-    own_cluster, postgres_or_skip, spawn_app, spawn_app_with, Db, Listing, TestApp,
+    local_in, own_cluster, postgres_or_skip, spawn_app, spawn_app_with, Db, Listing, TestApp,
 };
 
 /// The longest any test here waits for the site to heal (generous: it asserts that it heals,
@@ -309,6 +309,15 @@ async fn a_postgres_restart_under_load_answers_only_503_while_it_is_down_and_hea
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // An auction that ends while PostgreSQL is down: the scheduler closes it once it is back.
+    let mut short = Listing::new("Ends during the outage");
+    short.ends_at = local_in(3);
+    let closing = app.list(&seller, &short).await;
+    assert_eq!(
+        app.bid(&socket_bidder, closing, 10_000).await.0,
+        StatusCode::SEE_OTHER
+    );
+
     // PostgreSQL stops as an operator's restart stops it (every client disconnected).
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.stop("fast"))
@@ -426,6 +435,12 @@ async fn a_postgres_restart_under_load_answers_only_503_while_it_is_down_and_hea
     );
     let shown = neighborbid::domain::Won::from_stored(amount).to_string();
     wait_for(&watched, from, "state", &shown, HEAL_BOUND).await;
+    // The scheduler resumed by itself: the auction that ended during the outage is sold.
+    assert_eq!(app.wait_closed(closing).await, "sold");
+    assert_eq!(
+        app.auction_row(closing).3,
+        Some(app.user_id("restart_socket"))
+    );
     let acked = replies
         .lock()
         .unwrap()
