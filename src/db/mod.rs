@@ -4,7 +4,7 @@
 pub mod once;
 pub mod schema;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,20 +72,41 @@ pub struct ConnectionManager {
     query_counter: Option<Arc<AtomicU64>>,
 }
 
+/// What every pooled connection watches of its own queries (diesel instrumentation): whether
+/// one failed because the connection is gone, so the pool discards it when it comes back
+/// instead of handing a dead connection to the next request; and, in benchmarks, how many
+/// queries ran.
+struct ConnectionWatch {
+    lost: bool,
+    query_counter: Option<Arc<AtomicU64>>,
+}
+
+impl diesel::connection::Instrumentation for ConnectionWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                if let Some(counter) = &self.query_counter {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            InstrumentationEvent::FinishQuery { error: Some(e), .. } => {
+                self.lost |= is_connection_lost(e);
+            }
+            _ => {}
+        }
+    }
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
-        if let Some(counter) = &self.query_counter {
-            let counter = counter.clone();
-            conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-                if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
+        conn.set_instrumentation(ConnectionWatch {
+            lost: false,
+            query_counter: self.query_counter.clone(),
+        });
         Ok(conn)
     }
 
@@ -94,8 +115,20 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Checked each time a connection comes back to the pool (cheap, no round trip): broken
+    /// when its thread panicked, when diesel's transaction manager is broken or still inside a
+    /// transaction (a failed `ROLLBACK`), or when one of its queries found the connection gone
+    /// (a database restart, `pg_terminate_backend`, a network cut). A broken connection is
+    /// closed and r2d2 opens a new one; without this check, every connection the database
+    /// dropped stayed in the pool and failed every request until our restart.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection as _;
+        std::thread::panicking()
+            || conn.is_broken()
+            || conn
+                .instrumentation()
+                .downcast_ref::<ConnectionWatch>()
+                .is_some_and(|watch| watch.lost)
     }
 }
 
@@ -121,6 +154,53 @@ pub fn open(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
 /// The longest a request waits for a pooled connection before the database counts as away.
 pub const POOL_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a request waits for a connection when the pool holds none at all (every one was
+/// found broken and none could be opened again): the database is away, so say so soon.
+pub const POOL_WAIT_WHILE_AWAY: Duration = Duration::from_secs(1);
+
+/// The pool's own checkout timeout (for `pool.get()` in the background jobs). r2d2 also waits
+/// at most half of it between two attempts to reopen a connection while the database is away,
+/// so it bounds how long after the database comes back the pool has a connection again.
+pub const POOL_RECONNECT_WINDOW: Duration = Duration::from_secs(2);
+
+/// A pooled connection for a request: wait up to [`POOL_WAIT`] while the pool has connections
+/// (all busy), only [`POOL_WAIT_WHILE_AWAY`] when it has none (the database is away).
+pub fn checkout(pool: &DbPool) -> Result<r2d2::PooledConnection<ConnectionManager>, r2d2::Error> {
+    let wait = if pool.state().connections == 0 {
+        POOL_WAIT_WHILE_AWAY
+    } else {
+        POOL_WAIT
+    };
+    pool.get_timeout(wait)
+}
+
+/// What the pool reports of its attempts to connect: while the database is away r2d2 retries
+/// about once a second per missing connection, and logged each failure (hundreds of lines per
+/// outage). This logs the first failure, then nothing until a connection succeeds again.
+#[derive(Debug, Default, Clone)]
+struct PoolLog {
+    failing: Arc<AtomicBool>,
+}
+
+impl r2d2::HandleError<diesel::r2d2::Error> for PoolLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if !self.failing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                error = one_line(&error.to_string()),
+                "cannot open a database connection; retrying until it can"
+            );
+        }
+    }
+}
+
+impl r2d2::HandleEvent for PoolLog {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        if self.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("database connections open again");
+        }
+    }
+}
+
 /// Connect once (to report a clear error), migrate, and build the pool.
 pub fn connect_and_migrate(
     url: &DatabaseUrl,
@@ -128,13 +208,19 @@ pub fn connect_and_migrate(
     query_counter: Option<Arc<AtomicU64>>,
 ) -> anyhow::Result<DbPool> {
     drop(open(url)?);
+    let log = PoolLog::default();
     r2d2::Pool::builder()
         .max_size(pool_size)
         .min_idle(Some(1))
         // No `SELECT 1` before every check-out: it doubled the round trips of a request.
+        // Broken connections are found without a round trip instead (`has_broken`).
         .test_on_check_out(false)
-        // A request waits at most this long for a connection, then answers 503 (not a 30 s hang).
-        .connection_timeout(POOL_WAIT)
+        // Requests wait through `checkout` (POOL_WAIT); this short default bounds r2d2's pause
+        // between reconnection attempts (half of it), so the site heals within about a second
+        // of the database coming back.
+        .connection_timeout(POOL_RECONNECT_WINDOW)
+        .error_handler(Box::new(log.clone()))
+        .event_handler(Box::new(log))
         .build(ConnectionManager {
             url: url.clone(),
             query_counter,
@@ -198,7 +284,9 @@ pub fn is_retryable(e: &DieselError) -> bool {
 }
 
 /// Whether an error means the database is away (no pooled connection in time, a connection lost
-/// or refused) rather than that the request was wrong: such a request may succeed later.
+/// or refused, a broken transaction manager) rather than that the request was wrong: such a
+/// request may succeed later. Causes that reached us only as text (an error formatted into
+/// another) are recognised by their words.
 pub fn is_unavailable(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause.downcast_ref::<r2d2::Error>().is_some()
@@ -207,10 +295,12 @@ pub fn is_unavailable(e: &anyhow::Error) -> bool {
             || cause
                 .downcast_ref::<DieselError>()
                 .is_some_and(is_connection_lost)
+            || says_connection_lost(&cause.to_string())
     })
 }
 
-/// A query failed because its connection is gone (server restarted, network cut).
+/// A query failed because its connection is gone (server restarted, network cut), or diesel
+/// can no longer tell the state of its transaction (a `ROLLBACK` or `COMMIT` that failed).
 pub fn is_connection_lost(e: &DieselError) -> bool {
     match e {
         DieselError::DatabaseError(
@@ -218,17 +308,32 @@ pub fn is_connection_lost(e: &DieselError) -> bool {
             _,
         ) => true,
         DieselError::BrokenTransactionManager => true,
-        DieselError::DatabaseError(_, info) => {
-            let m = info.message();
-            m.contains("server closed the connection")
-                || m.contains("no connection to the server")
-                || m.contains("terminating connection")
-                || m.contains("connection to server")
-                || m.contains("could not receive data")
-                || m.contains("could not send data")
-        }
+        DieselError::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => is_connection_lost(commit_error) || is_connection_lost(rollback_error),
+        DieselError::DatabaseError(_, info) => says_connection_lost(info.message()),
         _ => false,
     }
+}
+
+/// The words PostgreSQL and libpq use when a connection is gone or cannot be made.
+fn says_connection_lost(message: &str) -> bool {
+    const PHRASES: [&str; 11] = [
+        "server closed the connection",
+        "no connection to the server",
+        "terminating connection",
+        "connection to server",
+        "could not receive data",
+        "could not send data",
+        "could not connect to server",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "the database system is in recovery mode",
+        "transaction manager is broken",
+    ];
+    let m = message.to_ascii_lowercase();
+    PHRASES.iter().any(|p| m.contains(p))
 }
 
 pub fn is_unique_violation(e: &DieselError) -> bool {
@@ -412,4 +517,99 @@ pub fn like_pattern(text: &str) -> String {
     }
     p.push('%');
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::DatabaseErrorInformation;
+
+    #[derive(Debug)]
+    struct Said(&'static str);
+
+    impl DatabaseErrorInformation for Said {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn said(kind: DatabaseErrorKind, message: &'static str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(Said(message)))
+    }
+
+    #[test]
+    fn a_lost_or_broken_connection_counts_as_the_database_being_away() {
+        let away = [
+            said(DatabaseErrorKind::Unknown, "no connection to the server\n"),
+            said(
+                DatabaseErrorKind::Unknown,
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally",
+            ),
+            said(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            said(DatabaseErrorKind::Unknown, "FATAL:  the database system is starting up"),
+            said(DatabaseErrorKind::ClosedConnection, "anything"),
+            DieselError::BrokenTransactionManager,
+            DieselError::RollbackErrorOnCommit {
+                rollback_error: Box::new(DieselError::BrokenTransactionManager),
+                commit_error: Box::new(said(
+                    DatabaseErrorKind::Unknown,
+                    "server closed the connection unexpectedly",
+                )),
+            },
+        ];
+        for e in away {
+            let text = e.to_string();
+            assert!(is_connection_lost(&e), "{text}");
+            assert!(
+                is_unavailable(&anyhow::Error::new(e).context("placing a bid")),
+                "{text}"
+            );
+        }
+        let said_in_words = anyhow::anyhow!("commit failed: The transaction manager is broken");
+        assert!(is_unavailable(&said_in_words));
+        let refused = ConnectionError::BadConnection("connection refused".into());
+        assert!(is_unavailable(&anyhow::Error::new(refused)));
+    }
+
+    #[test]
+    fn a_request_the_database_refused_is_not_the_database_being_away() {
+        let refused = [
+            said(
+                DatabaseErrorKind::UniqueViolation,
+                "duplicate key value violates unique constraint",
+            ),
+            said(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+            DieselError::NotFound,
+        ];
+        for e in refused {
+            let text = e.to_string();
+            assert!(!is_connection_lost(&e), "{text}");
+            assert!(!is_unavailable(&anyhow::Error::new(e)), "{text}");
+        }
+        assert!(!is_unavailable(&anyhow::anyhow!("the bid is too low")));
+    }
 }

@@ -56,20 +56,91 @@ pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard
         .name("scheduler".to_owned())
         .spawn(move || {
             let mut last_purge: Option<std::time::Instant> = None;
+            let mut outage = Outage::new("scheduler", TICK);
             while !flag.load(Ordering::Relaxed) {
-                if let Err(e) = tick(&pool, &live) {
-                    tracing::warn!(error = format!("{e:#}"), "scheduler tick failed");
+                match tick(&pool, &live) {
+                    Ok(()) => outage.passed(),
+                    Err(e) => outage.failed(&e),
                 }
-                if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                if !outage.is_on() && last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     match purge(&pool) {
                         Ok(()) => last_purge = Some(std::time::Instant::now()),
                         Err(e) => tracing::warn!(error = format!("{e:#}"), "session purge failed"),
                     }
                 }
-                std::thread::sleep(TICK);
+                std::thread::sleep(outage.pause());
             }
         })?;
     Ok(SchedulerGuard { stop })
+}
+
+/// The longest pause of a background loop while the database is away: it resumes at most
+/// this long after the database is back.
+pub const OUTAGE_PAUSE_MAX: Duration = Duration::from_secs(2);
+
+/// A background loop's view of the database being away: while it is, passes come less often
+/// (the pause doubles from the loop's tick up to [`OUTAGE_PAUSE_MAX`]) and it is logged once
+/// when it begins and once when it ends, not on every pass. Other failures are logged as they
+/// come.
+#[derive(Debug)]
+pub struct Outage {
+    job: &'static str,
+    tick: Duration,
+    since: Option<std::time::Instant>,
+    pause: Duration,
+}
+
+impl Outage {
+    pub fn new(job: &'static str, tick: Duration) -> Outage {
+        Outage {
+            job,
+            tick,
+            since: None,
+            pause: tick,
+        }
+    }
+
+    /// Whether the database is away as far as this loop knows.
+    pub fn is_on(&self) -> bool {
+        self.since.is_some()
+    }
+
+    /// A pass went through: an outage, if there was one, is over.
+    pub fn passed(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                job = self.job,
+                seconds = since.elapsed().as_secs_f64(),
+                "database back; resuming"
+            );
+        }
+        self.pause = self.tick;
+    }
+
+    /// A pass failed: the database being away starts (or continues) an outage; anything else
+    /// is logged.
+    pub fn failed(&mut self, e: &anyhow::Error) {
+        if !crate::db::is_unavailable(e) {
+            tracing::warn!(job = self.job, error = format!("{e:#}"), "pass failed");
+            return;
+        }
+        if self.since.is_none() {
+            tracing::warn!(
+                job = self.job,
+                error = format!("{e:#}"),
+                "database unavailable; waiting for it"
+            );
+            self.since = Some(std::time::Instant::now());
+            self.pause = self.tick;
+        } else {
+            self.pause = (self.pause * 2).min(OUTAGE_PAUSE_MAX.max(self.tick));
+        }
+    }
+
+    /// How long to sleep before the next pass.
+    pub fn pause(&self) -> Duration {
+        self.pause
+    }
 }
 
 /// One pass: activate due scheduled auctions, then close every due one.
@@ -90,6 +161,8 @@ pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
                 live.after_commit(closed.event);
             }
             Err(CloseError::AlreadyClosed | CloseError::Busy | CloseError::NotDue) => {}
+            // The database went away mid-pass: end the pass, the loop waits for it.
+            Err(CloseError::Unexpected(e)) if crate::db::is_unavailable(&e) => return Err(e),
             Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),
         }
     }
@@ -105,4 +178,36 @@ pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
         tracing::info!(confirmed, "market trades confirmed automatically");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn away() -> anyhow::Error {
+        anyhow::Error::new(diesel::result::Error::BrokenTransactionManager)
+    }
+
+    #[test]
+    fn while_the_database_is_away_passes_slow_down_and_resume_at_the_tick_once_it_is_back() {
+        let mut outage = Outage::new("test", TICK);
+        outage.failed(&away());
+        assert!(outage.is_on());
+        assert_eq!(outage.pause(), TICK);
+        for _ in 0..10 {
+            outage.failed(&away());
+        }
+        assert_eq!(outage.pause(), OUTAGE_PAUSE_MAX);
+        outage.passed();
+        assert!(!outage.is_on());
+        assert_eq!(outage.pause(), TICK);
+    }
+
+    #[test]
+    fn a_failure_that_is_not_the_database_being_away_is_no_outage() {
+        let mut outage = Outage::new("test", TICK);
+        outage.failed(&anyhow::anyhow!("a rule broke"));
+        assert!(!outage.is_on());
+        assert_eq!(outage.pause(), TICK);
+    }
 }

@@ -35,32 +35,52 @@ pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGua
     std::thread::Builder::new()
         .name("payments".to_owned())
         .spawn(move || {
+            let mut outage = super::Outage::new("payments sweeper", TICK);
             while !flag.load(Ordering::Relaxed) {
+                let mut away: Option<anyhow::Error> = None;
                 match payments::expire_due_vbanks(&pool, &portone) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(expired = n, "virtual accounts expired"),
+                    Err(e) if crate::db::is_unavailable(&e) => away = Some(e),
                     Err(e) => tracing::warn!(error = format!("{e:#}"), "payments sweep failed"),
                 }
-                match payments::expire_due_trade_payments(&pool, &portone) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(cancelled = n, "unpaid market purchases cancelled"),
-                    Err(e) => {
-                        tracing::warn!(error = format!("{e:#}"), "trade payment sweep failed")
+                if away.is_none() {
+                    match payments::expire_due_trade_payments(&pool, &portone) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(cancelled = n, "unpaid market purchases cancelled"),
+                        Err(e) if crate::db::is_unavailable(&e) => away = Some(e),
+                        Err(e) => {
+                            tracing::warn!(error = format!("{e:#}"), "trade payment sweep failed")
+                        }
                     }
                 }
-                match refunds::send_unsent_trade_refunds(&pool, &portone) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(refunds = n, "held trade refunds sent"),
-                    Err(e) => tracing::warn!(error = format!("{e:#}"), "trade refund send failed"),
-                }
-                match refunds::reconcile_refunds(&pool, &portone, REFUND_MIN_AGE) {
-                    Ok(settled) if settled.is_empty() => {}
-                    Ok(settled) => {
-                        tracing::info!(refunds = settled.len(), "pending refunds settled")
+                if away.is_none() {
+                    match refunds::send_unsent_trade_refunds(&pool, &portone) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(refunds = n, "held trade refunds sent"),
+                        Err(e) if crate::db::is_unavailable(&e) => away = Some(e),
+                        Err(e) => {
+                            tracing::warn!(error = format!("{e:#}"), "trade refund send failed")
+                        }
                     }
-                    Err(e) => tracing::warn!(error = format!("{e:#}"), "refund reconcile failed"),
                 }
-                std::thread::sleep(TICK);
+                if away.is_none() {
+                    match refunds::reconcile_refunds(&pool, &portone, REFUND_MIN_AGE) {
+                        Ok(settled) if settled.is_empty() => {}
+                        Ok(settled) => {
+                            tracing::info!(refunds = settled.len(), "pending refunds settled")
+                        }
+                        Err(e) if crate::db::is_unavailable(&e) => away = Some(e),
+                        Err(e) => {
+                            tracing::warn!(error = format!("{e:#}"), "refund reconcile failed")
+                        }
+                    }
+                }
+                match away {
+                    Some(e) => outage.failed(&e),
+                    None => outage.passed(),
+                }
+                std::thread::sleep(outage.pause());
             }
         })?;
     Ok(PaymentsGuard { stop })

@@ -155,6 +155,20 @@ impl LiveHub {
         }
     }
 
+    /// Send every auction watched in this process its current state (after the `LISTEN`
+    /// connection came back: what committed while nobody listened was never announced).
+    pub fn resync(&self) {
+        let watched: Vec<i64> = lock(&self.channels)
+            .iter()
+            .filter(|(_, tx)| tx.receiver_count() > 0)
+            .map(|(id, _)| *id)
+            .collect();
+        tracing::info!(auctions = watched.len(), "live panels resynchronised");
+        for auction_id in watched {
+            self.enqueue(AuctionEvent::new(auction_id, None));
+        }
+    }
+
     pub(crate) fn enqueue(&self, event: AuctionEvent) {
         if lock(&self.queue).send(event).is_err() {
             tracing::warn!("the live relay has stopped");
@@ -181,8 +195,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// How soon the relay tries again to render a snapshot it could not (the database was away).
+const RETRY_SNAPSHOT: Duration = Duration::from_millis(250);
+
 /// Take events off the queue; render each watched auction once per batch (a burst of bids
-/// becomes one snapshot) and hand it to its watchers.
+/// becomes one snapshot) and hand it to its watchers. A snapshot that cannot be rendered (the
+/// database is away) is tried again later rather than dropped, so its watchers still get it.
 fn relay(
     hub: std::sync::Weak<LiveHub>,
     rx: mpsc::Receiver<AuctionEvent>,
@@ -190,7 +208,21 @@ fn relay(
     tz: chrono_tz::Tz,
 ) {
     let mut last_flush = std::time::Instant::now() - MIN_GAP;
-    while let Ok(first) = rx.recv() {
+    // Auctions whose snapshot failed: their watchers are still owed one.
+    let mut owed: HashMap<i64, (Vec<(i64, Won)>, i64)> = HashMap::new();
+    loop {
+        let first = if owed.is_empty() {
+            match rx.recv() {
+                Ok(event) => Some(event),
+                Err(_) => return,
+            }
+        } else {
+            match rx.recv_timeout(RETRY_SNAPSHOT) {
+                Ok(event) => Some(event),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
         let Some(hub) = hub.upgrade() else { return };
         // Gather the burst: at most one snapshot per MIN_GAP, holding every change since.
         let since = last_flush.elapsed();
@@ -198,14 +230,15 @@ fn relay(
             std::thread::sleep(MIN_GAP - since);
         }
         last_flush = std::time::Instant::now();
-        let mut batch: Vec<AuctionEvent> = vec![first];
+        let mut batch: Vec<AuctionEvent> = first.into_iter().collect();
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
             if batch.len() >= 1024 {
                 break;
             }
         }
-        let mut by_auction: HashMap<i64, (Vec<(i64, Won)>, i64)> = HashMap::new();
+        let retrying: std::collections::HashSet<i64> = owed.keys().copied().collect();
+        let mut by_auction = std::mem::take(&mut owed);
         for e in batch {
             let entry = by_auction.entry(e.auction_id).or_insert((Vec::new(), e.at));
             if let Some((user, amount)) = e.outbid {
@@ -230,12 +263,16 @@ fn relay(
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(
-                        auction.id = auction_id,
-                        error = format!("{e:#}"),
-                        "live snapshot failed"
-                    );
-                    std::thread::sleep(Duration::from_millis(50));
+                    if !retrying.contains(&auction_id) {
+                        tracing::warn!(
+                            auction.id = auction_id,
+                            error = format!("{e:#}"),
+                            "live snapshot failed"
+                        );
+                    }
+                    if crate::db::is_unavailable(&e) {
+                        owed.insert(auction_id, (outbid, at));
+                    }
                 }
             }
         }

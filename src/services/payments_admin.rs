@@ -92,8 +92,7 @@ pub fn recheck(
     merchant_uid: &str,
 ) -> Result<Verified, RecheckError> {
     let imp_uid: Option<Option<String>> = {
-        let mut conn = pool
-            .get()
+        let mut conn = crate::db::checkout(pool)
             .map_err(|e| anyhow::Error::new(e).context("no database connection"))?;
         payments::table
             .filter(payments::merchant_uid.eq(merchant_uid))

@@ -142,8 +142,7 @@ pub struct RefundForm {
 fn connection(
     pool: &DbPool,
 ) -> Result<r2d2::PooledConnection<crate::db::ConnectionManager>, anyhow::Error> {
-    pool.get()
-        .map_err(|e| anyhow::Error::new(e).context("no database connection"))
+    crate::db::checkout(pool).map_err(|e| anyhow::Error::new(e).context("no database connection"))
 }
 
 /// What was refunded of `payment_id` (settled refunds only).

@@ -76,8 +76,7 @@ where
     let span = tracing::Span::current();
     web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool
-            .get()
+        let mut conn = crate::db::checkout(&pool)
             .map_err(|e| E::from(anyhow::Error::new(e).context("no database connection")))?;
         f(&mut conn)
     })
@@ -101,8 +100,7 @@ where
     web::block(move || {
         let _entered = span.enter();
         retry_lost(keyed, || {
-            let mut conn = pool
-                .get()
+            let mut conn = crate::db::checkout(&pool)
                 .map_err(|e| E::from(anyhow::Error::new(e).context("no database connection")))?;
             f(&mut conn)
         })

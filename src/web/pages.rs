@@ -5,7 +5,8 @@ use diesel::connection::SimpleConnection;
 
 use crate::web::{db, AppError, AppState};
 
-/// `200 ok` when the database answers, `503` when it does not.
+/// `200 ok` when the database answers, `503` with `Retry-After` when it does not (within about a
+/// second while the database is away: see `db::checkout`).
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let result: Result<(), anyhow::Error> = db(&state, |conn| {
         conn.batch_execute("SELECT 1").map_err(anyhow::Error::new)
@@ -16,6 +17,10 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "health check failed");
             HttpResponse::ServiceUnavailable()
+                .insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    crate::web::error::RETRY_AFTER_SECONDS.to_string(),
+                ))
                 .content_type("text/plain")
                 .body("database unavailable")
         }

@@ -28,6 +28,7 @@ mod payments;
 mod payouts;
 mod portone;
 mod refunds;
+mod resilience;
 mod sessions;
 mod suspension;
 mod uploads;

@@ -198,8 +198,7 @@ fn new_uid(prefix: &str) -> String {
 fn connection(
     pool: &DbPool,
 ) -> Result<r2d2::PooledConnection<crate::db::ConnectionManager>, anyhow::Error> {
-    pool.get()
-        .map_err(|e| anyhow::Error::new(e).context("no database connection"))
+    crate::db::checkout(pool).map_err(|e| anyhow::Error::new(e).context("no database connection"))
 }
 
 /// One of `user_id`'s payments by its `merchant_uid` (anyone else's is not found).

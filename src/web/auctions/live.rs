@@ -1,7 +1,8 @@
 //! `GET /auctions/{id}/live`: the WebSocket of a national auction's live panel.
 //!
 //! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), and
-//! `{"type":"ack"|"error"|"outbid","html":…}` notices. Client → server frames:
+//! `{"type":"ack"|"error"|"retry"|"outbid","html":…}` notices (`retry`: the database is away,
+//! nothing was done, send it again in a few seconds). Client → server frames:
 //! `{"type":"bid","amount":"12000"}` and `{"type":"buy_now"}`. Bids go through the same
 //! service as the form; anonymous visitors may watch but not bid.
 //!
@@ -345,8 +346,15 @@ async fn handle_frame(
     }
 }
 
-/// A refused socket request, worded as the page would word it (the same mapping as HTTP).
+/// A refused socket request, worded as the page would word it (the same mapping as HTTP). What
+/// a 503 would answer (the database is away) is a `retry` frame: nothing was done, send it
+/// again in a few seconds.
 fn refusal_frame(e: AppError) -> String {
     e.log();
-    notice_frame("error", "error", &e.title_and_message().1)
+    let message = e.title_and_message().1;
+    if matches!(e, AppError::Unavailable(_) | AppError::Busy) {
+        notice_frame("retry", "retry", &message)
+    } else {
+        notice_frame("error", "error", &message)
+    }
 }

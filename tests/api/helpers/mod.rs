@@ -5,7 +5,8 @@
 //! - `client`: `Browser`, a cookie-keeping HTTP client that knows its server's base URL, with
 //!   the form helpers (CSRF token, sign-up, top-up, listing, bidding); `TestApp` offers the
 //!   same as `app.get(&browser, path)`;
-//! - `pg`: the throwaway PostgreSQL cluster, `Db` and `both_databases!`;
+//! - `pg`: the throwaway PostgreSQL cluster, `Db` and `both_databases!`, and `own_cluster`
+//!   (a cluster of one test's own, to stop and start);
 //! - `html`: values read out of pages;
 //! - `ws`: the live panel's WebSocket;
 //! - `cutter`: a proxy in front of PostgreSQL that cuts a connection during `COMMIT`;
@@ -26,7 +27,7 @@ pub use client::{Browser, Listing};
 pub use cutter::CommitCutter;
 pub use html::{field_value, journal_rows, local_in, min_bid};
 pub(crate) use pg::both_databases;
-pub use pg::{postgres_or_skip, Db};
+pub use pg::{own_cluster, postgres_or_skip, Db};
 pub use ws::{close_code, connect, expect_frame, next_frame, send_text};
 
 /// Every test member's password.

@@ -88,113 +88,207 @@ fn pg_command(bin: &Path, root: bool) -> Command {
 }
 
 fn start_cluster() -> Result<PgServer, String> {
-    let out = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .map_err(|e| {
-            format!("pg_config not found ({e}); install postgresql-15 or set TEST_DATABASE_URL")
-        })?;
-    let bindir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let initdb = bindir.join("initdb");
-    if !initdb.exists() {
-        return Err(format!(
-            "{} does not exist; install postgresql-15",
-            initdb.display()
-        ));
-    }
-    let root = is_root();
-    let dir = tempfile::Builder::new()
-        .prefix("nb-pg-")
-        .tempdir()
-        .map_err(|e| e.to_string())?
-        .keep();
-    if root {
-        let ok = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !ok.success() {
-            return Err("cannot chown the cluster directory to postgres".into());
+    let cluster = Cluster::create()?;
+    cluster.start()?;
+    let base = cluster.base();
+    // The shared cluster lives as long as this test process (its watchdog stops it).
+    std::mem::forget(cluster);
+    Ok(PgServer { base })
+}
+
+/// A throwaway PostgreSQL cluster of the system's binaries, run as `postgres` when we are root.
+/// A watchdog stops and deletes it when this test process ends, however it ends; a test that
+/// owns one (to stop and start it) stops and deletes it when dropped.
+pub struct Cluster {
+    bindir: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    root: bool,
+}
+
+impl Cluster {
+    /// `initdb` a new cluster on a free port (not started).
+    pub fn create() -> Result<Cluster, String> {
+        let out = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .map_err(|e| {
+                format!("pg_config not found ({e}); install postgresql-15 or set TEST_DATABASE_URL")
+            })?;
+        let bindir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let initdb = bindir.join("initdb");
+        if !initdb.exists() {
+            return Err(format!(
+                "{} does not exist; install postgresql-15",
+                initdb.display()
+            ));
         }
+        let root = is_root();
+        let dir = tempfile::Builder::new()
+            .prefix("nb-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        if root {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !ok.success() {
+                return Err("cannot chown the cluster directory to postgres".into());
+            }
+        }
+        let data = dir.join("data");
+        let init = pg_command(&initdb, root)
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ])
+            .output()
+            .map_err(|e| format!("initdb could not start: {e}"))?;
+        if !init.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&init.stderr)
+            ));
+        }
+        let cluster = Cluster {
+            bindir,
+            dir,
+            port: super::free_port(),
+            root,
+        };
+        // Stop and delete the cluster when this test process ends, however it ends.
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            runas = if root { "runuser -u postgres -- " } else { "" },
+            pg_ctl = cluster.bindir.join("pg_ctl").display(),
+            data = data.display(),
+            dir = cluster.dir.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the cluster watchdog: {e}"))?;
+        Ok(cluster)
     }
-    let data = dir.join("data");
-    let init = pg_command(&initdb, root)
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
-        ])
-        .output()
-        .map_err(|e| format!("initdb could not start: {e}"))?;
-    if !init.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&init.stderr)
-        ));
+
+    /// `postgres://postgres@127.0.0.1:PORT` without a database name.
+    pub fn base(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
     }
-    let port = super::free_port();
-    let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=500 -c shared_buffers=128MB",
-        dir.display()
-    );
-    let start = pg_command(&bindir.join("pg_ctl"), root)
-        .arg("-D")
-        .arg(&data)
-        .arg("-l")
-        .arg(dir.join("server.log"))
-        .args(["-w", "-t", "60", "-o", &opts, "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("pg_ctl could not start: {e}"))?;
-    if !start.status.success() {
-        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-        return Err(format!("PostgreSQL did not start: {log}"));
+
+    fn pg_ctl(&self) -> Command {
+        let mut c = pg_command(&self.bindir.join("pg_ctl"), self.root);
+        c.arg("-D").arg(self.dir.join("data"));
+        c
     }
-    // Stop and delete the cluster when this test process ends, however it ends.
-    let stop = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
-        pid = std::process::id(),
-        runas = if root { "runuser -u postgres -- " } else { "" },
-        pg_ctl = bindir.join("pg_ctl").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    Command::new("sh")
-        .args(["-c", &stop])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the cluster watchdog: {e}"))?;
-    Ok(PgServer {
-        base: format!("postgres://postgres@127.0.0.1:{port}"),
-    })
+
+    /// Start the server and wait until it accepts connections (on the same port every time).
+    pub fn start(&self) -> Result<(), String> {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=500 -c shared_buffers=128MB",
+            self.port,
+            self.dir.display()
+        );
+        let start = self
+            .pg_ctl()
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &opts, "start"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("pg_ctl could not start: {e}"))?;
+        if !start.status.success() {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            return Err(format!("PostgreSQL did not start: {log}"));
+        }
+        Ok(())
+    }
+
+    /// Stop the server in `mode` (`fast`: disconnect every client and shut down cleanly, as a
+    /// restart by an operator does; `immediate`: as a crash) and wait until it has stopped.
+    pub fn stop(&self, mode: &str) -> Result<(), String> {
+        let out = self
+            .pg_ctl()
+            .args(["-w", "-t", "60", "-m", mode, "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("pg_ctl could not run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A new, empty database on this cluster; its URL.
+    pub fn fresh_database(&self) -> String {
+        create_database(&self.base())
+    }
+}
+
+/// A cluster a test owns is stopped and deleted with it.
+pub struct OwnedCluster(pub Cluster);
+
+impl Drop for OwnedCluster {
+    fn drop(&mut self) {
+        let _ = self.0.stop("immediate");
+        let _ = std::fs::remove_dir_all(&self.0.dir);
+    }
+}
+
+impl std::ops::Deref for OwnedCluster {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
+}
+
+/// A started cluster of the test's own (to stop and start without disturbing other tests).
+pub fn own_cluster() -> OwnedCluster {
+    let cluster = Cluster::create().expect("a throwaway PostgreSQL cluster");
+    cluster.start().expect("PostgreSQL starts");
+    OwnedCluster(cluster)
 }
 
 /// A new, empty database on the cluster; its URL.
 pub(super) fn fresh_postgres_database() -> String {
     let server = pg_server().as_ref().expect("PostgreSQL available");
+    create_database(&server.base)
+}
+
+fn create_database(base: &str) -> String {
     let name = format!(
         "nb_test_{}",
         neighborbid::web::session::new_token()
             .get(..16)
             .unwrap_or("x")
     );
-    let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", server.base))
+    let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
         .expect("connect to the test cluster");
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create a test database");
-    format!("{}/{name}", server.base)
+    format!("{base}/{name}")
 }
