@@ -36,20 +36,31 @@ impl CommitCutter {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
-        let listener = TcpListener::from_std(listener).expect("tokio listener");
         let plan = Arc::new(Mutex::new(Plan::default()));
         let shared = plan.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let plan = shared.clone();
-                tokio::spawn(async move {
-                    if let Ok(server) = TcpStream::connect(&upstream).await {
-                        pump(client, server, plan).await;
+        // Its own thread and runtime: the app connects through it from blocking code (the pool,
+        // migrations), which must never wait on the test's runtime.
+        std::thread::Builder::new()
+            .name("commit-cutter".to_owned())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    let listener = TcpListener::from_std(listener).expect("tokio listener");
+                    while let Ok((client, _)) = listener.accept().await {
+                        let upstream = upstream.clone();
+                        let plan = shared.clone();
+                        tokio::spawn(async move {
+                            if let Ok(server) = TcpStream::connect(&upstream).await {
+                                pump(client, server, plan).await;
+                            }
+                        });
                     }
                 });
-            }
-        });
+            })
+            .expect("proxy thread");
         CommitCutter {
             plan,
             url: format!("{prefix}@127.0.0.1:{port}/{path}"),
