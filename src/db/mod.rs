@@ -70,15 +70,32 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     query_counter: Option<Arc<AtomicU64>>,
+    /// How many times a pooled connection was found gone (shared by the pool's connections).
+    losses: Arc<AtomicU64>,
 }
 
 /// What every pooled connection watches of its own queries (diesel instrumentation): whether
 /// one failed because the connection is gone, so the pool discards it when it comes back
 /// instead of handing a dead connection to the next request; and, in benchmarks, how many
 /// queries ran.
+///
+/// When one connection is found gone, the others opened before are likely gone too (a
+/// database restart ends them all): each of them is checked with `SELECT 1` the next time it is
+/// checked out ([`checkout`]), once, so a dead one is passed over instead of failing a request.
 struct ConnectionWatch {
     lost: bool,
     query_counter: Option<Arc<AtomicU64>>,
+    /// The pool's count of connections found gone, shared.
+    losses: Arc<AtomicU64>,
+    /// That count when this connection was last known to work (opened or checked).
+    known_good_at: u64,
+}
+
+impl ConnectionWatch {
+    /// Whether a connection was found gone since this one was last known to work.
+    fn suspect(&self) -> bool {
+        self.losses.load(Ordering::Relaxed) != self.known_good_at
+    }
 }
 
 impl diesel::connection::Instrumentation for ConnectionWatch {
@@ -89,8 +106,11 @@ impl diesel::connection::Instrumentation for ConnectionWatch {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            InstrumentationEvent::FinishQuery { error: Some(e), .. } => {
-                self.lost |= is_connection_lost(e);
+            InstrumentationEvent::FinishQuery { error: Some(e), .. }
+                if !self.lost && is_connection_lost(e) =>
+            {
+                self.lost = true;
+                self.losses.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -106,6 +126,8 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.set_instrumentation(ConnectionWatch {
             lost: false,
             query_counter: self.query_counter.clone(),
+            losses: self.losses.clone(),
+            known_good_at: self.losses.load(Ordering::Relaxed),
         });
         Ok(conn)
     }
@@ -164,14 +186,52 @@ pub const POOL_WAIT_WHILE_AWAY: Duration = Duration::from_secs(1);
 pub const POOL_RECONNECT_WINDOW: Duration = Duration::from_secs(2);
 
 /// A pooled connection for a request: wait up to [`POOL_WAIT`] while the pool has connections
-/// (all busy), only [`POOL_WAIT_WHILE_AWAY`] when it has none (the database is away).
+/// (all busy), only [`POOL_WAIT_WHILE_AWAY`] when it has none (the database is away). A
+/// connection opened before another was found gone is checked first (`SELECT 1`, once): a dead
+/// one is thrown away and the next one taken, within the same wait.
 pub fn checkout(pool: &DbPool) -> Result<r2d2::PooledConnection<ConnectionManager>, r2d2::Error> {
-    let wait = if pool.state().connections == 0 {
-        POOL_WAIT_WHILE_AWAY
-    } else {
-        POOL_WAIT
+    let deadline = std::time::Instant::now() + POOL_WAIT;
+    // Decided before each wait: checking may have thrown every connection away.
+    let wait = || {
+        let now = std::time::Instant::now();
+        let until = if pool.state().connections == 0 {
+            deadline.min(now + POOL_WAIT_WHILE_AWAY)
+        } else {
+            deadline
+        };
+        until.saturating_duration_since(now)
     };
-    pool.get_timeout(wait)
+    for _ in 0..pool.max_size() {
+        let mut conn = pool.get_timeout(wait())?;
+        if checked(&mut conn) {
+            return Ok(conn);
+        }
+        // Dead: its failed `SELECT 1` marked it lost, so dropping it closes it.
+    }
+    pool.get_timeout(wait())
+}
+
+/// Whether a checked-out connection may be used: yes unless it is suspect (see
+/// [`ConnectionWatch`]) and fails a `SELECT 1`.
+fn checked(conn: &mut DbConnection) -> bool {
+    let suspect = conn
+        .instrumentation()
+        .downcast_ref::<ConnectionWatch>()
+        .is_some_and(ConnectionWatch::suspect);
+    if !suspect {
+        return true;
+    }
+    let losses_before = conn
+        .instrumentation()
+        .downcast_ref::<ConnectionWatch>()
+        .map_or(0, |w| w.losses.load(Ordering::Relaxed));
+    if conn.batch_execute("SELECT 1").is_err() {
+        return false;
+    }
+    if let Some(watch) = conn.instrumentation().downcast_mut::<ConnectionWatch>() {
+        watch.known_good_at = losses_before;
+    }
+    true
 }
 
 /// What the pool reports of its attempts to connect: while the database is away r2d2 retries
@@ -224,6 +284,7 @@ pub fn connect_and_migrate(
         .build(ConnectionManager {
             url: url.clone(),
             query_counter,
+            losses: Arc::default(),
         })
         .with_context(|| format!("cannot open a connection pool to {}", url.redacted()))
 }
