@@ -104,10 +104,30 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         let bind = settings.bind.clone();
         let db = settings.database_url.redacted();
+        let timeout = settings.shutdown_timeout;
         let app = Application::build(settings).await?;
+        // SIGTERM or SIGINT: drain and exit 0 (see `startup`); a second one: exit at once.
+        let mut signal = neighborbid::startup::termination_signal()?;
+        let stopper = app.stopper();
+        actix_web::rt::spawn(async move {
+            let name = signal.await;
+            tracing::info!(
+                "{name} received: shutting down (at most {} s; send it again to stop at once)",
+                timeout.as_secs()
+            );
+            stopper.stop();
+            signal = match neighborbid::startup::termination_signal() {
+                Ok(again) => again,
+                Err(_) => return,
+            };
+            let name = signal.await;
+            tracing::warn!("{name} received again: exiting without waiting");
+            std::process::exit(1);
+        });
         let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
         tracing::info!(database = %db, "NeighborBid is listening on http://{host}:{}", app.port());
         app.run_until_stopped().await?;
+        tracing::info!("NeighborBid has stopped");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -27,6 +27,7 @@ mod payouts;
 mod portone;
 mod refunds;
 mod sessions;
+mod shutdown;
 mod suspension;
 mod uploads;
 mod wallet;

@@ -1,0 +1,252 @@
+//! What production does to a server: `SIGTERM` and `SIGINT` (drain and exit 0, sockets told
+//! "going away").
+//!
+//! The server under test is the real binary in its own process (`spawn_process_with`); the
+//! in-process app only prepares the members and auctions and runs the audit.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    both_databases, close_code, expect_frame, spawn_app, won_in, Browser, Db, Listing, TestApp,
+    PASSWORD,
+};
+
+both_databases!(
+    sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_keeps_every_acknowledged_bid,
+    ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets,
+);
+
+/// The shutdown timeout the server under test is given: generous, since the contract is only
+/// that it exits within it.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 20;
+
+/// How long the load runs before the fault.
+const LOAD: Duration = Duration::from_millis(1500);
+
+/// Bids each client saw acknowledged (303), shared with the test while they run.
+type Acked = Arc<Mutex<Vec<i64>>>;
+
+/// Clients bidding until told to stop, each on its own auction, one unit higher every time
+/// (also after a refusal or a lost answer: an unacknowledged bid may have committed).
+struct Bidders {
+    stop: Arc<AtomicBool>,
+    /// (auction, acknowledged amounts) per client.
+    acked: Vec<(i64, Acked)>,
+    /// Answers of 500 or more.
+    server_errors: Arc<Mutex<Vec<u16>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Bidders {
+    /// `clients[i]` (logged in) bids on `auctions[i]`.
+    async fn start(clients: Vec<Browser>, auctions: &[i64]) -> Bidders {
+        let stop = Arc::new(AtomicBool::new(false));
+        let server_errors = Arc::new(Mutex::new(Vec::new()));
+        let mut acked = Vec::new();
+        let mut tasks = Vec::new();
+        for (b, &id) in clients.into_iter().zip(auctions) {
+            let token = b.csrf().await;
+            let mine: Acked = Arc::default();
+            acked.push((id, mine.clone()));
+            let (stop, errors) = (stop.clone(), server_errors.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut amount = 11_000_i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let sent = b
+                        .client
+                        .post(b.url(&format!("/auctions/{id}/bids")))
+                        .form(&[
+                            ("amount", amount.to_string()),
+                            ("csrf_token", token.clone()),
+                        ])
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status() == StatusCode::SEE_OTHER => {
+                            mine.lock().unwrap().push(amount)
+                        }
+                        Ok(r) if r.status().is_server_error() => {
+                            errors.lock().unwrap().push(r.status().as_u16())
+                        }
+                        Ok(_) => {}
+                        // The server is going or gone: the answer is unknown.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                    amount += 1_000;
+                }
+            }));
+        }
+        Bidders {
+            stop,
+            acked,
+            server_errors,
+            tasks,
+        }
+    }
+
+    /// Acknowledged so far, per auction.
+    fn snapshot(&self) -> Vec<(i64, Vec<i64>)> {
+        self.acked
+            .iter()
+            .map(|(id, a)| (*id, a.lock().unwrap().clone()))
+            .collect()
+    }
+
+    /// Stop and return every acknowledged bid, per auction.
+    async fn finish(self) -> Vec<(i64, Vec<i64>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        let errors = self.server_errors.lock().unwrap().clone();
+        assert!(errors.is_empty(), "answers of 5xx under load: {errors:?}");
+        self.acked
+            .iter()
+            .map(|(id, a)| (*id, a.lock().unwrap().clone()))
+            .collect()
+    }
+}
+
+/// Every acknowledged bid is in the database behind `app`; returns how many there were.
+fn assert_every_acknowledged_bid_present(app: &TestApp, acked: &[(i64, Vec<i64>)]) -> usize {
+    let mut total = 0;
+    for (id, amounts) in acked {
+        let stored = app.bid_amounts(*id);
+        let missing: Vec<_> = amounts.iter().filter(|a| !stored.contains(a)).collect();
+        assert!(
+            missing.is_empty(),
+            "auction {id}: acknowledged bids lost: {missing:?} (stored {} bids)",
+            stored.len()
+        );
+        total += amounts.len();
+    }
+    total
+}
+
+/// A seller, `n` funded bidders and one auction each (the first national, for a live panel).
+async fn bidders_and_auctions(app: &TestApp, prefix: &str, n: usize) -> (Vec<String>, Vec<i64>) {
+    let seller = app.sign_up(&format!("{prefix}_seller")).await;
+    let mut names = Vec::new();
+    let mut auctions = Vec::new();
+    for i in 0..n {
+        let name = format!("{prefix}_bidder{i}");
+        app.funded(&name, 100_000_000).await;
+        names.push(name);
+        let mut listing = Listing::new(&format!("{prefix} lot {i}"));
+        listing.national = i == 0;
+        auctions.push(app.list(&seller, &listing).await);
+    }
+    (names, auctions)
+}
+
+/// Log each member in on the server at `base`.
+async fn logged_in(base: &str, names: &[String]) -> Vec<Browser> {
+    let mut clients = Vec::new();
+    for name in names {
+        let b = Browser::new(base);
+        assert_eq!(
+            b.log_in(name, PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        clients.push(b);
+    }
+    clients
+}
+
+/// The auction page on a restarted server shows the price the database holds.
+async fn assert_pages_show_the_stored_prices(server: &Browser, acked: &[(i64, Vec<i64>)]) {
+    for (id, amounts) in acked {
+        let (status, html) = server.get_html(&format!("/auctions/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = won_in(&html, "id=\"current-price\"").expect("a current price");
+        let highest = amounts.iter().max().copied().unwrap_or(10_000);
+        assert!(
+            shown >= highest,
+            "auction {id} shows ₩{shown}, below the acknowledged ₩{highest}"
+        );
+    }
+}
+
+async fn sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_keeps_every_acknowledged_bid(
+    db: Db,
+) {
+    let app = spawn_app(db).await;
+    let (names, auctions) = bidders_and_auctions(&app, "term", 3).await;
+    let timeout = SHUTDOWN_TIMEOUT_SECS.to_string();
+    let mut server = app
+        .spawn_process_with(&[
+            ("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS", &timeout),
+            ("RUST_LOG", "info"),
+        ])
+        .await;
+    let mut panel = server.browser().ws(auctions[0]).await;
+    expect_frame(&mut panel, "state", "₩10,000").await;
+    let bidders = Bidders::start(logged_in(&server.address, &names).await, &auctions).await;
+    tokio::time::sleep(LOAD).await;
+    let before = bidders.snapshot();
+    assert!(
+        before.iter().all(|(_, a)| !a.is_empty()),
+        "every client had bids acknowledged before the signal: {before:?}"
+    );
+
+    server.signal("TERM");
+    let sent = tokio::time::Instant::now();
+    let code = close_code(&mut panel, Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)).await;
+    let closed_after = sent.elapsed();
+    let status = server
+        .wait_exit(Duration::from_secs(SHUTDOWN_TIMEOUT_SECS))
+        .await;
+    let exited_after = sent.elapsed();
+    let acked = bidders.finish().await;
+    let log = server.log();
+    assert_eq!(
+        code,
+        Some(1001),
+        "the live socket is closed with 'going away'; log:\n{log}"
+    );
+    let status = status.unwrap_or_else(|| {
+        panic!("the server still runs {SHUTDOWN_TIMEOUT_SECS} s after SIGTERM; log:\n{log}")
+    });
+    assert!(status.success(), "exit status {status}; log:\n{log}");
+    assert!(log.contains("SIGTERM received"), "{log}");
+    println!(
+        "{db:?}: socket closed {closed_after:?} and process exited {exited_after:?} after SIGTERM"
+    );
+
+    let total = assert_every_acknowledged_bid_present(&app, &acked);
+    let restarted = app.spawn_process().await;
+    assert_pages_show_the_stored_prices(&restarted.browser(), &acked).await;
+    println!("{db:?}: {total} acknowledged bids, all present after SIGTERM");
+    app.assert_audit_clean();
+}
+
+/// actix's own handler dropped every connection on `SIGINT`; ours drains, as on `SIGTERM`.
+async fn ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, auctions) = bidders_and_auctions(&app, "int", 1).await;
+    let timeout = SHUTDOWN_TIMEOUT_SECS.to_string();
+    let mut server = app
+        .spawn_process_with(&[
+            ("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS", &timeout),
+            ("RUST_LOG", "info"),
+        ])
+        .await;
+    let mut panel = server.browser().ws(auctions[0]).await;
+    expect_frame(&mut panel, "state", "₩10,000").await;
+    server.signal("INT");
+    let code = close_code(&mut panel, Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)).await;
+    let status = server
+        .wait_exit(Duration::from_secs(SHUTDOWN_TIMEOUT_SECS))
+        .await;
+    let log = server.log();
+    assert_eq!(code, Some(1001), "log:\n{log}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}; log:\n{log}"
+    );
+    assert!(log.contains("SIGINT received"), "{log}");
+}
