@@ -1,5 +1,5 @@
 //! What production does to a server: `SIGTERM` and `SIGINT` (drain and exit 0, sockets told
-//! "going away").
+//! "going away"), and `kill -9` (a restart finds every acknowledged bid and top-up).
 //!
 //! The server under test is the real binary in its own process (`spawn_process_with`); the
 //! in-process app only prepares the members and auctions and runs the audit.
@@ -11,13 +11,14 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    both_databases, close_code, expect_frame, spawn_app, won_in, Browser, Db, Listing, TestApp,
-    PASSWORD,
+    both_databases, close_code, expect_frame, field_value, spawn_app, won_in, Browser, Db, Listing,
+    TestApp, PASSWORD,
 };
 
 both_databases!(
     sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_keeps_every_acknowledged_bid,
     ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets,
+    a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top_up,
 );
 
 /// The shutdown timeout the server under test is given: generous, since the contract is only
@@ -249,4 +250,87 @@ async fn ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets(db: Db)
         "{status:?}; log:\n{log}"
     );
     assert!(log.contains("SIGINT received"), "{log}");
+}
+
+async fn a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top_up(db: Db) {
+    let app = spawn_app(db).await;
+    let (names, auctions) = bidders_and_auctions(&app, "kill", 3).await;
+    app.sign_up("kill_topper").await;
+    let mut server = app
+        .spawn_process_with(&[("NEIGHBORBID_DEV_TOPUP", "true")])
+        .await;
+    let mut panel = server.browser().ws(auctions[0]).await;
+    expect_frame(&mut panel, "state", "₩10,000").await;
+    let bidders = Bidders::start(logged_in(&server.address, &names).await, &auctions).await;
+
+    // Top-ups through the wallet form, one after another: each 303 is an acknowledged payment.
+    let topper = logged_in(&server.address, &["kill_topper".to_owned()])
+        .await
+        .remove(0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let topped = Arc::new(Mutex::new(0_i64));
+    let top_ups = {
+        let (stop, topped) = (stop.clone(), topped.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(page) = topper.client.get(topper.url("/wallet")).send().await else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let html = page.text().await.unwrap_or_default();
+                let (Some(key), Some(token)) = (
+                    field_value(&html, "idempotency_key"),
+                    field_value(&html, "csrf_token"),
+                ) else {
+                    continue;
+                };
+                let sent = topper
+                    .client
+                    .post(topper.url("/wallet/top-up"))
+                    .form(&[
+                        ("amount", "1000"),
+                        ("method", "dev"),
+                        ("idempotency_key", &key),
+                        ("csrf_token", &token),
+                    ])
+                    .send()
+                    .await;
+                if sent.is_ok_and(|r| r.status() == StatusCode::SEE_OTHER) {
+                    *topped.lock().unwrap() += 1_000;
+                }
+            }
+        })
+    };
+
+    tokio::time::sleep(LOAD).await;
+    server.signal("KILL");
+    let status = server.wait_exit(Duration::from_secs(5)).await;
+    assert!(status.is_some(), "kill -9 ends the process");
+    // The socket just drops: no close frame from a killed process.
+    assert_eq!(close_code(&mut panel, Duration::from_secs(5)).await, None);
+    stop.store(true, Ordering::Relaxed);
+    top_ups.await.unwrap();
+    let acked = bidders.finish().await;
+    let topped = *topped.lock().unwrap();
+    assert!(topped > 0, "some top-ups were acknowledged before the kill");
+
+    // A restart on the same database finds everything that was acknowledged.
+    let restarted = app.spawn_process().await;
+    let total = assert_every_acknowledged_bid_present(&app, &acked);
+    assert!(total > 0, "bids were acknowledged before the kill");
+    assert_pages_show_the_stored_prices(&restarted.browser(), &acked).await;
+    let wallet = logged_in(&restarted.address, &["kill_topper".to_owned()])
+        .await
+        .remove(0)
+        .wallet()
+        .await;
+    assert!(
+        wallet.0 >= topped,
+        "the wallet holds ₩{} after the restart, less than the ₩{topped} acknowledged",
+        wallet.0
+    );
+    println!(
+        "{db:?}: {total} acknowledged bids and ₩{topped} of acknowledged top-ups, all present after kill -9"
+    );
+    app.assert_audit_clean();
 }
