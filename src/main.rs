@@ -1,4 +1,5 @@
-//! The `neighborbid` command: `serve` (default), `migrate`, `create-admin`, `audit`, `seed-demo`.
+//! The `neighborbid` command: `serve` (default), `migrate`, `create-admin`, `audit`, `backup`,
+//! `seed-demo`.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -43,6 +44,13 @@ enum Command {
     /// Check that every wallet matches its journal and no money was created or lost.
     /// Exits 0 when clean, 1 on any difference.
     Audit,
+    /// Write a consistent copy of the database to PATH while the site runs (SQLite:
+    /// `VACUUM INTO`; PostgreSQL: `pg_dump --format=custom`, which must be on PATH). Refuses to
+    /// overwrite an existing file. README "Durability and backups" says how to restore.
+    Backup {
+        /// A file that does not exist yet.
+        path: std::path::PathBuf,
+    },
     /// Add demo neighbours with money in their wallets (safe to run twice).
     SeedDemo,
     /// Payments through PortOne.
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
         }),
         Command::CreateAdmin { username } => create_admin(&settings, &username),
         Command::Audit => run_audit(&settings),
+        Command::Backup { path } => backup(&settings, &path),
         Command::SeedDemo => seed_demo(&settings),
         Command::Payments {
             command: PaymentsCommand::Reconcile,
@@ -177,6 +186,18 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let made = db::backup::run(&settings.database_url, path)?;
+    println!(
+        "backup of {} written to {} ({} bytes, {})",
+        settings.database_url.redacted(),
+        made.path.display(),
+        made.bytes,
+        made.method
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn reconcile(settings: &Settings) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, migrations and
 //! transactions. This is the one place where the two backends differ.
 
+pub mod backup;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};

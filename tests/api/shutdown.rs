@@ -1,5 +1,6 @@
-//! What production does to a server: `SIGTERM` and `SIGINT` (drain and exit 0, sockets told
-//! "going away"), and `kill -9` (a restart finds every acknowledged bid and top-up).
+//! What production does to a server: `SIGTERM` (drain and exit 0, sockets told "going away"),
+//! `kill -9` (a restart finds every acknowledged bid and top-up), and a backup taken while bids
+//! flow (restored, it audits clean and holds every bid acknowledged before it began).
 //!
 //! The server under test is the real binary in its own process (`spawn_process_with`); the
 //! in-process app only prepares the members and auctions and runs the audit.
@@ -19,6 +20,7 @@ both_databases!(
     sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_keeps_every_acknowledged_bid,
     ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets,
     a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top_up,
+    a_backup_taken_while_bids_flow_restores_to_a_clean_audit_with_every_earlier_bid,
 );
 
 /// The shutdown timeout the server under test is given: generous, since the contract is only
@@ -333,4 +335,117 @@ async fn a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top
         "{db:?}: {total} acknowledged bids and ₩{topped} of acknowledged top-ups, all present after kill -9"
     );
     app.assert_audit_clean();
+}
+
+async fn a_backup_taken_while_bids_flow_restores_to_a_clean_audit_with_every_earlier_bid(db: Db) {
+    let app = spawn_app(db).await;
+    let (names, auctions) = bidders_and_auctions(&app, "bak", 3).await;
+    let server = app.spawn_process().await;
+    let bidders = Bidders::start(logged_in(&server.address, &names).await, &auctions).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let before = bidders.snapshot();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(match db {
+        Db::Sqlite => "site.db",
+        Db::Postgres => "site.dump",
+    });
+    let path = file.to_str().unwrap().to_owned();
+    let env = backup_env();
+    let env = backup_env_ref(&env);
+    let backup = tokio::task::block_in_place(|| app.cli(&["backup", &path], &env, None));
+    // Bids go on while (and after) the backup runs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let acked = bidders.finish().await;
+    assert!(
+        backup.status.success(),
+        "backup: {}{}",
+        String::from_utf8_lossy(&backup.stdout),
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(
+        acked.iter().map(|(_, a)| a.len()).sum::<usize>()
+            > before.iter().map(|(_, a)| a.len()).sum::<usize>(),
+        "bids were acknowledged while and after the backup ran"
+    );
+
+    // A second backup to the same file is refused, and the first is left as it was.
+    let size = std::fs::metadata(&file).unwrap().len();
+    let again = app.cli(&["backup", &path], &env, None);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), size);
+
+    // Restore as the README says, into an empty database, and audit it there.
+    let restored = app.empty_database_url();
+    restore(&file, &restored);
+    let audit = app.cli(&["audit"], &[("DATABASE_URL", &restored)], None);
+    let report = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.status.success() && report.contains("audit: CLEAN"),
+        "the restored database audits clean:\n{report}{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let url = neighborbid::config::DatabaseUrl::parse(&restored).unwrap();
+    let mut conn = neighborbid::db::establish(&url).unwrap();
+    let mut total = 0;
+    for (id, amounts) in &before {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::bids::dsl as b;
+        let stored: Vec<i64> = b::bids
+            .filter(b::auction_id.eq(id))
+            .select(b::amount)
+            .load(&mut conn)
+            .unwrap();
+        let missing: Vec<_> = amounts.iter().filter(|a| !stored.contains(a)).collect();
+        assert!(
+            missing.is_empty(),
+            "auction {id}: bids acknowledged before the backup are missing from it: {missing:?}"
+        );
+        total += amounts.len();
+    }
+    println!("{db:?}: the backup holds all {total} bids acknowledged before it began");
+    app.assert_audit_clean();
+}
+
+/// `PATH` with PostgreSQL's own binaries first (the cluster's major version of `pg_dump`).
+fn backup_env() -> Vec<(String, String)> {
+    let bindir = pg_bindir();
+    let path = std::env::var("PATH").unwrap_or_default();
+    vec![("PATH".to_owned(), format!("{}:{path}", bindir.display()))]
+}
+
+fn backup_env_ref(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn pg_bindir() -> std::path::PathBuf {
+    std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into())
+}
+
+/// Put the backup at `file` into the empty database `url`: SQLite, copy the file in place;
+/// PostgreSQL, `pg_restore` into the empty database.
+fn restore(file: &std::path::Path, url: &str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        std::fs::copy(file, path).unwrap();
+        return;
+    }
+    let out = std::process::Command::new(pg_bindir().join("pg_restore"))
+        .args(["--no-owner", "--exit-on-error", "--dbname", url])
+        .arg(file)
+        .output()
+        .expect("run pg_restore");
+    assert!(
+        out.status.success(),
+        "pg_restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
