@@ -81,6 +81,12 @@ impl Application {
             let pool = db::connect_and_migrate(&url, size, counter)?;
             let mut conn = pool.get()?;
             let reference = Reference::load(&mut conn)?;
+            match db::durability::warnings(&mut conn) {
+                Ok(warnings) => warnings.iter().for_each(|w| tracing::warn!("{w}")),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the database's durability settings")
+                }
+            }
             drop(conn);
             Ok::<_, anyhow::Error>((pool, reference))
         })

@@ -2,6 +2,7 @@
 //! transactions. This is the one place where the two backends differ.
 
 pub mod backup;
+pub mod durability;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};

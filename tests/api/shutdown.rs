@@ -412,6 +412,26 @@ async fn a_backup_taken_while_bids_flow_restores_to_a_clean_audit_with_every_ear
     app.assert_audit_clean();
 }
 
+/// The site changes no durability setting of PostgreSQL, and says so at start-up when the
+/// server runs without them (as the suite's throwaway cluster does, for speed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_a_postgres_that_may_lose_commits_warns_at_start_up() {
+    if !crate::helpers::postgres_or_skip(
+        "a_server_on_a_postgres_that_may_lose_commits_warns_at_start_up",
+    ) {
+        return;
+    }
+    let app = spawn_app(Db::Postgres).await;
+    let server = app.spawn_process_with(&[("RUST_LOG", "warn")]).await;
+    let log = server.log();
+    for name in ["fsync", "synchronous_commit"] {
+        assert!(
+            log.contains(&format!("PostgreSQL runs with {name} = off")),
+            "{log}"
+        );
+    }
+}
+
 /// `PATH` with PostgreSQL's own binaries first (the cluster's major version of `pg_dump`).
 fn backup_env() -> Vec<(String, String)> {
     let bindir = pg_bindir();
