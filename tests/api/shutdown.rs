@@ -19,6 +19,7 @@ use crate::helpers::{
 both_databases!(
     sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_keeps_every_acknowledged_bid,
     ctrl_c_drains_like_sigterm_instead_of_dropping_the_live_sockets,
+    a_bid_whose_request_is_in_flight_when_sigterm_arrives_is_answered_and_kept,
     a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top_up,
     a_backup_taken_while_bids_flow_restores_to_a_clean_audit_with_every_earlier_bid,
 );
@@ -224,6 +225,69 @@ async fn sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_k
     let restarted = app.spawn_process().await;
     assert_pages_show_the_stored_prices(&restarted.browser(), &acked).await;
     println!("{db:?}: {total} acknowledged bids, all present after SIGTERM");
+    app.assert_audit_clean();
+}
+
+/// A request the server has begun (its body still arriving) when `SIGTERM` comes is finished
+/// and answered before the process exits.
+async fn a_bid_whose_request_is_in_flight_when_sigterm_arrives_is_answered_and_kept(db: Db) {
+    use reqwest::cookie::CookieStore as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = spawn_app(db).await;
+    let (names, auctions) = bidders_and_auctions(&app, "flight", 1).await;
+    let timeout = SHUTDOWN_TIMEOUT_SECS.to_string();
+    let mut server = app
+        .spawn_process_with(&[
+            ("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS", &timeout),
+            ("RUST_LOG", "info"),
+        ])
+        .await;
+    let bidder = logged_in(&server.address, &names).await.remove(0);
+    let token = bidder.csrf().await;
+    let cookies = bidder
+        .jar
+        .cookies(&server.address.parse().unwrap())
+        .unwrap();
+    let host = server.address.trim_start_matches("http://").to_owned();
+    let body = "amount=12000";
+    let mut tcp = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /auctions/{}/bids HTTP/1.1\r\nHost: {host}\r\nCookie: {}\r\n\
+         X-CSRF-Token: {token}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\namount=1",
+        auctions[0],
+        cookies.to_str().unwrap(),
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // The handler is now waiting for the rest of the form.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tcp.write_all(&body.as_bytes()["amount=1".len()..])
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
+        tcp.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = server
+        .wait_exit(Duration::from_secs(SHUTDOWN_TIMEOUT_SECS))
+        .await;
+    let log = server.log();
+    assert!(
+        answer.starts_with("HTTP/1.1 303"),
+        "the bid in flight is answered: {answer:.300}\nlog:\n{log}"
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}; log:\n{log}"
+    );
+    assert_eq!(app.bid_amounts(auctions[0]), vec![12_000]);
     app.assert_audit_clean();
 }
 
