@@ -146,6 +146,9 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// actix worker threads (0 = one per core).
     pub workers: usize,
+    /// On `SIGTERM`/`SIGINT`, how long requests still in flight may take to finish before the
+    /// server drops them and exits (`NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout: std::time::Duration,
     /// Mark cookies `Secure` (set when served over HTTPS; implied by an `https://` public URL).
     pub secure_cookies: bool,
     /// `NEIGHBORBID_PUBLIC_URL`: the address people reach the site at (`https://…` in
@@ -287,6 +290,7 @@ impl fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field("secure_cookies", &self.secure_cookies)
             .field("public_url", &self.public_url)
             .field("scheduler", &self.scheduler)
@@ -300,6 +304,10 @@ impl fmt::Debug for Settings {
 }
 
 pub const MIN_SECRET_KEY_BYTES: usize = 64;
+/// How long a graceful shutdown waits for requests in flight: 30 seconds.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// The longest shutdown timeout accepted: 10 minutes.
+const MAX_SHUTDOWN_TIMEOUT_SECS: u64 = 10 * 60;
 /// The default market auto-confirm period: 7 days.
 pub const DEFAULT_MARKET_AUTO_CONFIRM_SECS: u64 = 7 * 24 * 60 * 60;
 /// The default time a seller has to answer a requested trade: 72 hours.
@@ -324,6 +332,7 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             db_pool_size: 16,
             workers: 0,
+            shutdown_timeout: std::time::Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
             secure_cookies: false,
             public_url: None,
             scheduler: true,
@@ -469,6 +478,15 @@ impl Settings {
         s.portone = portone_from_lookup(&get)?;
         if let Some(v) = get("NEIGHBORBID_WORKERS") {
             s.workers = parse_num::<u32>("NEIGHBORBID_WORKERS", &v)? as usize;
+        }
+        if let Some(v) = get("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS") {
+            let secs: u64 = parse_num("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS", &v)?;
+            if secs > MAX_SHUTDOWN_TIMEOUT_SECS {
+                return Err(ConfigError(format!(
+                    "NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS can be at most {MAX_SHUTDOWN_TIMEOUT_SECS} (10 minutes)"
+                )));
+            }
+            s.shutdown_timeout = std::time::Duration::from_secs(secs);
         }
         Ok(s)
     }
@@ -699,6 +717,25 @@ mod tests {
                 err.0.contains("NEIGHBORBID_TRUSTED_PROXIES"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn the_shutdown_timeout_comes_from_the_environment() {
+        assert_eq!(
+            Settings::from_lookup(|_| None).unwrap().shutdown_timeout,
+            std::time::Duration::from_secs(30)
+        );
+        let set = Settings::from_lookup(|n| {
+            (n == "NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS").then(|| "5".to_owned())
+        })
+        .unwrap();
+        assert_eq!(set.shutdown_timeout, std::time::Duration::from_secs(5));
+        for bad in ["0", "-3", "soon", "601"] {
+            assert!(Settings::from_lookup(|n| {
+                (n == "NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS").then(|| bad.to_owned())
+            })
+            .is_err());
         }
     }
 

@@ -1,4 +1,5 @@
-//! The `neighborbid` command: `serve` (default), `migrate`, `create-admin`, `audit`, `seed-demo`.
+//! The `neighborbid` command: `serve` (default), `migrate`, `create-admin`, `audit`, `backup`,
+//! `seed-demo`.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -43,6 +44,13 @@ enum Command {
     /// Check that every wallet matches its journal and no money was created or lost.
     /// Exits 0 when clean, 1 on any difference.
     Audit,
+    /// Write a consistent copy of the database to PATH while the site runs (SQLite:
+    /// `VACUUM INTO`; PostgreSQL: `pg_dump --format=custom`, which must be on PATH). Refuses to
+    /// overwrite an existing file. README "Durability and backups" says how to restore.
+    Backup {
+        /// A file that does not exist yet.
+        path: std::path::PathBuf,
+    },
     /// Add demo neighbours with money in their wallets (safe to run twice).
     SeedDemo,
     /// Payments through PortOne.
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
         }),
         Command::CreateAdmin { username } => create_admin(&settings, &username),
         Command::Audit => run_audit(&settings),
+        Command::Backup { path } => backup(&settings, &path),
         Command::SeedDemo => seed_demo(&settings),
         Command::Payments {
             command: PaymentsCommand::Reconcile,
@@ -104,10 +113,30 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         let bind = settings.bind.clone();
         let db = settings.database_url.redacted();
+        let timeout = settings.shutdown_timeout;
         let app = Application::build(settings).await?;
+        // SIGTERM or SIGINT: drain and exit 0 (see `startup`); a second one: exit at once.
+        let mut signal = neighborbid::startup::termination_signal()?;
+        let stopper = app.stopper();
+        actix_web::rt::spawn(async move {
+            let name = signal.await;
+            tracing::info!(
+                "{name} received: shutting down (at most {} s; send it again to stop at once)",
+                timeout.as_secs()
+            );
+            stopper.stop();
+            signal = match neighborbid::startup::termination_signal() {
+                Ok(again) => again,
+                Err(_) => return,
+            };
+            let name = signal.await;
+            tracing::warn!("{name} received again: exiting without waiting");
+            std::process::exit(1);
+        });
         let host = bind.rsplit_once(':').map_or(bind.as_str(), |(h, _)| h);
         tracing::info!(database = %db, "NeighborBid is listening on http://{host}:{}", app.port());
         app.run_until_stopped().await?;
+        tracing::info!("NeighborBid has stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -157,6 +186,18 @@ fn run_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let made = db::backup::run(&settings.database_url, path)?;
+    println!(
+        "backup of {} written to {} ({} bytes, {})",
+        settings.database_url.redacted(),
+        made.path.display(),
+        made.bytes,
+        made.method
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn reconcile(settings: &Settings) -> anyhow::Result<ExitCode> {

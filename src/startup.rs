@@ -1,5 +1,11 @@
 //! Build the application: data dir, secret key, pool + migrations, routes, server, and the
-//! background jobs (the market scheduler) that run beside it.
+//! background jobs (the market scheduler) that run beside it; and stop it gracefully.
+//!
+//! Shutdown (`SIGTERM`/`SIGINT` in `main.rs`, or [`Stopper::stop`]): the listener stops
+//! accepting, requests in flight finish (their transactions commit or roll back as they
+//! would), idle keep-alive connections close, every live socket finishes what it is doing and
+//! closes with "going away" (1001), the scheduler stops between two auctions; whatever is still
+//! running after `Settings::shutdown_timeout` is dropped.
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -33,6 +39,29 @@ pub struct Application {
     live: Arc<crate::live::LiveHub>,
     /// For the payments sweeper (expired virtual accounts).
     portone: Arc<crate::portone::PortOne>,
+    shutdown_timeout: Duration,
+}
+
+/// Starts a graceful shutdown of one [`Application`] (cheap to clone, usable from any thread).
+#[derive(Clone)]
+pub struct Stopper {
+    live: Arc<crate::live::LiveHub>,
+}
+
+impl Stopper {
+    /// Begin the graceful shutdown; [`Application::run_until_stopped`] returns once it is done.
+    pub fn stop(&self) {
+        self.live.shut_down();
+    }
+}
+
+/// Resolves once a shutdown has begun.
+async fn shutdown_begun(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 impl Application {
@@ -52,6 +81,12 @@ impl Application {
             let pool = db::connect_and_migrate(&url, size, counter)?;
             let mut conn = pool.get()?;
             let reference = Reference::load(&mut conn)?;
+            match db::durability::warnings(&mut conn) {
+                Ok(warnings) => warnings.iter().for_each(|w| tracing::warn!("{w}")),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the database's durability settings")
+                }
+            }
             drop(conn);
             Ok::<_, anyhow::Error>((pool, reference))
         })
@@ -131,6 +166,11 @@ impl Application {
         // reuses a connection the server is closing at that moment gets a reset, and under load
         // a short window makes that race common.
         .keep_alive(Duration::from_secs(75))
+        // Signals are `main.rs`'s business (SIGINT drains too, where actix would drop everything);
+        // the server stops when the hub says the site is shutting down.
+        .disable_signals()
+        .shutdown_signal(shutdown_begun(live.watch_shutdown()))
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?;
         if settings.workers > 0 {
             server = server.workers(settings.workers);
@@ -143,7 +183,15 @@ impl Application {
             scheduler: settings.scheduler,
             live,
             portone: payments_client,
+            shutdown_timeout: settings.shutdown_timeout,
         })
+    }
+
+    /// What stops this application gracefully (a signal handler holds one).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            live: self.live.clone(),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -154,23 +202,62 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serve (and run the scheduler) until the server stops or this future is dropped.
+    /// Serve (and run the scheduler) until the server stops or this future is dropped. After a
+    /// [`Stopper::stop`] it returns once the server has drained and the background threads have
+    /// stopped (each bounded by the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let _scheduler = if self.scheduler {
+        let scheduler = if self.scheduler {
             Some(crate::jobs::spawn(self.pool.clone(), self.live.clone())?)
         } else {
             None
         };
-        let _payments = if self.scheduler {
+        let payments = if self.scheduler {
             Some(crate::jobs::payments::spawn(
                 self.pool.clone(),
                 self.portone.clone(),
+                self.live.clone(),
             )?)
         } else {
             None
         };
-        self.server.await
+        // The background threads stop as soon as the shutdown begins, while the server drains.
+        let within = self.shutdown_timeout;
+        let begun = shutdown_begun(self.live.watch_shutdown());
+        let threads = tokio::spawn(async move {
+            begun.await;
+            tokio::task::spawn_blocking(move || {
+                let scheduler = scheduler.is_none_or(|g| g.stop(within));
+                let payments = payments.is_none_or(|g| g.stop(within));
+                scheduler && payments
+            })
+            .await
+        });
+        let served = self.server.await;
+        // Stopped through its `ServerHandle` rather than the hub: stop the rest now.
+        self.live.shut_down();
+        match threads.await {
+            Ok(Ok(true)) => tracing::info!("the server and its background jobs have stopped"),
+            _ => tracing::warn!(
+                "a background job did not stop within the shutdown timeout; it is dropped"
+            ),
+        }
+        served
     }
+}
+
+/// Wait for `SIGTERM` or `SIGINT` (Ctrl-C) and return its name. The handlers are installed
+/// when this is called, before the returned future is first polled.
+pub fn termination_signal(
+) -> std::io::Result<impl std::future::Future<Output = &'static str> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
 }
 
 /// The process's PortOne client and, without a real PortOne configured, the built-in

@@ -1,6 +1,8 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, migrations and
 //! transactions. This is the one place where the two backends differ.
 
+pub mod backup;
+pub mod durability;
 pub mod once;
 pub mod schema;
 
@@ -55,9 +57,13 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
             })?;
             let mut c = SqliteConnection::establish(path)?;
             // busy_timeout first: switching to WAL needs the lock another process may hold.
+            // synchronous = FULL: every COMMIT waits for the WAL to reach the disk, so an
+            // acknowledged bid or payment survives an OS crash or power loss too (NORMAL keeps
+            // commits across a crash of this process only). It costs one fdatasync per write
+            // transaction (~0.16 ms on our disk; README, "Crashes").
             c.batch_execute(
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
             )
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(c))

@@ -38,9 +38,19 @@ fn purge(pool: &DbPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stops the scheduler thread when dropped.
+/// Stops the scheduler thread when dropped; [`SchedulerGuard::stop`] also waits for it.
 pub struct SchedulerGuard {
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SchedulerGuard {
+    /// Ask the thread to stop (it finishes the transaction it is in, never starts another)
+    /// and wait for it at most `within`; true when it has stopped.
+    pub fn stop(mut self, within: Duration) -> bool {
+        self.stop.store(true, Ordering::Relaxed);
+        join_within(self.thread.take(), within)
+    }
 }
 
 impl Drop for SchedulerGuard {
@@ -49,16 +59,30 @@ impl Drop for SchedulerGuard {
     }
 }
 
+/// Wait for a background thread to end, at most `within`.
+pub(crate) fn join_within(thread: Option<std::thread::JoinHandle<()>>, within: Duration) -> bool {
+    let Some(thread) = thread else { return true };
+    let deadline = std::time::Instant::now() + within;
+    while !thread.is_finished() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    thread.join().is_ok()
+}
+
 pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("scheduler".to_owned())
         .spawn(move || {
             let mut last_purge: Option<std::time::Instant> = None;
             let mut outage = Outage::new("scheduler", TICK);
-            while !flag.load(Ordering::Relaxed) {
-                match tick(&pool, &live) {
+            let stopping = || flag.load(Ordering::Relaxed) || live.is_shutting_down();
+            while !stopping() {
+                match tick(&pool, &live, &stopping) {
                     Ok(()) => outage.passed(),
                     Err(e) => outage.failed(&e),
                 }
@@ -68,10 +92,17 @@ pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard
                         Err(e) => tracing::warn!(error = format!("{e:#}"), "session purge failed"),
                     }
                 }
-                std::thread::sleep(outage.pause());
+                // Sleep in short steps, so a shutdown does not wait out a whole pause.
+                let until = std::time::Instant::now() + outage.pause();
+                while !stopping() && std::time::Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
             }
         })?;
-    Ok(SchedulerGuard { stop })
+    Ok(SchedulerGuard {
+        stop,
+        thread: Some(thread),
+    })
 }
 
 /// The longest pause of a background loop while the database is away: it resumes at most
@@ -143,14 +174,18 @@ impl Outage {
     }
 }
 
-/// One pass: activate due scheduled auctions, then close every due one.
-pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
+/// One pass: activate due scheduled auctions, then close every due one, each in its own
+/// transaction. Once `stopping()` says so, it returns between two of them.
+pub fn tick(pool: &DbPool, live: &LiveHub, stopping: &dyn Fn() -> bool) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let at = now();
     for opened in bidding::activate_due(&mut conn, at)? {
         live.after_commit(opened);
     }
     for id in bidding::due_for_close(&mut conn, at, 200)? {
+        if stopping() {
+            return Ok(());
+        }
         match bidding::close_auction(&mut conn, id, now()) {
             Ok(closed) => {
                 tracing::info!(
@@ -166,12 +201,18 @@ pub fn tick(pool: &DbPool, live: &LiveHub) -> anyhow::Result<()> {
             Err(e) => tracing::error!(auction.id = id, error = %e, "closing an auction failed"),
         }
     }
+    if stopping() {
+        return Ok(());
+    }
     let cancelled = market::cancel_unanswered_trades(&mut conn)?;
     if cancelled > 0 {
         tracing::info!(
             cancelled,
             "market trades cancelled: the seller did not answer in time"
         );
+    }
+    if stopping() {
+        return Ok(());
     }
     let confirmed = market::confirm_due_trades(&mut conn)?;
     if confirmed > 0 {

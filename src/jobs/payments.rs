@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::DbPool;
+use crate::live::LiveHub;
 use crate::portone::PortOne;
 use crate::services::{payments, refunds};
 
@@ -18,9 +19,19 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// `neighborbid payments reconcile` settles them sooner, past their calls' timeouts).
 pub const REFUND_MIN_AGE: Duration = Duration::from_secs(5 * 60);
 
-/// Stops the sweeper thread when dropped.
+/// Stops the sweeper thread when dropped; [`PaymentsGuard::stop`] also waits for it.
 pub struct PaymentsGuard {
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PaymentsGuard {
+    /// Ask the thread to stop after its current step and wait for it at most `within` (a call
+    /// to PortOne may take up to its timeout); true when it has stopped.
+    pub fn stop(mut self, within: Duration) -> bool {
+        self.stop.store(true, Ordering::Relaxed);
+        super::join_within(self.thread.take(), within)
+    }
 }
 
 impl Drop for PaymentsGuard {
@@ -29,14 +40,19 @@ impl Drop for PaymentsGuard {
     }
 }
 
-pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGuard> {
+/// Start the sweeper; it stops when its guard says so or once the site starts shutting down.
+pub fn spawn(
+    pool: DbPool,
+    portone: Arc<PortOne>,
+    live: Arc<LiveHub>,
+) -> std::io::Result<PaymentsGuard> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("payments".to_owned())
         .spawn(move || {
             let mut outage = super::Outage::new("payments sweeper", TICK);
-            while !flag.load(Ordering::Relaxed) {
+            while !flag.load(Ordering::Relaxed) && !live.is_shutting_down() {
                 let mut away: Option<anyhow::Error> = None;
                 match payments::expire_due_vbanks(&pool, &portone) {
                     Ok(0) => {}
@@ -80,8 +96,18 @@ pub fn spawn(pool: DbPool, portone: Arc<PortOne>) -> std::io::Result<PaymentsGua
                     Some(e) => outage.failed(&e),
                     None => outage.passed(),
                 }
-                std::thread::sleep(outage.pause());
+                // Sleep in short steps, so a shutdown does not wait out a whole pause.
+                let until = std::time::Instant::now() + outage.pause();
+                while !flag.load(Ordering::Relaxed)
+                    && !live.is_shutting_down()
+                    && std::time::Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
             }
         })?;
-    Ok(PaymentsGuard { stop })
+    Ok(PaymentsGuard {
+        stop,
+        thread: Some(thread),
+    })
 }

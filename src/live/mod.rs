@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use askama::Template;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::db::DbPool;
 use crate::domain::Won;
@@ -47,6 +47,9 @@ pub struct LiveHub {
     /// Users some of whose sessions ended in this process (logout, password change,
     /// suspension): their sockets check their own session at once.
     sessions_ended: broadcast::Sender<i64>,
+    /// Becomes `true` once the server starts shutting down: every socket closes with "going
+    /// away" (1001) and the scheduler stops between two auctions.
+    shutting_down: watch::Sender<bool>,
 }
 
 /// What a frame to the browser looks like: `{"type": …, "html": …, "at": …}`.
@@ -109,6 +112,7 @@ impl LiveHub {
             queue: Mutex::new(tx.clone()),
             via_notify: listen_url.is_some(),
             sessions_ended: broadcast::channel(CHANNEL_CAPACITY).0,
+            shutting_down: watch::channel(false).0,
         });
         let weak = Arc::downgrade(&hub);
         std::thread::Builder::new()
@@ -146,6 +150,21 @@ impl LiveHub {
     /// Hear of [`LiveHub::sessions_ended`].
     pub fn watch_sessions(&self) -> broadcast::Receiver<i64> {
         self.sessions_ended.subscribe()
+    }
+
+    /// The server is shutting down: tell every socket and the scheduler (once; later calls do
+    /// nothing more).
+    pub fn shut_down(&self) {
+        self.shutting_down.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutting_down.borrow()
+    }
+
+    /// Hear of [`LiveHub::shut_down`]: the value turns `true` once.
+    pub fn watch_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutting_down.subscribe()
     }
 
     /// Call once a transaction that changed an auction has committed.

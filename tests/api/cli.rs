@@ -25,6 +25,7 @@ fn help_lists_every_subcommand() {
         "migrate",
         "create-admin",
         "audit",
+        "backup",
         "seed-demo",
         "payments",
     ] {
@@ -52,6 +53,66 @@ fn a_database_url_of_unknown_form_is_a_one_line_error_and_creates_no_file() {
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "no file may be created: {left:?}");
+}
+
+#[test]
+fn a_postgres_backup_without_pg_dump_names_the_command_to_run_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("site.dump");
+    let out = Command::new(env!("CARGO_BIN_EXE_neighborbid"))
+        .args(["backup", target.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "postgres://nb:s3cret-pw@db.local:5432/nb")
+        .env("NEIGHBORBID_DATA_DIR", dir.path().join("data"))
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("pg_dump is not on PATH"), "{err}");
+    assert!(
+        err.contains("pg_dump '--format=custom' '--no-password'")
+            && err.contains("'--dbname=postgres://nb@db.local:5432/nb'"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "no secrets in errors: {err}");
+    assert!(
+        !target.exists(),
+        "nothing is left where the backup was to go"
+    );
+}
+
+#[test]
+fn a_backup_never_overwrites_a_file_and_never_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let url = format!("sqlite://{}", db.display());
+    // No database yet: refused, and none is created.
+    let out = neighborbid(dir.path(), &url, &["backup", "copy.db"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no SQLite database"));
+    assert!(!db.exists() && !dir.path().join("copy.db").exists());
+    // With one: a copy, then a refusal to write over it (the file is left as it was).
+    assert!(neighborbid(dir.path(), &url, &["migrate"]).status.success());
+    std::fs::write(dir.path().join("precious.db"), b"the last good backup").unwrap();
+    let out = neighborbid(dir.path(), &url, &["backup", "precious.db"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join("precious.db")).unwrap(),
+        b"the last good backup"
+    );
+    let out = neighborbid(dir.path(), &url, &["backup", "copy.db"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = format!("sqlite://{}", dir.path().join("copy.db").display());
+    let audit = neighborbid(dir.path(), &copy, &["audit"]);
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("audit: CLEAN"));
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod portone;
 mod refunds;
 mod resilience;
 mod sessions;
+mod shutdown;
 mod suspension;
 mod uploads;
 mod wallet;

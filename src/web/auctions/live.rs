@@ -10,6 +10,10 @@
 //! every `ws_session_check_interval`, and at once when this process ends a session of its user
 //! (logout, password change, suspension): once the session has ended the socket is closed
 //! with a policy-violation close frame (1008).
+//!
+//! When the server shuts down (`SIGTERM`/`SIGINT`) every socket finishes the message it is
+//! handling (a bid in flight commits and is answered), then closes with "going away" (1001),
+//! so the browser knows to reconnect and the server need not wait out its shutdown timeout.
 
 use std::time::Instant;
 
@@ -133,6 +137,14 @@ fn session_ended() -> actix_ws::CloseReason {
     }
 }
 
+/// The close frame for every socket when the server shuts down.
+fn going_away() -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: actix_ws::CloseCode::Away,
+        description: Some("The server is restarting. Reconnect in a moment.".to_owned()),
+    }
+}
+
 async fn snapshot(state: &AppState, id: i64) -> Option<String> {
     let tz = state.settings.timezone;
     let watchers = state.live.watchers(id);
@@ -173,6 +185,7 @@ async fn run(
     let mut check =
         actix_web::rt::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
     let mut ended = state.live.watch_sessions();
+    let mut shutdown = state.live.watch_shutdown();
     let mut close_reason = None;
 
     let ok = match snapshot(&state, id).await {
@@ -182,6 +195,10 @@ async fn run(
     if ok {
         loop {
             tokio::select! {
+                _ = shutdown.wait_for(|down| *down) => {
+                    close_reason = Some(going_away());
+                    break;
+                }
                 msg = stream.next() => {
                     last_heard = Instant::now();
                     let message = matches!(

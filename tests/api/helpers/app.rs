@@ -85,6 +85,23 @@ impl TestApp {
         }
     }
 
+    /// A new, empty database of this app's kind (a new SQLite file in its data directory, or a
+    /// new database on the test cluster), as a `DATABASE_URL`: somewhere to restore a backup.
+    pub fn empty_database_url(&self) -> String {
+        match &self.settings.database_url {
+            DatabaseUrl::Sqlite(_) => {
+                let name = format!(
+                    "restored-{}.db",
+                    neighborbid::web::session::new_token()
+                        .get(..12)
+                        .unwrap_or("x")
+                );
+                format!("sqlite://{}", self.settings.data_dir.join(name).display())
+            }
+            DatabaseUrl::Postgres(_) => fresh_postgres_database(),
+        }
+    }
+
     // ------------------------------------------------------------ the command line
 
     /// Run the real binary against this app's database.

@@ -25,7 +25,7 @@ use std::net::TcpListener;
 pub use app::{spawn_app, spawn_app_with, TestApp};
 pub use client::{Browser, Listing};
 pub use cutter::CommitCutter;
-pub use html::{field_value, journal_rows, local_in, min_bid};
+pub use html::{field_value, journal_rows, local_in, min_bid, won_in};
 pub(crate) use pg::both_databases;
 pub use pg::{own_cluster, postgres_or_skip, Db};
 pub use ws::{close_code, connect, expect_frame, next_frame, send_text};
