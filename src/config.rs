@@ -178,6 +178,12 @@ pub struct Settings {
     /// How long a seller has to approve or reject a requested trade before the scheduler
     /// cancels it and releases the buyer's money (`NEIGHBORBID_MARKET_RESPOND_SECS`).
     pub market_respond_within: std::time::Duration,
+    /// Soft close: a bid this close to an auction's end moves the end to this long after the
+    /// bid (`NEIGHBORBID_SOFT_CLOSE_SECS`; 0 turns it off).
+    pub soft_close: std::time::Duration,
+    /// Soft close: the latest an end can move to, after the end the seller set
+    /// (`NEIGHBORBID_SOFT_CLOSE_CAP_SECS`).
+    pub soft_close_cap: std::time::Duration,
     /// Photo uploads read and decoded at once by this process (`NEIGHBORBID_UPLOAD_CONCURRENCY`).
     pub upload_concurrency: usize,
     /// How long an upload waits for one of those slots before it is answered 503.
@@ -296,6 +302,8 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("market_auto_confirm", &self.market_auto_confirm)
             .field("market_respond_within", &self.market_respond_within)
+            .field("soft_close", &self.soft_close)
+            .field("soft_close_cap", &self.soft_close_cap)
             .field("upload_concurrency", &self.upload_concurrency)
             .field("uploads_per_day", &self.uploads_per_day)
             .field("portone", &self.portone)
@@ -312,6 +320,12 @@ const MAX_SHUTDOWN_TIMEOUT_SECS: u64 = 10 * 60;
 pub const DEFAULT_MARKET_AUTO_CONFIRM_SECS: u64 = 7 * 24 * 60 * 60;
 /// The default time a seller has to answer a requested trade: 72 hours.
 pub const DEFAULT_MARKET_RESPOND_SECS: u64 = 72 * 60 * 60;
+/// Soft close: three minutes.
+pub const DEFAULT_SOFT_CLOSE_SECS: u64 = 3 * 60;
+/// Soft close: an end moves at most an hour past the end the seller set.
+pub const DEFAULT_SOFT_CLOSE_CAP_SECS: u64 = 60 * 60;
+/// The longest soft-close window or cap a site may set: a day.
+const MAX_SOFT_CLOSE_SECS: u64 = 24 * 60 * 60;
 /// The longest auto-confirm period accepted: 365 days.
 pub const MAX_MARKET_AUTO_CONFIRM_SECS: u64 = 365 * 24 * 60 * 60;
 
@@ -344,6 +358,8 @@ impl Settings {
             ws_session_check_interval: std::time::Duration::from_secs(5),
             market_auto_confirm: std::time::Duration::from_secs(DEFAULT_MARKET_AUTO_CONFIRM_SECS),
             market_respond_within: std::time::Duration::from_secs(DEFAULT_MARKET_RESPOND_SECS),
+            soft_close: std::time::Duration::from_secs(DEFAULT_SOFT_CLOSE_SECS),
+            soft_close_cap: std::time::Duration::from_secs(DEFAULT_SOFT_CLOSE_CAP_SECS),
             upload_concurrency: 2,
             upload_wait: std::time::Duration::from_secs(10),
             uploads_per_day: 20,
@@ -453,6 +469,23 @@ impl Settings {
                 )));
             }
             s.market_auto_confirm = std::time::Duration::from_secs(secs);
+        }
+        for (name, field) in [
+            ("NEIGHBORBID_SOFT_CLOSE_SECS", &mut s.soft_close),
+            ("NEIGHBORBID_SOFT_CLOSE_CAP_SECS", &mut s.soft_close_cap),
+        ] {
+            if let Some(v) = get(name) {
+                // 0 is allowed: no soft close (the window) or no extension (the cap).
+                let secs: u64 = v.trim().parse().map_err(|_| {
+                    ConfigError(format!("{name} must be a whole number of seconds (0 or more)"))
+                })?;
+                if secs > MAX_SOFT_CLOSE_SECS {
+                    return Err(ConfigError(format!(
+                        "{name} can be at most {MAX_SOFT_CLOSE_SECS} (a day)"
+                    )));
+                }
+                *field = std::time::Duration::from_secs(secs);
+            }
         }
         if let Some(v) = get("NEIGHBORBID_MARKET_RESPOND_SECS") {
             let secs: u64 = parse_num("NEIGHBORBID_MARKET_RESPOND_SECS", &v)?;

@@ -169,6 +169,10 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        increment_table -> Bool,
+        reserve_price -> Nullable<BigInt>,
+        original_ends_at -> Nullable<Timestamp>,
+        extensions -> Integer,
     }
 }
 

@@ -11,6 +11,8 @@ pub enum AuctionStatus {
     Active,
     Sold,
     NoBids,
+    /// Ended with bids, all below the seller's secret reserve: no sale, holds released.
+    ReserveNotMet,
     Cancelled,
 }
 
@@ -21,6 +23,7 @@ impl AuctionStatus {
             AuctionStatus::Active => "active",
             AuctionStatus::Sold => "sold",
             AuctionStatus::NoBids => "no_bids",
+            AuctionStatus::ReserveNotMet => "reserve_not_met",
             AuctionStatus::Cancelled => "cancelled",
         }
     }
@@ -31,6 +34,7 @@ impl AuctionStatus {
             "active" => AuctionStatus::Active,
             "sold" => AuctionStatus::Sold,
             "no_bids" => AuctionStatus::NoBids,
+            "reserve_not_met" => AuctionStatus::ReserveNotMet,
             "cancelled" => AuctionStatus::Cancelled,
             _ => return None,
         })
@@ -47,7 +51,42 @@ impl AuctionStatus {
             AuctionStatus::Active => "Active",
             AuctionStatus::Sold => "Sold",
             AuctionStatus::NoBids => "Ended without bids",
+            AuctionStatus::ReserveNotMet => "Ended — reserve not met",
             AuctionStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// How much a bid must beat the price by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Increment {
+    /// The site's published table: the step grows with the price ([`INCREMENT_TABLE`]).
+    Table,
+    /// The seller's own unit; bids are multiples of it.
+    Fixed(Won),
+}
+
+/// The published increment table: below each bound (exclusive) a bid must beat the price by
+/// the step; the last row has no bound.
+pub const INCREMENT_TABLE: [(Option<i64>, i64); 4] = [
+    (Some(50_000), 1_000),
+    (Some(200_000), 2_000),
+    (Some(1_000_000), 5_000),
+    (None, 10_000),
+];
+
+impl Increment {
+    /// The step above `price`.
+    pub fn step(self, price: Won) -> Won {
+        match self {
+            Increment::Fixed(unit) => unit,
+            Increment::Table => {
+                let step = INCREMENT_TABLE
+                    .iter()
+                    .find(|(bound, _)| bound.is_none_or(|b| price.get() < b))
+                    .map_or(10_000, |(_, step)| *step);
+                Won::from_stored(step)
+            }
         }
     }
 }
@@ -56,30 +95,31 @@ impl AuctionStatus {
 #[derive(Debug, Clone, Copy)]
 pub struct PriceState {
     pub start_price: Won,
-    pub bid_unit: Won,
+    pub increment: Increment,
     pub buy_now_price: Option<Won>,
     pub current_price: Won,
     pub bid_count: i32,
 }
 
 impl PriceState {
-    /// The first bid is at least the start price; every later one at least current + unit.
+    /// The first bid is at least the start price; every later one at least the price plus
+    /// its increment.
     pub fn minimum_bid(&self) -> Won {
         if self.bid_count == 0 {
             self.start_price
         } else {
             self.current_price
-                .checked_add(self.bid_unit)
+                .checked_add(self.increment.step(self.current_price))
                 .unwrap_or(self.current_price)
         }
     }
 
     /// Check an amount against the price rules (not time, seller or funds).
     pub fn check_amount(&self, amount: Won) -> Result<(), AmountRule> {
-        if amount.get() % self.bid_unit.get() != 0 {
-            return Err(AmountRule::NotMultiple {
-                unit: self.bid_unit,
-            });
+        if let Increment::Fixed(unit) = self.increment {
+            if amount.get() % unit.get() != 0 {
+                return Err(AmountRule::NotMultiple { unit });
+            }
         }
         if amount < self.minimum_bid() {
             return Err(AmountRule::TooLow {
@@ -92,6 +132,32 @@ impl PriceState {
             }
         }
         Ok(())
+    }
+}
+
+/// Soft close: a bid in the last `window` before the end moves the end to `window` after the
+/// bid, but never past `cap` after the end the seller set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftClose {
+    pub window: chrono::Duration,
+    pub cap: chrono::Duration,
+}
+
+impl SoftClose {
+    /// The new end after a bid at `now`, when it moves: `ends_at` now, `original` the end the
+    /// seller set (`None`: never moved yet).
+    pub fn extended_end(
+        &self,
+        ends_at: NaiveDateTime,
+        original: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> Option<NaiveDateTime> {
+        if self.window <= chrono::Duration::zero() || ends_at - now > self.window {
+            return None;
+        }
+        let hard_end = original.unwrap_or(ends_at) + self.cap;
+        let wanted = (now + self.window).min(hard_end);
+        (wanted > ends_at).then_some(wanted)
     }
 }
 
@@ -165,11 +231,83 @@ mod tests {
     fn state(bids: i32) -> PriceState {
         PriceState {
             start_price: won(10_000),
-            bid_unit: won(1_000),
+            increment: Increment::Fixed(won(1_000)),
             buy_now_price: Some(won(50_000)),
             current_price: won(if bids == 0 { 10_000 } else { 20_000 }),
             bid_count: bids,
         }
+    }
+
+    #[test]
+    fn the_increment_table_steps_up_at_each_band_edge() {
+        for (price, step) in [
+            (1_000, 1_000),
+            (49_999, 1_000),
+            (50_000, 2_000),
+            (199_999, 2_000),
+            (200_000, 5_000),
+            (999_999, 5_000),
+            (1_000_000, 10_000),
+            (90_000_000, 10_000),
+        ] {
+            assert_eq!(Increment::Table.step(won(price)), won(step), "at {price}");
+        }
+        assert_eq!(Increment::Fixed(won(500)).step(won(1_000_000)), won(500));
+        let table = PriceState {
+            start_price: won(10_000),
+            increment: Increment::Table,
+            buy_now_price: None,
+            current_price: won(49_000),
+            bid_count: 3,
+        };
+        assert_eq!(table.minimum_bid(), won(50_000));
+        // No multiple rule with the table: any amount at or above the minimum.
+        assert_eq!(table.check_amount(won(50_123)), Ok(()));
+        let at_edge = PriceState {
+            current_price: won(50_000),
+            ..table
+        };
+        assert_eq!(at_edge.minimum_bid(), won(52_000));
+    }
+
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn soft_close_extends_a_late_bid_up_to_the_cap_and_never_an_early_one() {
+        let rule = SoftClose {
+            window: chrono::Duration::minutes(3),
+            cap: chrono::Duration::minutes(60),
+        };
+        let end = at(3600);
+        // More than the window before the end: no move.
+        assert_eq!(rule.extended_end(end, None, at(3600 - 181)), None);
+        // Exactly the window before: the end moves to now + window = the same instant: no move.
+        assert_eq!(rule.extended_end(end, None, at(3600 - 180)), None);
+        // One second before the end: now + 3 minutes.
+        assert_eq!(rule.extended_end(end, None, at(3599)), Some(at(3599 + 180)));
+        // Near the cap: never past original + 60 minutes.
+        let original = end;
+        let moved = at(3600 + 3590);
+        assert_eq!(
+            rule.extended_end(moved, Some(original), at(3600 + 3500)),
+            Some(at(3600 + 3600))
+        );
+        // At the cap: no further move.
+        let capped = at(3600 + 3600);
+        assert_eq!(
+            rule.extended_end(capped, Some(original), at(3600 + 3599)),
+            None
+        );
+        // Switched off.
+        let off = SoftClose {
+            window: chrono::Duration::zero(),
+            cap: chrono::Duration::minutes(60),
+        };
+        assert_eq!(off.extended_end(end, None, at(3599)), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{auctions, bids, users};
 use crate::db::{like_pattern, lower, write_tx, DbConnection};
-use crate::domain::auction::{AuctionStatus, PriceState};
+use crate::domain::auction::{AuctionStatus, Increment, PriceState};
 use crate::domain::image::Image;
 use crate::domain::{Description, Title, UserId, Won};
 use crate::first_for_update;
@@ -41,6 +41,14 @@ pub struct Auction {
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Bids go up by the site's increment table (true) or by `bid_unit`.
+    pub increment_table: bool,
+    /// The secret lowest price the seller will sell at, if any.
+    pub reserve_price: Option<i64>,
+    /// The end the seller set, once a late bid has moved `ends_at` (soft close).
+    pub original_ends_at: Option<NaiveDateTime>,
+    /// How many times a late bid moved the end.
+    pub extensions: i32,
 }
 
 impl Auction {
@@ -51,7 +59,11 @@ impl Auction {
     pub fn prices(&self) -> PriceState {
         PriceState {
             start_price: Won::from_stored(self.start_price),
-            bid_unit: Won::from_stored(self.bid_unit),
+            increment: if self.increment_table {
+                Increment::Table
+            } else {
+                Increment::Fixed(Won::from_stored(self.bid_unit))
+            },
             buy_now_price: self.buy_now_price.map(Won::from_stored),
             current_price: Won::from_stored(self.current_price),
             bid_count: self.bid_count,
@@ -75,8 +87,11 @@ pub struct ListingDraft {
     pub category_id: i64,
     pub region_id: i64,
     pub start_price: Won,
-    pub bid_unit: Won,
+    /// The site's increment table, or the seller's fixed unit.
+    pub increment: Increment,
     pub buy_now_price: Option<Won>,
+    /// The secret lowest price the seller will sell at.
+    pub reserve_price: Option<Won>,
     /// `None`: now.
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: NaiveDateTime,
@@ -112,11 +127,20 @@ pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTi
     {
         errors.push("Choose a neighbourhood from the list.".to_owned());
     }
-    if draft.start_price.get() % draft.bid_unit.get() != 0 {
-        errors.push(format!(
-            "The start price must be a whole multiple of the bid unit ({}).",
-            draft.bid_unit
-        ));
+    if let Increment::Fixed(unit) = draft.increment {
+        if draft.start_price.get() % unit.get() != 0 {
+            errors.push(format!(
+                "The start price must be a whole multiple of the bid unit ({unit})."
+            ));
+        }
+    }
+    if let Some(reserve) = draft.reserve_price {
+        if reserve < draft.start_price {
+            errors.push("The reserve price cannot be below the start price.".to_owned());
+        }
+        if draft.buy_now_price.is_some_and(|b| reserve >= b) {
+            errors.push("The reserve price must be below the buy-now price.".to_owned());
+        }
     }
     if let Some(buy_now) = draft.buy_now_price {
         if buy_now <= draft.start_price {
@@ -223,8 +247,10 @@ pub fn create_listing(
                 auctions::region_id.eq(draft.region_id),
                 auctions::image_name.eq(photo.map(|p| p.name.as_str())),
                 auctions::start_price.eq(draft.start_price.get()),
-                auctions::bid_unit.eq(draft.bid_unit.get()),
+                auctions::bid_unit.eq(unit_of(draft.increment)),
+                auctions::increment_table.eq(draft.increment == Increment::Table),
                 auctions::buy_now_price.eq(draft.buy_now_price.map(Won::get)),
+                auctions::reserve_price.eq(draft.reserve_price.map(Won::get)),
                 auctions::current_price.eq(draft.start_price.get()),
                 auctions::bid_count.eq(0),
                 auctions::starts_at.eq(starts_at),
@@ -286,8 +312,10 @@ pub fn edit_listing(
                 auctions::region_id.eq(draft.region_id),
                 auctions::image_name.eq(new_image.or(a.image_name.as_deref())),
                 auctions::start_price.eq(draft.start_price.get()),
-                auctions::bid_unit.eq(draft.bid_unit.get()),
+                auctions::bid_unit.eq(unit_of(draft.increment)),
+                auctions::increment_table.eq(draft.increment == Increment::Table),
                 auctions::buy_now_price.eq(draft.buy_now_price.map(Won::get)),
+                auctions::reserve_price.eq(draft.reserve_price.map(Won::get)),
                 auctions::current_price.eq(draft.start_price.get()),
                 auctions::starts_at.eq(starts_at),
                 auctions::ends_at.eq(draft.ends_at),
@@ -298,6 +326,14 @@ pub fn edit_listing(
             .execute(conn)?;
         Ok(a.image_name.filter(|_| new_image.is_some()))
     })
+}
+
+/// The stored `bid_unit`: the seller's unit, or the table's first step (unused then).
+fn unit_of(increment: Increment) -> i64 {
+    match increment {
+        Increment::Fixed(unit) => unit.get(),
+        Increment::Table => 1_000,
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {

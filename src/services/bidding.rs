@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::db::once::{self, OnceKey};
 use crate::db::schema::{auctions, bids};
 use crate::db::{lock_wallets, write_tx, DbConnection, WalletRow};
-use crate::domain::auction::{window, AmountRule, AuctionStatus, Window};
+use crate::domain::auction::{window, AmountRule, AuctionStatus, SoftClose, Window};
 use crate::domain::{LedgerKind, UserId, Won};
 use crate::first_for_update;
 use crate::services::auctions::Auction;
@@ -192,6 +192,7 @@ pub fn place_bid(
     bidder_id: UserId,
     amount: Won,
     now: NaiveDateTime,
+    soft_close: SoftClose,
     key: Option<&OnceKey>,
 ) -> Result<BidPlaced, PlaceBidError> {
     // A resubmitted form gets its first outcome, not the refusal that outcome causes now.
@@ -253,6 +254,18 @@ pub fn place_bid(
                     auctions::updated_at.eq(now),
                 ))
                 .execute(conn)?;
+            // Soft close: a bid in the last minutes moves the end (pushed to watchers with the
+            // rest of the state once this commits).
+            if let Some(new_end) = soft_close.extended_end(a.ends_at, a.original_ends_at, now) {
+                diesel::update(auctions::table.find(auction_id))
+                    .set((
+                        auctions::ends_at.eq(new_end),
+                        auctions::original_ends_at
+                            .eq(Some(a.original_ends_at.unwrap_or(a.ends_at))),
+                        auctions::extensions.eq(auctions::extensions + 1),
+                    ))
+                    .execute(conn)?;
+            }
             Ok(BidPlaced { event })
         })
     })
@@ -425,7 +438,14 @@ pub fn close_auction(
         }
         let event = AuctionEvent::new(auction_id, None);
         events::notify(conn, &event)?;
+        let below_reserve = a.reserve_price.is_some_and(|r| a.current_price < r);
         let (status, winner) = match a.leader_id {
+            Some(leader) if below_reserve => {
+                // No sale below the seller's secret reserve: the highest bid's hold goes back.
+                lock_wallets(conn, &[leader])?;
+                release(conn, auction_id, leader, a.current_price)?;
+                (AuctionStatus::ReserveNotMet, None)
+            }
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
                 pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;

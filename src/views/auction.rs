@@ -38,6 +38,11 @@ pub struct AuctionState {
     pub ends_at: String,
     pub bids: Vec<BidView>,
     pub watchers: usize,
+    /// With a secret reserve: whether the price has reached it (`None`: no reserve).
+    pub reserve_met: Option<bool>,
+    /// Soft close: how often a late bid moved the end, and the end the seller set.
+    pub extensions: i32,
+    pub original_ends_at: Option<String>,
 }
 
 /// The state fragment: the same partial the auction page includes.
@@ -109,6 +114,11 @@ pub fn load_auction_and_state(
         },
         deadline_ms: deadline.and_utc().timestamp_millis(),
         ends_at: local(&a.ends_at),
+        reserve_met: a
+            .reserve_price
+            .map(|r| a.bid_count > 0 && a.current_price >= r),
+        extensions: a.extensions,
+        original_ends_at: a.original_ends_at.as_ref().map(local),
         bids: bids
             .into_iter()
             .map(|b| BidView {

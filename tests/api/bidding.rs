@@ -149,10 +149,11 @@ async fn bids_after_the_end_are_refused_even_before_the_scheduler_closes(db: Db)
     let seller = app.sign_up("late_seller").await;
     let bidder = app.funded("late", 100_000).await;
     let mut l = Listing::new("Ends now");
-    l.ends_at = local_in(1);
+    // Two seconds ahead: a loaded machine may take a second to get the listing in.
+    l.ends_at = local_in(2);
     l.buy_now_price = "50000".into();
     let id = app.list(&seller, &l).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
     assert_eq!(
         app.auction_row(id).0,
         "active",

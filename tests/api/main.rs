@@ -13,6 +13,7 @@ mod admin_payments;
 mod auctions;
 mod audit;
 mod bidding;
+mod bidding_rules;
 mod browser;
 mod checkout;
 mod cli;

@@ -54,8 +54,9 @@ pub async fn bid(
     let bidder = user.id;
     let key = OnceKey::parse(bidder, "bid", &form.idempotency_key)
         .map(|k| k.for_request(&format!("{id}:{amount}")));
+    let soft = super::soft_close(&state.settings);
     let result = db_once(&state, key.is_some(), move |conn| {
-        bidding::place_bid(conn, id, bidder, amount, now(), key.as_ref())
+        bidding::place_bid(conn, id, bidder, amount, now(), soft, key.as_ref())
     })
     .await;
     match result {

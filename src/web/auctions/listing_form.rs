@@ -2,6 +2,7 @@
 //! the page that shows the form (new and edit).
 
 use crate::domain::auction::parse_local;
+use crate::domain::auction::Increment;
 use crate::domain::{Description, Title, Won};
 use crate::services::auctions::{Auction, ListingDraft};
 use crate::services::reference::{Category, Reference, RegionGroup};
@@ -23,6 +24,7 @@ pub struct ListingFields {
     pub start_price: String,
     pub bid_unit: String,
     pub buy_now_price: String,
+    pub reserve_price: String,
     pub starts_at: String,
     pub ends_at: String,
     pub is_national: bool,
@@ -39,6 +41,7 @@ impl ListingFields {
             start_price: clip("start_price", 30),
             bid_unit: clip("bid_unit", 30),
             buy_now_price: clip("buy_now_price", 30),
+            reserve_price: clip("reserve_price", 30),
             starts_at: clip("starts_at", 30),
             ends_at: clip("ends_at", 30),
             is_national: matches!(
@@ -61,8 +64,13 @@ impl ListingFields {
             category_id: a.category_id.to_string(),
             region_id: a.region_id.to_string(),
             start_price: a.start_price.to_string(),
-            bid_unit: a.bid_unit.to_string(),
+            bid_unit: if a.increment_table {
+                String::new()
+            } else {
+                a.bid_unit.to_string()
+            },
             buy_now_price: a.buy_now_price.map(|p| p.to_string()).unwrap_or_default(),
+            reserve_price: a.reserve_price.map(|p| p.to_string()).unwrap_or_default(),
             starts_at: local(&a.starts_at),
             ends_at: local(&a.ends_at),
             is_national: a.is_national,
@@ -102,15 +110,21 @@ impl ListingFields {
             }
         };
         let start_price = money("Start price", &self.start_price);
-        let bid_unit = if self.bid_unit.trim().is_empty() {
-            Won::new(1000)
+        // No unit: the site's increment table.
+        let increment = if self.bid_unit.trim().is_empty() {
+            Some(Increment::Table)
         } else {
-            money("Bid unit", &self.bid_unit)
+            money("Bid unit", &self.bid_unit).map(Increment::Fixed)
         };
         let buy_now_price = if self.buy_now_price.trim().is_empty() {
             Some(None)
         } else {
             money("Buy-now price", &self.buy_now_price).map(Some)
+        };
+        let reserve_price = if self.reserve_price.trim().is_empty() {
+            Some(None)
+        } else {
+            money("Reserve price", &self.reserve_price).map(Some)
         };
         let mut time = |label: &str, raw: &str| match parse_local(raw, tz) {
             Some(t) => Some(t),
@@ -138,8 +152,8 @@ impl ListingFields {
             category_id,
             region_id,
             start_price,
-            bid_unit,
-            buy_now_price,
+            increment,
+            (buy_now_price, reserve_price),
             starts_at,
             ends_at,
         ) {
@@ -149,8 +163,8 @@ impl ListingFields {
                 Some(category_id),
                 Some(region_id),
                 Some(start_price),
-                Some(bid_unit),
-                Some(buy_now_price),
+                Some(increment),
+                (Some(buy_now_price), Some(reserve_price)),
                 Some(starts_at),
                 Some(ends_at),
             ) if errors.is_empty() => Ok(ListingDraft {
@@ -159,8 +173,9 @@ impl ListingFields {
                 category_id,
                 region_id,
                 start_price,
-                bid_unit,
+                increment,
                 buy_now_price,
+                reserve_price,
                 starts_at,
                 ends_at,
                 is_national: self.is_national,

@@ -324,8 +324,9 @@ async fn handle_frame(
             };
             let key =
                 OnceKey::parse(user, "bid", &key).map(|k| k.for_request(&format!("{id}:{amount}")));
+            let soft = super::soft_close(&state.settings);
             match db(state, move |conn| {
-                bidding::place_bid(conn, id, user, amount, now(), key.as_ref())
+                bidding::place_bid(conn, id, user, amount, now(), soft, key.as_ref())
             })
             .await
             {

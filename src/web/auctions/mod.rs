@@ -56,3 +56,13 @@ impl Card {
 pub(crate) fn opt_id(s: &str) -> Option<i64> {
     s.trim().parse::<i64>().ok().filter(|n| *n > 0)
 }
+
+/// The site's soft-close rule, from its settings.
+pub(crate) fn soft_close(settings: &crate::config::Settings) -> crate::domain::auction::SoftClose {
+    let span =
+        |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero());
+    crate::domain::auction::SoftClose {
+        window: span(settings.soft_close),
+        cap: span(settings.soft_close_cap),
+    }
+}

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::domain::auction::{window, AuctionStatus, Window};
+use crate::domain::auction::{window, AuctionStatus, Window, INCREMENT_TABLE};
 use crate::domain::Won;
 use crate::services::auctions::Auction;
 use crate::services::now;
@@ -21,7 +21,10 @@ pub struct ShowPage {
     pub state: AuctionState,
     pub region_name: String,
     pub category_name: String,
-    pub bid_unit: Won,
+    /// "Bids go up …" in one sentence: the seller's unit, or the site's table.
+    pub increment_rule: String,
+    /// "Soft close: …" in one sentence (empty when the site turned it off).
+    pub soft_close_rule: String,
     pub start_price: Won,
     pub buy_now: Option<Won>,
     /// Why the viewer cannot bid (`None`: the form is shown).
@@ -68,7 +71,8 @@ pub(crate) async fn show_page(
     let page = ShowPage {
         region_name: state.reference.region_name(a.region_id),
         category_name: state.reference.category_name(a.category_id),
-        bid_unit: Won::from_stored(a.bid_unit),
+        increment_rule: increment_rule(&a),
+        soft_close_rule: soft_close_rule(&state.settings),
         start_price: Won::from_stored(a.start_price),
         buy_now: a.buy_now(),
         cannot_bid,
@@ -99,4 +103,54 @@ pub async fn show(
         String::new(),
     )
     .await
+}
+
+/// The increment rule of `a`, in one sentence.
+fn increment_rule(a: &Auction) -> String {
+    if !a.increment_table {
+        return format!(
+            "Bids go up in steps of {} (the seller's unit).",
+            Won::from_stored(a.bid_unit)
+        );
+    }
+    let mut bands = Vec::new();
+    let mut from = 0_i64;
+    for (bound, step) in INCREMENT_TABLE {
+        let step = Won::from_stored(step);
+        match bound {
+            Some(b) if from == 0 => bands.push(format!("{step} below {}", Won::from_stored(b))),
+            Some(b) => bands.push(format!("{step} up to {}", Won::from_stored(b))),
+            None => bands.push(format!("{step} from {}", Won::from_stored(from))),
+        }
+        from = bound.unwrap_or(from);
+    }
+    format!(
+        "Bids go up by the site's increment table: {}.",
+        bands.join(", ")
+    )
+}
+
+/// The site's soft-close rule, in one sentence.
+fn soft_close_rule(settings: &crate::config::Settings) -> String {
+    if settings.soft_close.is_zero() {
+        return String::new();
+    }
+    let window = span_words(settings.soft_close);
+    format!(
+        "Soft close: a bid in the last {window} moves the end to {window} after that bid, up to {} past the original end, so nobody wins by bidding in the last second.",
+        span_words(settings.soft_close_cap),
+    )
+}
+
+/// "4 seconds", "3 minutes", "1 hour 30 minutes".
+fn span_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let unit = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => unit(s, "second"),
+        (0, m, 0) => unit(m, "minute"),
+        (h, 0, 0) => unit(h, "hour"),
+        (h, m, _) if h > 0 => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
+        (_, m, s) => format!("{} {}", unit(m, "minute"), unit(s, "second")),
+    }
 }

@@ -46,6 +46,9 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
     }
     // Tests fund wallets through the development top-up (off by default).
     settings.dev_topup = true;
+    // Auctions in tests end seconds after their last bids: soft close is off unless a test
+    // turns it on.
+    settings.soft_close = std::time::Duration::ZERO;
     tweak(&mut settings);
     let (address, handle) = start(settings.clone()).await;
     TestApp {

@@ -208,6 +208,7 @@ impl Browser {
             .text("region_id", l.region_id.clone())
             .text("start_price", l.start_price.clone())
             .text("bid_unit", l.bid_unit.clone())
+            .text("reserve_price", l.reserve_price.clone())
             .text("buy_now_price", l.buy_now_price.clone())
             .text("starts_at", l.starts_at.clone())
             .text("ends_at", l.ends_at.clone());
@@ -275,6 +276,7 @@ pub struct Listing {
     pub title: String,
     pub start_price: String,
     pub bid_unit: String,
+    pub reserve_price: String,
     pub buy_now_price: String,
     pub starts_at: String,
     pub ends_at: String,
@@ -290,6 +292,7 @@ impl Listing {
             title: title.to_owned(),
             start_price: "10000".into(),
             bid_unit: "1000".into(),
+            reserve_price: String::new(),
             buy_now_price: String::new(),
             starts_at: String::new(),
             ends_at: local_in(3600),

@@ -86,6 +86,8 @@ impl TestApp {
             .env("NEIGHBORBID_DATA_DIR", &data)
             .env("NEIGHBORBID_BIND", format!("127.0.0.1:{port}"))
             .env("NEIGHBORBID_WORKERS", "2")
+            // As in-process test apps: auctions end seconds after their last bids.
+            .env("NEIGHBORBID_SOFT_CLOSE_SECS", "0")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -1,0 +1,1 @@
+-- Down: the columns stay (SQLite would need another rebuild); nothing reads them then.
