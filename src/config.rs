@@ -477,7 +477,9 @@ impl Settings {
             if let Some(v) = get(name) {
                 // 0 is allowed: no soft close (the window) or no extension (the cap).
                 let secs: u64 = v.trim().parse().map_err(|_| {
-                    ConfigError(format!("{name} must be a whole number of seconds (0 or more)"))
+                    ConfigError(format!(
+                        "{name} must be a whole number of seconds (0 or more)"
+                    ))
                 })?;
                 if secs > MAX_SOFT_CLOSE_SECS {
                     return Err(ConfigError(format!(

@@ -28,6 +28,8 @@ pub enum PlaceBidError {
     Ended,
     #[error("You cannot bid on your own auction.")]
     OwnAuction,
+    #[error("{}", neighbours_only(.district))]
+    NotNeighbour { district: String },
     #[error("Your bid must be at least {minimum}.")]
     TooLow { minimum: Won },
     #[error("Bids go up in steps of {unit}: enter a whole multiple of {unit}.")]
@@ -51,6 +53,65 @@ impl From<AmountRule> for PlaceBidError {
             AmountRule::UseBuyNow { buy_now } => PlaceBidError::UseBuyNow { buy_now },
         }
     }
+}
+
+/// Why a member from elsewhere cannot take part in a local auction, in one sentence.
+pub fn neighbours_only(district: &str) -> String {
+    format!(
+        "This is a local auction for neighbours in {district}: only members whose neighbourhood is in {district} can bid or buy. National auctions are open to everyone."
+    )
+}
+
+/// The district a region lies in (a neighbourhood's parent; a district itself), with its name.
+fn district_of(conn: &mut DbConnection, region_id: i64) -> QueryResult<Option<(i64, String)>> {
+    use crate::db::schema::regions;
+    let Some((level, parent)) = regions::table
+        .find(region_id)
+        .select((regions::level, regions::parent_id))
+        .first::<(i32, Option<i64>)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let district = match level {
+        3 => parent,
+        2 => Some(region_id),
+        _ => None,
+    };
+    match district {
+        Some(id) => regions::table
+            .find(id)
+            .select((regions::id, regions::full_name))
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
+}
+
+/// A local auction takes bids and purchases only from members whose neighbourhood lies in the
+/// district of the auction's neighbourhood; a national one from everyone. `Err(district)`
+/// names the district for the refusal.
+fn check_neighbour(
+    conn: &mut DbConnection,
+    a: &Auction,
+    member: UserId,
+) -> Result<Result<(), String>, diesel::result::Error> {
+    if a.is_national {
+        return Ok(Ok(()));
+    }
+    use crate::db::schema::users;
+    let home: i64 = users::table
+        .find(member)
+        .select(users::region_id)
+        .first(conn)?;
+    let theirs = district_of(conn, a.region_id)?;
+    let mine = district_of(conn, home)?;
+    Ok(match theirs {
+        Some((id, _)) if mine.as_ref().is_some_and(|(m, _)| *m == id) => Ok(()),
+        Some((_, name)) => Err(name),
+        // An auction outside any district (not listable today): nobody is turned away.
+        None => Ok(()),
+    })
 }
 
 /// What a committed bid changed (for flashes and live updates).
@@ -203,6 +264,10 @@ pub fn place_bid(
     if let Err(refused) = check_bid_rules(&seen, bidder_id, amount, now) {
         return once::replay::<_, PlaceBidError>(conn, key)?.ok_or(refused);
     }
+    // Where a member lives does not change with the bid: checked once, before the locks.
+    if let Err(district) = check_neighbour(conn, &seen, bidder_id)? {
+        return Err(PlaceBidError::NotNeighbour { district });
+    }
     write_tx(conn, |conn| {
         once::run(conn, key, |conn| {
             let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
@@ -285,6 +350,8 @@ pub enum BuyNowError {
     Ended,
     #[error("You cannot buy your own item.")]
     OwnAuction,
+    #[error("{}", neighbours_only(.district))]
+    NotNeighbour { district: String },
     #[error(
         "You have {available} available, but buying now costs {needed}. Top up your wallet first."
     )]
@@ -326,6 +393,9 @@ pub fn buy_now(
             }
             if a.seller_id == buyer_id {
                 return Err(BuyNowError::OwnAuction);
+            }
+            if let Err(district) = check_neighbour(conn, &a, buyer_id)? {
+                return Err(BuyNowError::NotNeighbour { district });
             }
             // The price the buyer agreed to, compared under the lock: a seller cannot switch it
             // between the buyer reading the page and the buyer's POST arriving.

@@ -104,6 +104,16 @@ impl Reference {
         out
     }
 
+    /// The district a region lies in: a neighbourhood's parent, or the district itself.
+    pub fn district_of(&self, id: i64) -> Option<&Region> {
+        let region = self.region(id)?;
+        match region.level {
+            3 => region.parent_id.and_then(|p| self.region(p)),
+            2 => Some(region),
+            _ => None,
+        }
+    }
+
     pub fn region_name(&self, id: i64) -> String {
         self.region(id)
             .map(|r| r.full_name.clone())

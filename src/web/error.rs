@@ -161,8 +161,8 @@ macro_rules! use_case_errors {
                 type E = $t;
                 match e {
                     E::Unexpected(e) => AppError::from(e),
-                    $(E::$nf => AppError::NotFound,)*
-                    $(e @ E::$fb => AppError::Forbidden(e.to_string()),)*
+                    $(E::$nf { .. } => AppError::NotFound,)*
+                    $(e @ E::$fb { .. } => AppError::Forbidden(e.to_string()),)*
                     #[allow(unreachable_patterns, reason = "some use cases have no rule left")]
                     rule => AppError::Rejected(rule.to_string()),
                 }
@@ -172,8 +172,8 @@ macro_rules! use_case_errors {
 }
 
 use_case_errors! {
-    PlaceBidError { not_found: [NotFound], forbidden: [OwnAuction] }
-    BuyNowError { not_found: [NotFound], forbidden: [OwnAuction] }
+    PlaceBidError { not_found: [NotFound], forbidden: [OwnAuction, NotNeighbour] }
+    BuyNowError { not_found: [NotFound], forbidden: [OwnAuction, NotNeighbour] }
     CloseError { not_found: [NotFound], forbidden: [] }
     CancelError { not_found: [NotFound], forbidden: [NotAllowed] }
     SignUpError { not_found: [], forbidden: [] }

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{
     both_databases, expect_frame, local_in, min_bid, spawn_app, spawn_app_with, Db, Listing,
+    PASSWORD,
 };
 
 both_databases!(
@@ -16,6 +17,7 @@ both_databases!(
     an_auction_that_reaches_its_reserve_sells_to_the_highest_bid,
     a_reserve_must_sit_between_the_start_and_the_buy_now_price,
     a_late_bid_moves_the_end_and_watchers_see_it_but_never_past_the_cap,
+    a_local_auction_takes_bids_only_from_neighbours_of_its_district,
 );
 
 async fn an_auction_on_the_increment_table_asks_for_the_step_of_its_price_band(db: Db) {
@@ -196,6 +198,64 @@ async fn a_late_bid_moves_the_end_and_watchers_see_it_but_never_past_the_cap(db:
     assert!(
         chrono::Utc::now().naive_utc() >= cap,
         "closed only at the moved end"
+    );
+    app.assert_audit_clean();
+}
+
+async fn a_local_auction_takes_bids_only_from_neighbours_of_its_district(db: Db) {
+    let app = spawn_app(db).await;
+    // The seller lists in 역삼동 (강남구); 대치동 is in 강남구 too, 서교동 is in 마포구.
+    let seller = app.sign_up("seller").await;
+    let near = app.client();
+    let far = app.client();
+    for (b, name, region) in [(&near, "daechi", "5"), (&far, "seogyo", "8")] {
+        let r = b
+            .post(
+                "/signup",
+                &[
+                    ("username", name),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                    ("display_name", name),
+                    ("region_id", region),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name}");
+        assert_eq!(b.top_up("100000").await.status(), StatusCode::SEE_OTHER);
+    }
+    let mut l = Listing::new("Rice cooker");
+    l.buy_now_price = "50000".into();
+    let local = app.list(&seller, &l).await;
+    // The one from elsewhere is told why, and refused with nothing moved.
+    let (_, page) = app.get_html(&far, &format!("/auctions/{local}")).await;
+    assert!(
+        page.contains("This is a local auction for neighbours in 서울 › 강남구"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("class=\"form inline-form bid-form\""),
+        "no bid form: {page}"
+    );
+    let (status, body) = app.bid(&far, local, 10_000).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("only members whose neighbourhood is in 서울 › 강남구"),
+        "{body}"
+    );
+    let (status, _) = app.buy_now(&far, local).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.wallet(&far).await, (100_000, 0));
+    assert!(app.bid_amounts(local).is_empty());
+    // A neighbour of the same district bids.
+    assert_eq!(app.bid(&near, local, 10_000).await.0, StatusCode::SEE_OTHER);
+    // A national auction is open to everyone.
+    let mut n = Listing::new("Film camera");
+    n.national = true;
+    let national = app.list(&seller, &n).await;
+    assert_eq!(
+        app.bid(&far, national, 10_000).await.0,
+        StatusCode::SEE_OTHER
     );
     app.assert_audit_clean();
 }

@@ -65,6 +65,8 @@ pub(crate) async fn show_page(
         Some("Log in to bid.".to_owned())
     } else if is_seller {
         Some("This is your auction: you cannot bid on it.".to_owned())
+    } else if let Some(district) = outside_district(state, &a, ctx.user.as_ref()) {
+        Some(crate::services::bidding::neighbours_only(&district))
     } else {
         None
     };
@@ -153,4 +155,20 @@ fn span_words(d: std::time::Duration) -> String {
         (h, m, _) if h > 0 => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
         (_, m, s) => format!("{} {}", unit(m, "minute"), unit(s, "second")),
     }
+}
+
+/// A local auction seen by a member whose neighbourhood is outside its district: the
+/// district's name.
+fn outside_district(
+    state: &AppState,
+    a: &Auction,
+    viewer: Option<&crate::services::accounts::CurrentUser>,
+) -> Option<String> {
+    let viewer = viewer?;
+    if a.is_national {
+        return None;
+    }
+    let theirs = state.reference.district_of(a.region_id)?;
+    let mine = state.reference.district_of(viewer.region_id);
+    (mine.map(|m| m.id) != Some(theirs.id)).then(|| theirs.full_name.clone())
 }
