@@ -65,10 +65,9 @@ pub(crate) async fn show_page(
         Some("Log in to bid.".to_owned())
     } else if is_seller {
         Some("This is your auction: you cannot bid on it.".to_owned())
-    } else if let Some(district) = outside_district(state, &a, ctx.user.as_ref()) {
-        Some(crate::services::bidding::neighbours_only(&district))
     } else {
-        None
+        outside_district(state, &a, ctx.user.as_ref())
+            .map(|district| crate::services::bidding::neighbours_only(&district))
     };
     let page = ShowPage {
         region_name: state.reference.region_name(a.region_id),
