@@ -15,8 +15,8 @@ use crate::helpers::{
 };
 use crate::market::{act, list_product, product_page, product_state, trade_ids};
 use crate::payments::{
-    checkout, come_back, deposits, imp_uid_of, location, payment_status, portone_status,
-    wait_status, webhook_form, webhook_json,
+    checkout, come_back, deposits, imp_uid_of, location, pay_at_the_window_anyway, payment_status,
+    portone_status, wait_status, webhook_form, webhook_json,
 };
 
 both_databases!(
@@ -264,22 +264,7 @@ async fn a_card_payment_past_its_deadline_cancels_the_trade_and_moves_nothing(db
     assert!(page.contains("deadline passed unpaid"), "{page}");
     // Paid at the checkout after the deadline anyway: nothing credited or held, and the whole
     // payment goes back to the card.
-    let r = app
-        .post(
-            &buyer,
-            "/portone-sim/checkout",
-            &[
-                ("merchant_uid", uid.as_str()),
-                ("amount", "50000"),
-                ("name", "Brass lamp"),
-                ("m_redirect_url", "/payments/complete"),
-                ("notice_url", ""),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let back = location(&r);
+    let back = pay_at_the_window_anyway(&app, &buyer, &uid, "50000", "Brass lamp").await;
     let imp_uid = imp_uid_of(&back);
     come_back(&app, &buyer, &back, &uid).await;
     assert_eq!(payment_status(&app, &uid), "expired");

@@ -14,8 +14,8 @@ use crate::helpers::{
 };
 use crate::market::{act, list_product, product_page, product_state};
 use crate::payments::{
-    come_back, deposit, deposits, imp_uid_of, location, payment_status, portone_status, vbank_of,
-    wait_status,
+    come_back, deposit, deposits, imp_uid_of, location, pay_at_the_window_anyway, payment_status,
+    portone_status, vbank_of, wait_status,
 };
 
 both_databases!(
@@ -309,22 +309,7 @@ async fn a_buyer_cancels_a_purchase_still_waiting_for_its_payment_and_nothing_ca
         !page.contains("action=\"/portone-sim/checkout\""),
         "no checkout for a cancelled purchase: {page}"
     );
-    let r = app
-        .post(
-            &buyer,
-            "/portone-sim/checkout",
-            &[
-                ("merchant_uid", card_uid.as_str()),
-                ("amount", "25000"),
-                ("name", "Brass lamp"),
-                ("m_redirect_url", "/payments/complete"),
-                ("notice_url", ""),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let back = location(&r);
+    let back = pay_at_the_window_anyway(&app, &buyer, &card_uid, "25000", "Brass lamp").await;
     let card_imp = imp_uid_of(&back);
     come_back(&app, &buyer, &back, &card_uid).await;
     assert_eq!(payment_status(&app, &card_uid), "cancelled");

@@ -133,6 +133,34 @@ pub(crate) async fn checkout(
     back
 }
 
+/// Pay `uid` at the simulator's checkout window directly, as a buyer who kept the window open
+/// after the page stopped offering it (the purchase was cancelled or past its deadline): the
+/// location it sends the browser back to.
+pub(crate) async fn pay_at_the_window_anyway(
+    app: &TestApp,
+    b: &Browser,
+    uid: &str,
+    amount: &str,
+    name: &str,
+) -> String {
+    let r = app
+        .post(
+            b,
+            "/portone-sim/checkout",
+            &[
+                ("merchant_uid", uid),
+                ("amount", amount),
+                ("name", name),
+                ("m_redirect_url", "/payments/complete"),
+                ("notice_url", ""),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r)
+}
+
 pub(crate) fn imp_uid_of(back: &str) -> String {
     let query = back.split_once('?').expect("a query").1;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("pairs");

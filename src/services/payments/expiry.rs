@@ -12,11 +12,31 @@ use super::unpaid::{close_unpaid_trade, stop_at_portone, AtPortOne};
 use super::verify::settle;
 use super::{connection, PaymentRow, Status};
 
+/// Each overdue payment of `due`: asked at PortOne once more (a payment that arrived is
+/// settled as paid; an open virtual account is voided), otherwise handed to `close`. A PortOne
+/// that does not answer leaves the payment for the next round. The number `close` closed.
+fn sweep(
+    pool: &DbPool,
+    portone: &PortOne,
+    due: Vec<PaymentRow>,
+    close: impl Fn(&PaymentRow) -> anyhow::Result<bool>,
+) -> anyhow::Result<usize> {
+    let mut expired = 0;
+    for row in due {
+        match stop_at_portone(portone, &row) {
+            AtPortOne::Paid(found) => {
+                settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            AtPortOne::Unknown => {}
+            AtPortOne::Stopped => expired += usize::from(close(&row)?),
+        }
+    }
+    Ok(expired)
+}
+
 /// Market purchases paid at checkout past their deadline (card: its time to pay; virtual
-/// account: its deadline): asked at PortOne once more (a payment that arrived is settled as
-/// paid; an open virtual account is voided), otherwise closed `expired` and the trade
-/// cancelled, its units back on sale. A PortOne that does not answer leaves the payment for
-/// the next round. The number expired.
+/// account: its deadline): unless PortOne has them paid, closed `expired` and the trade
+/// cancelled, its units back on sale. The number expired.
 pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
     let due: Vec<PaymentRow> = {
         let mut conn = connection(pool)?;
@@ -29,33 +49,23 @@ pub fn expire_due_trade_payments(pool: &DbPool, portone: &PortOne) -> anyhow::Re
             .select(PaymentRow::as_select())
             .load(&mut *conn)?
     };
-    let mut expired = 0;
-    for row in due {
-        match stop_at_portone(portone, &row) {
-            AtPortOne::Paid(found) => {
-                settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            AtPortOne::Unknown => {}
-            AtPortOne::Stopped => {
-                let why = if row.method == "vbank" {
-                    "no transfer arrived before the virtual account's deadline"
-                } else {
-                    "the card payment's deadline passed unpaid"
-                };
-                if close_unpaid_trade(pool, &row.merchant_uid, Status::Expired, why)? {
-                    expired += 1;
-                    tracing::info!(trade.id = row.trade_id, "unpaid market purchase cancelled");
-                }
-            }
+    sweep(pool, portone, due, |row| {
+        let why = if row.method == "vbank" {
+            "no transfer arrived before the virtual account's deadline"
+        } else {
+            "the card payment's deadline passed unpaid"
+        };
+        let closed = close_unpaid_trade(pool, &row.merchant_uid, Status::Expired, why)?;
+        if closed {
+            tracing::info!(trade.id = row.trade_id, "unpaid market purchase cancelled");
         }
-    }
-    Ok(expired)
+        Ok(closed)
+    })
 }
 
-/// Virtual-account top-ups past their deadline: asked at PortOne once more (a deposit that
-/// arrived is credited), otherwise voided there (`DELETE /vbanks/{imp_uid}`) and marked
-/// `expired`. A PortOne that does not answer leaves the payment for the next round. The
-/// number expired. (A market purchase's account is [`expire_due_trade_payments`]'s.)
+/// Virtual-account top-ups past their deadline: unless PortOne has them paid (then credited),
+/// voided there (`DELETE /vbanks/{imp_uid}`) and marked `expired`. The number expired. (A
+/// market purchase's account is [`expire_due_trade_payments`]'s.)
 pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usize> {
     let due: Vec<PaymentRow> = {
         let mut conn = connection(pool)?;
@@ -70,27 +80,18 @@ pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usi
             .select(PaymentRow::as_select())
             .load(&mut *conn)?
     };
-    let mut expired = 0;
-    for row in due {
-        match stop_at_portone(portone, &row) {
-            AtPortOne::Paid(found) => {
-                settle(pool, portone, &row, &found).map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            AtPortOne::Unknown => {}
-            AtPortOne::Stopped => {
-                let mut conn = connection(pool)?;
-                expired += diesel::update(
-                    payments::table
-                        .find(row.id)
-                        .filter(payments::status.eq(Status::Ready.as_str())),
-                )
-                .set((
-                    payments::status.eq(Status::Expired.as_str()),
-                    payments::updated_at.eq(now()),
-                ))
-                .execute(&mut *conn)?;
-            }
-        }
-    }
-    Ok(expired)
+    sweep(pool, portone, due, |row| {
+        let mut conn = connection(pool)?;
+        let closed = diesel::update(
+            payments::table
+                .find(row.id)
+                .filter(payments::status.eq(Status::Ready.as_str())),
+        )
+        .set((
+            payments::status.eq(Status::Expired.as_str()),
+            payments::updated_at.eq(now()),
+        ))
+        .execute(&mut *conn)?;
+        Ok(closed > 0)
+    })
 }
