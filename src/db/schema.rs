@@ -116,6 +116,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    live_watchers (process, auction_id) {
+        process -> Text,
+        auction_id -> BigInt,
+        watchers -> Integer,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     once_keys (user_id, scope, once_key) {
         user_id -> BigInt,
         scope -> Text,
@@ -253,4 +262,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_refunds,
     payouts,
     once_keys,
+    live_watchers,
 );

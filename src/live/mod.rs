@@ -50,7 +50,15 @@ pub struct LiveHub {
     /// Becomes `true` once the server starts shutting down: every socket closes with "going
     /// away" (1001) and the scheduler stops between two auctions.
     shutting_down: watch::Sender<bool>,
+    /// This process's name in the shared watcher counts ([`crate::services::presence`]).
+    process: String,
 }
+
+/// How often this process writes its watcher counts for the others (and reads theirs into
+/// the panels it renders).
+const PRESENCE_EVERY: Duration = Duration::from_secs(2);
+/// Written at least this often even when nothing changed, so the rows stay fresh.
+const PRESENCE_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// What a frame to the browser looks like: `{"type": …, "html": …, "at": …}`.
 #[derive(Serialize)]
@@ -113,11 +121,17 @@ impl LiveHub {
             via_notify: listen_url.is_some(),
             sessions_ended: broadcast::channel(CHANNEL_CAPACITY).0,
             shutting_down: watch::channel(false).0,
+            process: crate::db::once::fresh_key(),
         });
         let weak = Arc::downgrade(&hub);
+        let relay_pool = pool.clone();
         std::thread::Builder::new()
             .name("live-relay".to_owned())
-            .spawn(move || relay(weak, rx, pool, tz))?;
+            .spawn(move || relay(weak, rx, relay_pool, tz))?;
+        let weak = Arc::downgrade(&hub);
+        std::thread::Builder::new()
+            .name("live-presence".to_owned())
+            .spawn(move || presence(weak, pool))?;
         if let Some(url) = listen_url {
             listen::spawn(url, tx, Arc::downgrade(&hub))?;
         }
@@ -131,6 +145,21 @@ impl LiveHub {
             .entry(auction_id)
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe()
+    }
+
+    /// How many sockets watch the auction: this process's, live, plus what the other server
+    /// processes wrote in the last seconds.
+    pub fn watchers_everywhere(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        auction_id: i64,
+    ) -> usize {
+        let others = crate::services::presence::others(conn, &self.process, auction_id)
+            .unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "other processes' watchers unknown");
+                0
+            });
+        self.watchers(auction_id) + others
     }
 
     /// How many sockets of this process watch the auction.
@@ -270,7 +299,10 @@ fn relay(
                 continue;
             };
             let state = match pool.get() {
-                Ok(mut conn) => load_state(&mut conn, auction_id, tz, hub.watchers(auction_id)),
+                Ok(mut conn) => {
+                    let watchers = hub.watchers_everywhere(&mut conn, auction_id);
+                    load_state(&mut conn, auction_id, tz, watchers)
+                }
                 Err(e) => Err(anyhow::Error::new(e)),
             };
             match state {
@@ -295,5 +327,54 @@ fn relay(
                 }
             }
         }
+    }
+}
+
+/// Every [`PRESENCE_EVERY`]: write this process's watcher counts for the other processes, and
+/// when a count changed, have every process re-render that auction's panel (on PostgreSQL a
+/// `NOTIFY`, which reaches this process too; on SQLite the local relay). On the way out the
+/// counts are removed. A database that is away is tried again at the next round.
+fn presence(hub: std::sync::Weak<LiveHub>, pool: DbPool) {
+    let mut last: HashMap<i64, i32> = HashMap::new();
+    let mut written = std::time::Instant::now() - PRESENCE_HEARTBEAT;
+    loop {
+        std::thread::sleep(PRESENCE_EVERY);
+        let Some(hub) = hub.upgrade() else { return };
+        let counts: HashMap<i64, i32> = lock(&hub.channels)
+            .iter()
+            .map(|(id, tx)| (*id, i32::try_from(tx.receiver_count()).unwrap_or(i32::MAX)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if hub.is_shutting_down() {
+            if let Ok(mut conn) = pool.get() {
+                let _ = crate::services::presence::forget(&mut conn, &hub.process);
+            }
+            return;
+        }
+        let changed: Vec<i64> = counts
+            .iter()
+            .filter(|(id, n)| last.get(id) != Some(n))
+            .map(|(id, _)| *id)
+            .chain(last.keys().filter(|id| !counts.contains_key(id)).copied())
+            .collect();
+        if changed.is_empty() && written.elapsed() < PRESENCE_HEARTBEAT {
+            continue;
+        }
+        let Ok(mut conn) = pool.get() else { continue };
+        let rows: Vec<(i64, i32)> = counts.iter().map(|(id, n)| (*id, *n)).collect();
+        if let Err(e) = crate::services::presence::publish(&mut conn, &hub.process, &rows) {
+            tracing::debug!(error = format!("{e:#}"), "watcher counts not written");
+            continue;
+        }
+        written = std::time::Instant::now();
+        for auction_id in changed {
+            let event = AuctionEvent::new(auction_id, None);
+            if hub.via_notify {
+                let _ = crate::services::events::notify(&mut conn, &event);
+            } else {
+                hub.enqueue(event);
+            }
+        }
+        last = counts;
     }
 }

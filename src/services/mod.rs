@@ -12,6 +12,7 @@ pub mod password;
 pub mod payments;
 pub mod payments_admin;
 pub mod payouts;
+pub mod presence;
 pub mod reconcile;
 pub mod reference;
 pub mod refunds;

@@ -217,6 +217,12 @@ async fn a_rolled_back_bid_pushes_nothing(db: Db) {
     conn.batch_execute(trigger).unwrap();
     let mut ws = app.ws(id, None).await;
     expect_frame(&mut ws, "state", "₩10,000").await;
+    // The panel is re-rendered once when its watcher count changes (within a few seconds of
+    // the socket joining): let that pass first, so what follows hears only the bid.
+    while next_frame(&mut ws, Duration::from_millis(3000))
+        .await
+        .is_some()
+    {}
 
     let (status, _) = app.bid(&bidder, id, 13_000).await;
     assert_eq!(
@@ -373,4 +379,29 @@ async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
     expect_frame(&mut local, "state", "₩30,000").await;
     expect_frame(&mut remote, "state", "₩30,000").await;
     app.assert_audit_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_count_covers_every_server_process() {
+    // Two processes on one PostgreSQL: a panel on either counts the watchers of both, and the
+    // count follows a socket that leaves.
+    if !postgres_or_skip("the_watcher_count_covers_every_server_process") {
+        return;
+    }
+    let app = spawn_app(Db::Postgres).await;
+    let other = app.spawn_process().await;
+    let seller = app.sign_up("count_seller").await;
+    let id = app.list(&seller, &national("Counted everywhere")).await;
+    let mut local = app.ws(id, None).await;
+    let mut remote = other.browser().ws(id).await;
+    let mut second_remote = other.browser().ws(id).await;
+    // Each process writes its count every few seconds and has every panel re-rendered when it
+    // changes: both panels come to show all three watchers.
+    expect_frame(&mut local, "state", "3 watching").await;
+    expect_frame(&mut remote, "state", "3 watching").await;
+    let (_, page) = app.get_html(&seller, &format!("/auctions/{id}")).await;
+    assert!(page.contains("3 watching"), "{page}");
+    drop(second_remote.close(None).await);
+    expect_frame(&mut local, "state", "2 watching").await;
+    expect_frame(&mut remote, "state", "2 watching").await;
 }

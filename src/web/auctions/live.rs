@@ -147,8 +147,12 @@ fn going_away() -> actix_ws::CloseReason {
 
 async fn snapshot(state: &AppState, id: i64) -> Option<String> {
     let tz = state.settings.timezone;
-    let watchers = state.live.watchers(id);
-    let loaded = db(state, move |conn| load_state(conn, id, tz, watchers)).await;
+    let live = state.live.clone();
+    let loaded = db(state, move |conn| {
+        let watchers = live.watchers_everywhere(conn, id);
+        load_state(conn, id, tz, watchers)
+    })
+    .await;
     match loaded {
         Ok(Some(s)) => Some(state_frame(&s, None)),
         Ok(None) => None,

@@ -47,8 +47,9 @@ pub(crate) async fn show_page(
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
     let tz = state.settings.timezone;
-    let watchers = state.live.watchers(id);
+    let live = state.live.clone();
     let (a, auction_state) = db(state, move |conn| {
+        let watchers = live.watchers_everywhere(conn, id);
         load_auction_and_state(conn, id, tz, watchers)
     })
     .await?
