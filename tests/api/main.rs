@@ -14,6 +14,7 @@ mod auctions;
 mod audit;
 mod bidding;
 mod browser;
+mod chaos;
 mod checkout;
 mod cli;
 mod health;
