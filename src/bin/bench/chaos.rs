@@ -398,7 +398,7 @@ impl Member {
     /// A card top-up through the built-in simulator; acknowledged when the payment page says
     /// it is paid. Returns the merchant_uid when acknowledged.
     fn top_up(&mut self) -> Option<String> {
-        let form = format!("method=card&amount=10000&idempotency_key={}", new_key());
+        let form = format!("method=card&amount=2000&idempotency_key={}", new_key());
         let (status, _) = self.post("/wallet/top-up", &form)?;
         if status != 303 {
             return None;
