@@ -242,6 +242,22 @@ impl Cluster {
         Ok(())
     }
 
+    /// A shell command that restarts this cluster as an operator would (`pg_ctl restart -m
+    /// fast`, as `postgres` when we are root) and waits until it accepts connections again.
+    pub fn restart_command(&self) -> String {
+        format!(
+            "{runas}{pg_ctl} -D {data} -l {log} -w -t 60 -m fast restart >/dev/null",
+            runas = if self.root {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl = self.bindir.join("pg_ctl").display(),
+            data = self.dir.join("data").display(),
+            log = self.dir.join("server.log").display(),
+        )
+    }
+
     /// A new, empty database on this cluster; its URL.
     pub fn fresh_database(&self) -> String {
         create_database(&self.base())

@@ -7,8 +7,13 @@
 //! target/release/bench fan-out --watchers 1000 --rate 1000 --seconds 10
 //! target/release/bench idle-sockets --count 10000
 //! target/release/bench login-flood --logins 100 --rounds 3
+//! target/release/bench chaos --seconds 30
+//! target/release/bench chaos --max-ops 1000000 --database-url postgres://postgres@127.0.0.1:5433/postgres \
+//!     --pg-restart 'runuser -u postgres -- pg_ctl -D /tmp/pgb restart -m fast -w'
 //! ```
 //! With `--database-url` a fresh database is created on that PostgreSQL server for the run.
+
+mod chaos;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -87,6 +92,37 @@ enum Scenario {
         #[arg(long)]
         server: Option<std::path::PathBuf>,
     },
+    /// A mixed workload (bids, buy-nows, short auctions closing, market trades, card top-ups,
+    /// refunds) against the server binary in its own process while faults are injected
+    /// (kill -9 and restart, PostgreSQL connections terminated, a PostgreSQL restart, payment
+    /// timeouts, duplicate webhooks). Every acknowledged operation is checked against the
+    /// database at the end and the audit is run; exits non-zero on any loss, a failed audit or
+    /// a 5xx other than 503.
+    Chaos {
+        /// Stop after this many seconds (default 30, or no time limit with --max-ops).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Stop after this many operations (POSTs answered).
+        #[arg(long)]
+        max_ops: Option<u64>,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// A PostgreSQL server URL; a fresh database is created on it. Default: SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// A shell command that restarts that PostgreSQL (without it, that fault is skipped).
+        #[arg(long)]
+        pg_restart: Option<String>,
+        /// Seconds between two faults.
+        #[arg(long, default_value_t = 4.0)]
+        fault_every: f64,
+        /// The server binary (default: `neighborbid` next to this bench binary).
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
+        /// Write the report as JSON to this file.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+    },
 }
 
 const PASSWORD: &str = "bench-password-2026";
@@ -114,6 +150,25 @@ fn main() -> anyhow::Result<()> {
             rounds,
             server,
         } => login_flood(logins, rounds, server),
+        Scenario::Chaos {
+            seconds,
+            max_ops,
+            clients,
+            database_url,
+            pg_restart,
+            fault_every,
+            server,
+            report,
+        } => chaos::run(chaos::Options {
+            seconds,
+            max_ops,
+            clients,
+            database_url,
+            pg_restart,
+            fault_every,
+            server,
+            report,
+        }),
     }
 }
 
@@ -834,6 +889,8 @@ struct Client {
     stream: BufReader<TcpStream>,
     cookie: String,
     csrf: String,
+    /// The last response's `Location` header.
+    location: Option<String>,
 }
 
 impl Client {
@@ -846,6 +903,7 @@ impl Client {
             stream: BufReader::new(stream),
             cookie: String::new(),
             csrf: String::new(),
+            location: None,
         })
     }
 
@@ -894,6 +952,7 @@ impl Client {
             .context("status line")?
             .parse()?;
         let mut length = 0;
+        self.location = None;
         loop {
             line.clear();
             self.stream.read_line(&mut line)?;
@@ -905,6 +964,7 @@ impl Client {
             let value = value.trim();
             match name.to_ascii_lowercase().as_str() {
                 "content-length" => length = value.parse()?,
+                "location" => self.location = Some(value.to_owned()),
                 "set-cookie" => {
                     if let Some(pair) = value.split(';').next() {
                         self.cookie = pair.to_owned();
@@ -923,4 +983,20 @@ fn meta_token(html: &str) -> Option<String> {
     let marker = "name=\"csrf-token\" content=\"";
     let at = html.find(marker)? + marker.len();
     Some(html[at..at + html[at..].find('"')?].to_owned())
+}
+
+/// The value of the form field `name` (`name="…" value="…"`), HTML entities for `&` undone.
+fn field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    let raw = &html[at..at + html[at..].find('"')?];
+    Some(
+        raw.replace("&#x2F;", "/")
+            .replace("&#47;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
