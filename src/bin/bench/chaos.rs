@@ -518,8 +518,10 @@ fn create_auction(
             category_id: 1,
             region_id: 3,
             start_price: won(1000),
-            bid_unit: won(1000),
+            // Short auctions ride the site's increment table (₩1,000 steps at these prices).
+            increment: neighborbid::domain::auction::Increment::Table,
             buy_now_price: buy_now.map(won),
+            reserve_price: None,
             starts_at: None,
             ends_at,
             is_national: false,
@@ -596,6 +598,10 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         ("NEIGHBORBID_SIGNUPS_PER_IP".into(), unlimited),
         ("NEIGHBORBID_PORTONE_TIMEOUT_SECS".into(), "1".into()),
         ("NEIGHBORBID_SHUTDOWN_TIMEOUT_SECS".into(), "10".into()),
+        // Soft close at the scale of the 3-second auctions: a late bid moves the end by 1 s, at
+        // most 4 s past the end the lister set (so every short auction still closes soon).
+        ("NEIGHBORBID_SOFT_CLOSE_SECS".into(), "1".into()),
+        ("NEIGHBORBID_SOFT_CLOSE_CAP_SECS".into(), "4".into()),
         ("RUST_LOG".into(), "error".into()),
     ];
     let server = Server {
