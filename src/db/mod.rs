@@ -490,7 +490,13 @@ where
             if let Err(rollback) =
                 <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
             {
-                tracing::error!(error = %rollback, "rollback failed");
+                // Expected when the connection itself was lost (the pool then discards it);
+                // the transaction's own error is what the caller sees.
+                if is_connection_lost(&rollback) {
+                    tracing::warn!(error = %rollback, "rollback failed: the connection is gone");
+                } else {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
             }
             Err(e)
         }
