@@ -357,6 +357,10 @@ fn presence(hub: std::sync::Weak<LiveHub>, pool: DbPool) {
             .map(|(id, _)| *id)
             .chain(last.keys().filter(|id| !counts.contains_key(id)).copied())
             .collect();
+        // Nothing watched here, now or before: nothing to write (no idle writes).
+        if counts.is_empty() && last.is_empty() {
+            continue;
+        }
         if changed.is_empty() && written.elapsed() < PRESENCE_HEARTBEAT {
             continue;
         }
