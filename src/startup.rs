@@ -36,6 +36,8 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     scheduler: bool,
+    /// Trades not confirmed by their buyer are confirmed this long after the sale.
+    trade_auto_confirm: Duration,
     live: Arc<crate::live::LiveHub>,
     /// For the payments sweeper (expired virtual accounts).
     portone: Arc<crate::portone::PortOne>,
@@ -181,6 +183,7 @@ impl Application {
             server,
             pool,
             scheduler: settings.scheduler,
+            trade_auto_confirm: settings.market_auto_confirm,
             live,
             portone: payments_client,
             shutdown_timeout: settings.shutdown_timeout,
@@ -207,7 +210,11 @@ impl Application {
     /// stopped (each bounded by the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let scheduler = if self.scheduler {
-            Some(crate::jobs::spawn(self.pool.clone(), self.live.clone())?)
+            Some(crate::jobs::spawn(
+                self.pool.clone(),
+                self.live.clone(),
+                self.trade_auto_confirm,
+            )?)
         } else {
             None
         };

@@ -74,7 +74,7 @@ diesel::table! {
 diesel::table! {
     trades (id) {
         id -> BigInt,
-        product_id -> BigInt,
+        product_id -> Nullable<BigInt>,
         buyer_id -> BigInt,
         seller_id -> BigInt,
         price -> BigInt,
@@ -86,6 +86,22 @@ diesel::table! {
         quantity -> Integer,
         respond_by -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        auction_id -> Nullable<BigInt>,
+        disputed_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+        resolution_reason -> Nullable<Text>,
+        resolved_by -> Nullable<BigInt>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    trade_disputes (id) {
+        id -> BigInt,
+        trade_id -> BigInt,
+        user_id -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -245,6 +261,8 @@ diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> regions (region_id));
 diesel::joinable!(products -> users (seller_id));
 diesel::joinable!(trades -> products (product_id));
+diesel::joinable!(trade_disputes -> trades (trade_id));
+diesel::joinable!(trade_disputes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -263,4 +281,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payouts,
     once_keys,
     live_watchers,
+    trade_disputes,
 );

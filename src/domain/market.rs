@@ -131,10 +131,15 @@ pub enum TradeStatus {
     Confirmed,
     /// Ended before approval: by the buyer, or by the scheduler when the seller never answered.
     Cancelled,
+    /// Waiting for receipt, and one side opened a dispute: the money stays held (never
+    /// confirmed automatically) until an admin resolves it or the buyer confirms receipt.
+    Disputed,
+    /// A dispute resolved for the buyer: the held money went back to them.
+    Refunded,
 }
 
 impl TradeStatus {
-    pub const OPEN: [&'static str; 3] = ["awaiting_payment", "requested", "approved"];
+    pub const OPEN: [&'static str; 4] = ["awaiting_payment", "requested", "approved", "disputed"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,6 +149,8 @@ impl TradeStatus {
             TradeStatus::Rejected => "rejected",
             TradeStatus::Confirmed => "confirmed",
             TradeStatus::Cancelled => "cancelled",
+            TradeStatus::Disputed => "disputed",
+            TradeStatus::Refunded => "refunded",
         }
     }
 
@@ -155,6 +162,8 @@ impl TradeStatus {
             TradeStatus::Rejected,
             TradeStatus::Confirmed,
             TradeStatus::Cancelled,
+            TradeStatus::Disputed,
+            TradeStatus::Refunded,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -164,11 +173,78 @@ impl TradeStatus {
         match self {
             TradeStatus::AwaitingPayment => "Waiting for your card payment",
             TradeStatus::Requested => "Waiting for the seller",
-            TradeStatus::Approved => "Approved — waiting for receipt",
+            TradeStatus::Approved => "Waiting for the buyer to confirm receipt",
             TradeStatus::Rejected => "Rejected",
-            TradeStatus::Confirmed => "Confirmed",
+            TradeStatus::Confirmed => "Confirmed — the seller is paid",
             TradeStatus::Cancelled => "Cancelled",
+            TradeStatus::Disputed => "Disputed — an admin will decide",
+            TradeStatus::Refunded => "Refunded to the buyer",
         }
+    }
+}
+
+/// How an admin resolves a dispute (the form's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Resolution {
+    /// The held money goes back to the buyer (a card or virtual-account payment: to where it came from).
+    RefundBuyer,
+    /// The held money goes to the seller, as a confirmation would.
+    PaySeller,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::RefundBuyer => "refund_buyer",
+            Resolution::PaySeller => "pay_seller",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Resolution> {
+        [Resolution::RefundBuyer, Resolution::PaySeller]
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+    }
+
+    /// What the trade pages say the admin decided.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resolution::RefundBuyer => "An admin refunded the buyer",
+            Resolution::PaySeller => "An admin paid the seller",
+        }
+    }
+}
+
+/// Why a side disputes a trade, or why an admin resolved it the way they did: 1 to 1,000
+/// characters of plain text (line breaks allowed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub const MAX_CHARS: usize = 1_000;
+
+    pub fn parse(input: &str) -> Result<Reason, String> {
+        let s = input.trim().replace("\r\n", "\n");
+        let len = s.chars().count();
+        if len == 0 {
+            return Err("Write the reason: what happened, in a few words.".to_owned());
+        }
+        if len > Self::MAX_CHARS {
+            return Err(format!(
+                "The reason can be at most {} characters.",
+                group(Self::MAX_CHARS)
+            ));
+        }
+        if s.chars()
+            .any(|c| c != '\n' && c != '\t' && crate::domain::account::is_invisible_or_control(c))
+        {
+            return Err("The reason may not contain control or invisible characters.".to_owned());
+        }
+        Ok(Reason(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -185,6 +261,26 @@ mod tests {
         assert_eq!(parse_price("12,000").unwrap().get(), 12_000);
         for bad in ["0", "-5", "abc", "1000000001", "99999999999999999999999"] {
             assert!(parse_price(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reasons_and_outcomes_are_parsed_strictly() {
+        assert_eq!(
+            Reason::parse("  it broke \r\n twice ").unwrap().as_str(),
+            "it broke \n twice"
+        );
+        for bad in ["", "   ", "a\u{0}b", &"x".repeat(1_001)] {
+            assert!(Reason::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Resolution::parse("pay_seller"), Some(Resolution::PaySeller));
+        assert_eq!(
+            Resolution::parse("refund_buyer"),
+            Some(Resolution::RefundBuyer)
+        );
+        assert_eq!(Resolution::parse("both"), None);
+        for st in ["disputed", "refunded"] {
+            assert_eq!(TradeStatus::parse(st).map(TradeStatus::as_str), Some(st));
         }
     }
 

@@ -1,6 +1,6 @@
 //! The scheduler inside the server: opens scheduled auctions at their start, closes due
-//! auctions within about a second of their end, and confirms market trades whose
-//! auto-confirm time has passed; each in its own transaction, so one failure never blocks
+//! auctions within about a second of their end (a sale becomes a trade), and confirms trades
+//! (market and auction) whose auto-confirm time has passed; each in its own transaction, so one failure never blocks
 //! the others; now and then it also deletes expired session rows. Several processes may run it at once on PostgreSQL: a row another
 //! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
 
@@ -72,7 +72,12 @@ pub(crate) fn join_within(thread: Option<std::thread::JoinHandle<()>>, within: D
     thread.join().is_ok()
 }
 
-pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard> {
+/// `auto_confirm`: how long after its close an auction's trade waits for the buyer.
+pub fn spawn(
+    pool: DbPool,
+    live: Arc<LiveHub>,
+    auto_confirm: Duration,
+) -> std::io::Result<SchedulerGuard> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::Builder::new()
@@ -82,7 +87,7 @@ pub fn spawn(pool: DbPool, live: Arc<LiveHub>) -> std::io::Result<SchedulerGuard
             let mut outage = Outage::new("scheduler", TICK);
             let stopping = || flag.load(Ordering::Relaxed) || live.is_shutting_down();
             while !stopping() {
-                match tick(&pool, &live, &stopping) {
+                match tick(&pool, &live, auto_confirm, &stopping) {
                     Ok(()) => outage.passed(),
                     Err(e) => outage.failed(&e),
                 }
@@ -176,7 +181,12 @@ impl Outage {
 
 /// One pass: activate due scheduled auctions, then close every due one, each in its own
 /// transaction. Once `stopping()` says so, it returns between two of them.
-pub fn tick(pool: &DbPool, live: &LiveHub, stopping: &dyn Fn() -> bool) -> anyhow::Result<()> {
+pub fn tick(
+    pool: &DbPool,
+    live: &LiveHub,
+    auto_confirm: Duration,
+    stopping: &dyn Fn() -> bool,
+) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let at = now();
     for opened in bidding::activate_due(&mut conn, at)? {
@@ -186,7 +196,7 @@ pub fn tick(pool: &DbPool, live: &LiveHub, stopping: &dyn Fn() -> bool) -> anyho
         if stopping() {
             return Ok(());
         }
-        match bidding::close_auction(&mut conn, id, now()) {
+        match bidding::close_auction(&mut conn, id, now(), auto_confirm) {
             Ok(closed) => {
                 tracing::info!(
                     auction.id = id,
@@ -216,7 +226,7 @@ pub fn tick(pool: &DbPool, live: &LiveHub, stopping: &dyn Fn() -> bool) -> anyho
     }
     let confirmed = market::confirm_due_trades(&mut conn)?;
     if confirmed > 0 {
-        tracing::info!(confirmed, "market trades confirmed automatically");
+        tracing::info!(confirmed, "trades confirmed automatically");
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::first_for_update;
 use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
 use crate::services::images;
+use crate::services::market;
 use crate::services::wallet::move_money;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
@@ -160,34 +161,6 @@ fn release(
         LedgerKind::BidRelease,
         amount,
         -amount,
-        reference(auction_id),
-    )
-}
-
-/// Pay the seller: the payer gives `from_held` of their hold and `from_available` of their
-/// available money; the seller receives both.
-fn pay_seller(
-    conn: &mut DbConnection,
-    auction_id: i64,
-    payer: UserId,
-    seller: UserId,
-    from_available: i64,
-    from_held: i64,
-) -> QueryResult<()> {
-    move_money(
-        conn,
-        payer,
-        LedgerKind::SettleOut,
-        -from_available,
-        -from_held,
-        reference(auction_id),
-    )?;
-    move_money(
-        conn,
-        seller,
-        LedgerKind::SettleIn,
-        from_available + from_held,
-        0,
         reference(auction_id),
     )
 }
@@ -368,8 +341,9 @@ pub struct Bought {
     pub event: AuctionEvent,
 }
 
-/// Buy at the buy-now price: the leader's hold is released (or used, when the buyer leads),
-/// the buyer pays the seller at once, and the auction is sold.
+/// Buy at the buy-now price: the leader's hold is released (or topped up, when the buyer
+/// leads), the whole price is held from the buyer, and the auction is sold. The seller is paid
+/// once the buyer confirms receipt: the sale becomes a trade ([`market::open_auction_trade`]).
 #[tracing::instrument(skip(conn), fields(auction.id = auction_id, user.id = buyer_id))]
 pub fn buy_now(
     conn: &mut DbConnection,
@@ -377,6 +351,7 @@ pub fn buy_now(
     buyer_id: UserId,
     expected_price: Option<Won>,
     now: NaiveDateTime,
+    auto_confirm: std::time::Duration,
     key: Option<&OnceKey>,
 ) -> Result<Bought, BuyNowError> {
     write_tx(conn, |conn| {
@@ -402,7 +377,8 @@ pub fn buy_now(
             if expected_price != Some(price) {
                 return Err(BuyNowError::PriceChanged { price });
             }
-            let mut ids = vec![buyer_id, a.seller_id];
+            // The seller's wallet is not touched: they are paid when the trade is confirmed.
+            let mut ids = vec![buyer_id];
             ids.extend(a.leader_id);
             let wallets = lock_wallets(conn, &ids)?;
             let buyer = wallet(&wallets, buyer_id)?;
@@ -424,14 +400,16 @@ pub fn buy_now(
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
                 release(conn, auction_id, leader, a.current_price)?;
             }
-            // The buyer's own hold (when leading) is used first.
-            pay_seller(
+            // The buyer's own hold (when leading) counts; the rest of the price is held now.
+            hold(conn, auction_id, buyer_id, price.get() - own_hold)?;
+            market::open_auction_trade(
                 conn,
                 auction_id,
                 buyer_id,
                 a.seller_id,
-                price.get() - own_hold,
-                own_hold,
+                price.get(),
+                now,
+                auto_confirm,
             )?;
             record_bid(conn, auction_id, buyer_id, price, true, now)?;
             diesel::update(auctions::table.find(auction_id))
@@ -473,13 +451,16 @@ pub struct Closed {
     pub event: AuctionEvent,
 }
 
-/// Close an auction whose end has passed: with a leader it is sold and the held amount goes to
-/// the seller; without bids it ends with no bids. Closing twice changes nothing.
+/// Close an auction whose end has passed: with a leader it is sold and becomes a trade (the
+/// winner's hold stays held until they confirm receipt, or the scheduler does after
+/// `auto_confirm`; only then is the seller paid); without bids it ends with no bids. Closing
+/// twice changes nothing.
 #[tracing::instrument(skip(conn), fields(auction.id = auction_id))]
 pub fn close_auction(
     conn: &mut DbConnection,
     auction_id: i64,
     now: NaiveDateTime,
+    auto_confirm: std::time::Duration,
 ) -> Result<Closed, CloseError> {
     write_tx(conn, |conn| {
         let exists_unlocked = first_for_update!(
@@ -517,8 +498,16 @@ pub fn close_auction(
                 (AuctionStatus::ReserveNotMet, None)
             }
             Some(leader) => {
-                lock_wallets(conn, &[leader, a.seller_id])?;
-                pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;
+                // Nothing moves now: the winner's hold is the trade's money.
+                market::open_auction_trade(
+                    conn,
+                    auction_id,
+                    leader,
+                    a.seller_id,
+                    a.current_price,
+                    now,
+                    auto_confirm,
+                )?;
                 (AuctionStatus::Sold, Some((leader, a.current_price())))
             }
             None => (AuctionStatus::NoBids, None),

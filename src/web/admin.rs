@@ -97,8 +97,9 @@ pub async fn close_auction(
 ) -> Result<HttpResponse, AppError> {
     ctx.require_admin()?;
     let id = path.into_inner();
+    let auto_confirm = state.settings.market_auto_confirm;
     let result = db(&state, move |conn| {
-        crate::services::bidding::close_auction(conn, id, crate::services::now())
+        crate::services::bidding::close_auction(conn, id, crate::services::now(), auto_confirm)
     })
     .await;
     let session = &session;

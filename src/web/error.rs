@@ -11,6 +11,7 @@ use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
 use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
+    DisputeError, ResolveError,
 };
 use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
@@ -184,6 +185,8 @@ use_case_errors! {
     DecideError { not_found: [NotFound], forbidden: [NotSeller] }
     ConfirmError { not_found: [NotFound], forbidden: [NotBuyer] }
     CancelTradeError { not_found: [NotFound], forbidden: [NotBuyer] }
+    DisputeError { not_found: [NotFound], forbidden: [NotParty] }
+    ResolveError { not_found: [NotFound], forbidden: [] }
     RequestPayoutError { not_found: [], forbidden: [] }
     RefundError { not_found: [NotFound], forbidden: [] }
     DecidePayoutError { not_found: [NotFound], forbidden: [] }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_disputes;
 pub mod admin_payments;
 pub mod admin_users;
 pub mod auctions;
@@ -265,6 +266,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/trades/{id}/confirm",
             web::post().to(market::trade::confirm),
+        )
+        .route(
+            "/trades/{id}/dispute",
+            web::post().to(market::trade::dispute),
+        )
+        .route("/admin/disputes", web::get().to(admin_disputes::list))
+        .route(
+            "/admin/disputes/{id}/resolve",
+            web::post().to(admin_disputes::resolve),
         )
         .route("/me/purchases", web::get().to(market::mine::purchases))
         .route(

@@ -468,6 +468,13 @@ async fn admins_close_past_end_auctions_and_cancel_any_with_holds_released(db: D
         .await;
     let (_, page) = app.get_html(&admin, "/admin/auctions").await;
     assert!(page.contains("already closed"));
+    // Buyer protection: the sale is a trade; the seller is paid once the winner confirms.
+    assert_eq!(app.wallet(&seller).await, (0, 0), "not paid at the close");
+    assert_eq!(app.wallet(&bidder).await, (70_000, 30_000), "still held");
+    assert_eq!(
+        app.confirm_auction_trade(&bidder, short_id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.wallet(&seller).await, (10_000, 0));
 
     let r = app

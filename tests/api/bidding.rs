@@ -48,6 +48,24 @@ async fn a_neighbour_lists_is_outbid_wins_and_the_seller_is_paid(db: Db) {
     assert_eq!(app.wallet(&jisoo).await, (83_000, 17_000));
 
     assert_eq!(app.wait_closed(id).await, "sold");
+    // Buyer protection: the winner's money stays held and the seller waits for the receipt.
+    assert_eq!(
+        app.wallet(&jisoo).await,
+        (83_000, 17_000),
+        "the winner's hold stays held"
+    );
+    assert_eq!(app.wallet(&seller).await, (0, 0), "not paid at the close");
+    assert_eq!(app.wallet(&minji).await, (100_000, 0));
+    let (_, won) = app.get_html(&jisoo, &format!("/auctions/{id}")).await;
+    assert!(won.contains("You won this auction for <strong>₩17,000</strong>"));
+    assert!(won.contains("Your money is held until you confirm receipt"));
+    let (_, sold) = app.get_html(&seller, &format!("/auctions/{id}")).await;
+    assert!(sold.contains("Sold to Neighbour jisoo for <strong>₩17,000</strong>"));
+    assert!(sold.contains("The buyer's money is held until they confirm receipt"));
+    assert_eq!(
+        app.confirm_auction_trade(&jisoo, id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(
         app.wallet(&jisoo).await,
         (83_000, 0),
@@ -58,11 +76,6 @@ async fn a_neighbour_lists_is_outbid_wins_and_the_seller_is_paid(db: Db) {
         (17_000, 0),
         "the seller was paid"
     );
-    assert_eq!(app.wallet(&minji).await, (100_000, 0));
-    let (_, won) = app.get_html(&jisoo, &format!("/auctions/{id}")).await;
-    assert!(won.contains("You won this auction and paid <strong>₩17,000</strong>"));
-    let (_, sold) = app.get_html(&seller, &format!("/auctions/{id}")).await;
-    assert!(sold.contains("Sold to Neighbour jisoo for <strong>₩17,000</strong>"));
     let (_, other) = app.get_html(&minji, &format!("/auctions/{id}")).await;
     assert!(other.contains("Sold for <strong>₩17,000</strong>"));
     let (_, mine) = app.get_html(&jisoo, "/me/bids").await;
@@ -323,12 +336,25 @@ async fn buy_now_racing_bids_has_exactly_one_outcome(db: Db) {
         assert_eq!(price, 100_000);
         assert_eq!(winner, Some(app.user_id("buyer")));
         assert_eq!(leader, winner);
+        // Buyer protection: every other hold is released; the buyer's price stays held
+        // until the buyer confirms receipt, and only then is the seller paid, once.
+        let buyer_id = app.user_id("buyer");
+        assert_eq!(
+            app.holds().iter().map(|h| (h.0, h.2)).collect::<Vec<_>>(),
+            vec![(buyer_id, 100_000)],
+            "every bidder's hold was released; the buyer's is held"
+        );
+        assert_eq!(app.wallet(&seller).await.0, before_seller, "not paid yet");
+        assert_eq!(
+            app.confirm_auction_trade(&buyer, id).await,
+            StatusCode::SEE_OTHER
+        );
         assert_eq!(
             app.wallet(&seller).await.0 - before_seller,
             100_000,
             "the seller is paid once"
         );
-        assert!(app.holds().is_empty(), "every bidder's hold was released");
+        assert!(app.holds().is_empty());
         let amounts = app.bid_amounts(id);
         assert_eq!(
             amounts.last(),
@@ -382,6 +408,21 @@ async fn closing_racing_last_second_bids_has_exactly_one_winner(db: Db) {
     assert_eq!(winner, leader, "the winner is the leader at the close");
     assert_eq!(app.bid_amounts(id).len(), count as usize);
     assert_eq!(app.bid_amounts(id).last(), Some(&price));
+    let winner = winner.expect("a winner");
+    assert_eq!(
+        app.holds(),
+        vec![(winner, app.holds()[0].1, price)],
+        "every other hold released; the winner's held for the trade"
+    );
+    assert_eq!(app.wallet(&seller).await, (0, 0), "not paid at the close");
+    let winner_client = (0..bidders.len())
+        .find(|i| app.user_id(&format!("closer{i}")) == winner)
+        .map(|i| &bidders[i])
+        .expect("the winner is a bidder");
+    assert_eq!(
+        app.confirm_auction_trade(winner_client, id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(
         app.wallet(&seller).await,
         (price, 0),
@@ -419,6 +460,16 @@ async fn buy_now_racing_the_close_pays_the_seller_once(db: Db) {
         let status = app.wait_closed(id).await;
         assert_eq!(status, "sold");
         let (_, price, _, winner, _) = app.auction_row(id);
+        assert_eq!(app.wallet(&seller).await.0, before, "not paid at the sale");
+        let winner_client = if winner == Some(app.user_id("edge_buyer")) {
+            &buyer
+        } else {
+            &leader
+        };
+        assert_eq!(
+            app.confirm_auction_trade(winner_client, id).await,
+            StatusCode::SEE_OTHER
+        );
         let paid = app.wallet(&seller).await.0 - before;
         assert_eq!(paid, price, "the seller is paid exactly once");
         if winner == Some(app.user_id("edge_buyer")) {
@@ -443,9 +494,19 @@ async fn buy_now_by_the_leader_uses_their_hold(db: Db) {
     assert_eq!(app.wallet(&leader).await, (40_000, 20_000));
     // ₩40,000 available plus the ₩20,000 hold covers ₩60,000.
     assert_eq!(app.buy_now(&leader, id).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.wallet(&leader).await,
+        (0, 60_000),
+        "the whole price held"
+    );
+    assert_eq!(app.wallet(&seller).await, (0, 0), "paid on receipt only");
+    let (_, page) = app.get_html(&leader, &format!("/auctions/{id}")).await;
+    assert!(page.contains("You won this auction for <strong>₩60,000</strong>"));
+    assert_eq!(
+        app.confirm_auction_trade(&leader, id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.wallet(&leader).await, (0, 0));
     assert_eq!(app.wallet(&seller).await, (60_000, 0));
-    let (_, page) = app.get_html(&leader, &format!("/auctions/{id}")).await;
-    assert!(page.contains("You won this auction and paid <strong>₩60,000</strong>"));
     app.assert_audit_clean();
 }

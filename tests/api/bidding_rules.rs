@@ -117,6 +117,15 @@ async fn an_auction_that_reaches_its_reserve_sells_to_the_highest_bid(db: Db) {
     let (_, page) = app.get_html(&bidder, &format!("/auctions/{id}")).await;
     assert!(page.contains("Reserve met"), "{page}");
     assert_eq!(app.wait_closed(id).await, "sold");
+    assert_eq!(
+        app.wallet(&bidder).await,
+        (85_000, 15_000),
+        "held for the trade"
+    );
+    assert_eq!(
+        app.confirm_auction_trade(&bidder, id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.wallet(&bidder).await, (85_000, 0));
     assert_eq!(app.wallet(&seller).await, (15_000, 0));
     app.assert_audit_clean();

@@ -65,6 +65,15 @@ async fn a_seller_switching_the_buy_now_price_after_the_page_loaded_moves_no_mon
     // Seeing the new price and agreeing to it works.
     let (status, _) = app.buy_now(&buyer, id).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.wallet(&buyer).await,
+        (50_000, 150_000),
+        "held for the trade"
+    );
+    assert_eq!(
+        app.confirm_auction_trade(&buyer, id).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.wallet(&buyer).await, (50_000, 0));
     assert_eq!(app.wallet(&seller).await, (150_000, 0));
     app.assert_audit_clean();
@@ -123,7 +132,11 @@ async fn a_price_switch_is_refused_on_the_live_panel_too(db: Db) {
 
     send_text(&mut ws, r#"{"type":"buy_now","expected_price":"240000"}"#).await;
     expect_frame(&mut ws, "ack", "You bought it for ₩240,000").await;
-    assert_eq!(app.wallet(&buyer).await, (60_000, 0));
+    assert_eq!(
+        app.wallet(&buyer).await,
+        (60_000, 240_000),
+        "held until receipt is confirmed"
+    );
     app.assert_audit_clean();
 }
 

@@ -258,6 +258,12 @@ async fn buy_now_purchase_top_up_refund_and_payout_sent_twice_act_once(db: Db) {
         answers.iter().all(|(s, _)| *s == StatusCode::SEE_OTHER),
         "{answers:?}"
     );
+    assert_eq!(app.wallet(&buyer).await, (210_000, 90_000), "held once");
+    assert_eq!(count(&app, "trades"), 1, "one trade");
+    assert_eq!(
+        app.confirm_auction_trade(&buyer, auction).await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.wallet(&buyer).await, (210_000, 0), "paid once");
 
     // A market purchase from the wallet.
@@ -279,7 +285,7 @@ async fn buy_now_purchase_top_up_refund_and_payout_sent_twice_act_once(db: Db) {
         answers.iter().all(|(s, _)| *s == StatusCode::SEE_OTHER),
         "{answers:?}"
     );
-    assert_eq!(count(&app, "trades"), 1);
+    assert_eq!(count(&app, "trades"), 2, "the auction's trade and this one");
     assert_eq!(app.wallet(&buyer).await, (170_000, 40_000), "held once");
 
     // A card top-up: the same payment page both times, one payment.

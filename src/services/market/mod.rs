@@ -7,10 +7,12 @@
 //! the wallets it touches in ascending user id (DESIGN.md §4).
 
 mod catalog;
+mod protection;
 mod queries;
 mod steps;
 
 pub use catalog::*;
+pub use protection::*;
 pub use queries::*;
 pub use steps::*;
 
@@ -60,7 +62,8 @@ impl ProductRow {
 #[diesel(table_name = trades)]
 pub struct TradeRow {
     pub id: i64,
-    pub product_id: i64,
+    /// A market trade's product (empty for an auction's trade).
+    pub product_id: Option<i64>,
     pub buyer_id: i64,
     pub seller_id: i64,
     pub price: i64,
@@ -74,6 +77,14 @@ pub struct TradeRow {
     /// The seller must approve or reject by then, or the trade is cancelled.
     pub respond_by: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
+    /// A won auction's trade: the auction (empty for a market trade).
+    pub auction_id: Option<i64>,
+    pub disputed_at: Option<NaiveDateTime>,
+    /// An admin's decision on a dispute (`refund_buyer` or `pay_seller`) and why.
+    pub resolution: Option<String>,
+    pub resolution_reason: Option<String>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<NaiveDateTime>,
 }
 
 impl TradeRow {
@@ -109,7 +120,8 @@ pub(super) fn lock_trade(
     conn: &mut DbConnection,
     id: TradeId,
 ) -> QueryResult<Option<(ProductRow, TradeRow)>> {
-    let Some(product_id) = find_trade(conn, id)?.map(|t| t.product_id) else {
+    // An auction's trade has no product: none of the market's own steps applies to it.
+    let Some(product_id) = find_trade(conn, id)?.and_then(|t| t.product_id) else {
         return Ok(None);
     };
     let Some(product) = lock_product(conn, product_id)? else {
@@ -206,8 +218,8 @@ pub(super) fn pay_seller(
 /// a trade paid by card returns the money the way it came. The same amount is held again
 /// (`refund_hold`) under a pending refund of its payment, which `services::refunds` then asks
 /// PortOne to cancel (settled as `withdrawal` once PortOne confirms). Nothing for a trade
-/// paid from the wallet, or whose payment already has a refund.
-pub(super) fn hold_card_refund(conn: &mut DbConnection, trade: TradeId) -> QueryResult<()> {
+/// paid from the wallet, or whose payment already has a refund. True when a refund is now held.
+pub(super) fn hold_card_refund(conn: &mut DbConnection, trade: TradeId) -> QueryResult<bool> {
     use crate::db::schema::{payment_refunds, payments};
     let paid: Option<(i64, i64, i64, String)> = payments::table
         .filter(payments::trade_id.eq(trade))
@@ -222,14 +234,14 @@ pub(super) fn hold_card_refund(conn: &mut DbConnection, trade: TradeId) -> Query
         .first(conn)
         .optional()?;
     let Some((payment_id, buyer, amount, merchant_uid)) = paid else {
-        return Ok(());
+        return Ok(false);
     };
     let earlier: i64 = payment_refunds::table
         .filter(payment_refunds::payment_id.eq(payment_id))
         .count()
         .get_result(conn)?;
     if earlier > 0 {
-        return Ok(());
+        return Ok(false);
     }
     diesel::insert_into(payment_refunds::table)
         .values((
@@ -252,14 +264,15 @@ pub(super) fn hold_card_refund(conn: &mut DbConnection, trade: TradeId) -> Query
         -amount,
         amount,
         format!("refund of payment {merchant_uid}"),
-    )
+    )?;
+    Ok(true)
 }
 
 /// Lock the product of `trade` (the first lock of a transaction that then touches the trade
 /// and wallets, as every market use case does).
 pub fn lock_trade_product(conn: &mut DbConnection, trade: TradeId) -> QueryResult<()> {
-    if let Some(t) = find_trade(conn, trade)? {
-        lock_product(conn, t.product_id)?;
+    if let Some(product_id) = find_trade(conn, trade)?.and_then(|t| t.product_id) {
+        lock_product(conn, product_id)?;
     }
     Ok(())
 }

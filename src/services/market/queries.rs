@@ -141,11 +141,14 @@ pub fn list_products(
 #[derive(Debug, Clone)]
 pub struct TradeView {
     pub trade: TradeRow,
+    /// The product's name, or the auction's title.
     pub product_name: String,
     pub buyer_name: String,
     pub seller_name: String,
     /// Paid (or to be paid) at checkout: the payment.
     pub payment: Option<CheckoutPayment>,
+    /// Each side's reason, when the trade was disputed.
+    pub disputes: Vec<super::DisputeNote>,
 }
 
 /// A trade's payment at checkout (card or virtual account), as its pages show it.
@@ -168,8 +171,11 @@ impl TradeView {
     }
 }
 
-fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<TradeView>> {
-    let mut product_ids: Vec<i64> = rows.iter().map(|t| t.product_id).collect();
+pub(super) fn trade_views(
+    conn: &mut DbConnection,
+    rows: Vec<TradeRow>,
+) -> QueryResult<Vec<TradeView>> {
+    let mut product_ids: Vec<i64> = rows.iter().filter_map(|t| t.product_id).collect();
     product_ids.sort_unstable();
     product_ids.dedup();
     let product_names: HashMap<i64, String> = products::table
@@ -178,12 +184,23 @@ fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<
         .load::<(i64, String)>(conn)?
         .into_iter()
         .collect();
+    let auction_ids: Vec<i64> = rows.iter().filter_map(|t| t.auction_id).collect();
+    let auction_titles: HashMap<i64, String> = {
+        use crate::db::schema::auctions;
+        auctions::table
+            .filter(auctions::id.eq_any(auction_ids))
+            .select((auctions::id, auctions::title))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
     let people: Vec<i64> = rows
         .iter()
         .flat_map(|t| [t.buyer_id, t.seller_id])
         .collect();
     let names = user_names(conn, &people)?;
     let trade_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let mut disputes = super::dispute_notes(conn, &trade_ids)?;
     let checkout: HashMap<i64, CheckoutPayment> = {
         use crate::db::schema::payments;
         payments::table
@@ -214,10 +231,13 @@ fn trade_views(conn: &mut DbConnection, rows: Vec<TradeRow>) -> QueryResult<Vec<
         .into_iter()
         .map(|trade| TradeView {
             payment: checkout.get(&trade.id).cloned(),
-            product_name: product_names
-                .get(&trade.product_id)
-                .cloned()
-                .unwrap_or_default(),
+            product_name: match (trade.product_id, trade.auction_id) {
+                (Some(p), _) => product_names.get(&p).cloned(),
+                (None, Some(a)) => auction_titles.get(&a).cloned(),
+                (None, None) => None,
+            }
+            .unwrap_or_default(),
+            disputes: disputes.remove(&trade.id).unwrap_or_default(),
             buyer_name: names.get(&trade.buyer_id).cloned().unwrap_or_default(),
             seller_name: names.get(&trade.seller_id).cloned().unwrap_or_default(),
             trade,
@@ -268,16 +288,28 @@ pub fn product_detail(
     Ok(Some(ProductDetail { card, trades }))
 }
 
-/// The product a trade belongs to.
-pub fn product_of_trade(
+/// The product or auction a trade belongs to.
+pub fn item_of_trade(
     conn: &mut DbConnection,
     trade_id: TradeId,
-) -> QueryResult<Option<ProductId>> {
-    trades::table
-        .find(trade_id)
-        .select(trades::product_id)
-        .first(conn)
-        .optional()
+) -> QueryResult<Option<super::TradeItem>> {
+    Ok(super::find_trade(conn, trade_id)?
+        .as_ref()
+        .and_then(super::TradeItem::of))
+}
+
+/// The trade of a sold auction, for its buyer or its seller (nobody else sees it).
+pub fn auction_trade_for(
+    conn: &mut DbConnection,
+    auction_id: i64,
+    viewer: UserId,
+) -> QueryResult<Option<TradeView>> {
+    let rows: Vec<TradeRow> = trades::table
+        .filter(trades::auction_id.eq(auction_id))
+        .filter(trades::buyer_id.eq(viewer).or(trades::seller_id.eq(viewer)))
+        .select(TradeRow::as_select())
+        .load(conn)?;
+    Ok(trade_views(conn, rows)?.into_iter().next())
 }
 
 /// Most trades a "my trades" page lists.

@@ -1,5 +1,6 @@
 //! A trade's steps: buy, the seller's decision, the buyer's cancel before approval (or the
-//! scheduler's, when the seller never answered), and the confirmation that pays the seller.
+//! scheduler's, when the seller never answered). The confirmation that pays the seller, and
+//! disputes, are buyer protection's ([`super::protection`]), shared with auctions.
 
 use std::time::Duration;
 
@@ -421,98 +422,4 @@ pub fn cancel_unanswered_trades(conn: &mut DbConnection) -> anyhow::Result<usize
         }
     }
     Ok(cancelled)
-}
-
-// ---------------------------------------------------------------- confirm receipt
-
-/// Who confirms: the buyer, or the scheduler once the auto-confirm time has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirmer {
-    Buyer(UserId),
-    Scheduler,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfirmError {
-    #[error("This trade does not exist.")]
-    NotFound,
-    #[error("Only the buyer can confirm this trade.")]
-    NotBuyer,
-    #[error("This trade is waiting for the seller's approval; it can be confirmed once approved.")]
-    NotApproved,
-    #[error("This purchase is not paid yet; it can be confirmed once it is paid and the seller approves it.")]
-    NotPaid,
-    #[error("This trade is already settled.")]
-    Settled,
-    #[error("This trade is not due for automatic confirmation yet.")]
-    NotDue,
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
-}
-crate::unexpected_error!(ConfirmError);
-
-/// Confirm receipt of an approved trade: the held price leaves the buyer's locked money and
-/// arrives in the seller's balance. Returns the product's id.
-#[tracing::instrument(skip(conn), fields(trade.id = trade_id))]
-pub fn confirm(
-    conn: &mut DbConnection,
-    trade_id: TradeId,
-    by: Confirmer,
-) -> Result<ProductId, ConfirmError> {
-    write_tx(conn, |conn| {
-        let (product, trade) = lock_trade(conn, trade_id)?.ok_or(ConfirmError::NotFound)?;
-        let product_id = product.id;
-        let at = now();
-        match by {
-            Confirmer::Buyer(user) if user != trade.buyer_id => return Err(ConfirmError::NotBuyer),
-            Confirmer::Buyer(_) => {}
-            Confirmer::Scheduler => {
-                if trade.auto_confirm_at.is_none_or(|due| due > at) {
-                    return Err(ConfirmError::NotDue);
-                }
-            }
-        }
-        match trade.status() {
-            Some(TradeStatus::Approved) => {}
-            Some(TradeStatus::Requested) => return Err(ConfirmError::NotApproved),
-            Some(TradeStatus::AwaitingPayment) => return Err(ConfirmError::NotPaid),
-            _ => return Err(ConfirmError::Settled),
-        }
-        lock_wallets(conn, &[trade.buyer_id, trade.seller_id])?;
-        diesel::update(trades::table.find(trade_id))
-            .set((
-                trades::status.eq(TradeStatus::Confirmed.as_str()),
-                trades::confirmed_at.eq(at),
-            ))
-            .execute(conn)?;
-        pay_seller(conn, trade_id, trade.buyer_id, trade.seller_id, trade.price)?;
-        update_units_and_status(conn, product_id, product.units_left)?;
-        Ok(product_id)
-    })
-}
-
-/// Confirm every approved trade whose auto-confirm time has passed, each in its own
-/// transaction. Returns how many were confirmed now.
-#[tracing::instrument(skip_all)]
-pub fn confirm_due_trades(conn: &mut DbConnection) -> anyhow::Result<usize> {
-    let due: Vec<i64> = trades::table
-        .filter(trades::status.eq(TradeStatus::Approved.as_str()))
-        .filter(trades::auto_confirm_at.le(now()))
-        .order(trades::auto_confirm_at.asc())
-        .limit(100)
-        .select(trades::id)
-        .load(conn)?;
-    let mut confirmed = 0;
-    for id in due {
-        match confirm(conn, id, Confirmer::Scheduler) {
-            Ok(_) => {
-                confirmed += 1;
-                tracing::info!(trade.id = id, "trade confirmed automatically");
-            }
-            // The buyer confirmed it in the meantime.
-            Err(ConfirmError::Settled | ConfirmError::NotDue | ConfirmError::NotFound) => {}
-            Err(e) => return Err(anyhow::Error::new(e)),
-        }
-    }
-    Ok(confirmed)
 }

@@ -237,7 +237,7 @@ pub fn cancel_purchase(
                         drop(conn);
                         return cancel_paid(pool, portone, trade_id, buyer_id);
                     }
-                    return Ok(trade.product_id);
+                    return trade.product_id.ok_or(CancelTradeError::NotFound);
                 }
                 AtPortOne::Paid(found) => {
                     // It was paid after all: record it, then cancel it as a paid purchase.

@@ -98,8 +98,9 @@ pub async fn buy_now(
     let expected = Won::parse(&form.expected_price).ok();
     let key = OnceKey::parse(buyer, "buy_now", &form.idempotency_key)
         .map(|k| k.for_request(&format!("{id}:{}", form.expected_price.trim())));
+    let auto_confirm = state.settings.market_auto_confirm;
     let result = db_once(&state, key.is_some(), move |conn| {
-        bidding::buy_now(conn, id, buyer, expected, now(), key.as_ref())
+        bidding::buy_now(conn, id, buyer, expected, now(), auto_confirm, key.as_ref())
     })
     .await;
     match result {
@@ -109,7 +110,7 @@ pub async fn buy_now(
                 &user.session,
                 "success",
                 format!(
-                    "You bought it for {}. The seller has been paid.",
+                    "You bought it for {}. The money is held in your wallet until you confirm receipt below; only then is the seller paid.",
                     bought.price
                 ),
             );

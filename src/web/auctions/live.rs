@@ -348,8 +348,9 @@ async fn handle_frame(
             let key = OnceKey::parse(user, "buy_now", &key)
                 .map(|k| k.for_request(&format!("{id}:{expected_price}")));
             let expected = Won::parse(&expected_price).ok();
+            let auto_confirm = state.settings.market_auto_confirm;
             match db(state, move |conn| {
-                bidding::buy_now(conn, id, user, expected, now(), key.as_ref())
+                bidding::buy_now(conn, id, user, expected, now(), auto_confirm, key.as_ref())
             })
             .await
             {
@@ -359,7 +360,7 @@ async fn handle_frame(
                     notice_frame(
                         "ack",
                         "success",
-                        &format!("You bought it for {price}. The seller has been paid."),
+                        &format!("You bought it for {price}. The money is held until you confirm receipt; only then is the seller paid."),
                     )
                 }
                 Err(e) => refusal_frame(e.into()),

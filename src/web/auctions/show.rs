@@ -7,8 +7,10 @@ use askama::Template;
 use crate::domain::auction::{window, AuctionStatus, Window, INCREMENT_TABLE};
 use crate::domain::Won;
 use crate::services::auctions::Auction;
+use crate::services::market;
 use crate::services::now;
 use crate::views::auction::{load_auction_and_state, AuctionState};
+use crate::web::market::TradeLine;
 use crate::web::{db, render, AppError, AppState, Ctx};
 
 /// `/auctions/{id}`: everything about one auction and, for those who may, the bid form
@@ -35,6 +37,10 @@ pub struct ShowPage {
     pub can_edit: bool,
     pub error: Option<String>,
     pub amount: String,
+    /// Buyer protection in one sentence (the auto-confirm period).
+    pub protection_rule: String,
+    /// A sold auction's trade, for its buyer or its seller.
+    pub trade: Option<TradeLine>,
 }
 
 pub(crate) async fn show_page(
@@ -48,9 +54,19 @@ pub(crate) async fn show_page(
     let ctx = Ctx::load(req).await?;
     let tz = state.settings.timezone;
     let live = state.live.clone();
-    let (a, auction_state) = db(state, move |conn| {
+    let viewer_id = ctx.user.as_ref().map(|u| u.id);
+    let (a, auction_state, trade) = db(state, move |conn| {
         let watchers = live.watchers_everywhere(conn, id);
-        load_auction_and_state(conn, id, tz, watchers)
+        let Some((a, st)) = load_auction_and_state(conn, id, tz, watchers)? else {
+            return Ok(None);
+        };
+        let trade = match viewer_id {
+            Some(v) if a.status() == AuctionStatus::Sold => {
+                market::auction_trade_for(conn, id, v).map_err(anyhow::Error::new)?
+            }
+            _ => None,
+        };
+        Ok::<_, anyhow::Error>(Some((a, st, trade)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
@@ -84,6 +100,11 @@ pub(crate) async fn show_page(
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
         error,
         amount,
+        protection_rule: protection_rule(state.settings.market_auto_confirm),
+        trade: match (trade, viewer) {
+            (Some(t), Some(v)) => Some(TradeLine::new(&ctx, v, t)),
+            _ => None,
+        },
         state: auction_state,
         a,
         ctx,
@@ -105,6 +126,21 @@ pub async fn show(
         String::new(),
     )
     .await
+}
+
+/// Buyer protection, in one sentence.
+fn protection_rule(auto_confirm: std::time::Duration) -> String {
+    let secs = auto_confirm.as_secs();
+    let period = if secs >= 86_400 && secs % 86_400 == 0 {
+        let days = secs / 86_400;
+        format!("{days} day{}", if days == 1 { "" } else { "s" })
+    } else {
+        span_words(auto_confirm)
+    };
+    format!(
+        "Buyer protection: the winner's money is held, not paid to the seller, until the winner confirms receipt; \
+         it is confirmed automatically {period} after the sale. Either side can open a dispute before then, and an admin decides."
+    )
 }
 
 /// The increment rule of `a`, in one sentence.

@@ -9,9 +9,10 @@ pub mod show;
 pub mod trade;
 
 use crate::domain::image::thumb_name;
+use crate::domain::market::Resolution;
 use crate::domain::market::TradeStatus;
 use crate::domain::{UserId, Won};
-use crate::services::market::{ProductCard, TradeView};
+use crate::services::market::{ProductCard, TradeItem, TradeView};
 use crate::web::Ctx;
 
 /// Products on one page of `/market`.
@@ -70,7 +71,10 @@ impl ProductView {
 /// viewer may press.
 pub struct TradeLine {
     pub id: i64,
-    pub product_id: i64,
+    /// The product's or the auction's page.
+    pub item_url: String,
+    /// `Auction` or `Market`.
+    pub item_kind: &'static str,
     pub product_name: String,
     pub buyer_name: String,
     pub seller_name: String,
@@ -89,6 +93,15 @@ pub struct TradeLine {
     pub can_decide: bool,
     pub can_confirm: bool,
     pub can_cancel: bool,
+    /// The viewer is the buyer or the seller of a trade waiting for receipt (or disputed by
+    /// the other side only).
+    pub can_dispute: bool,
+    /// Each side's reason, once disputed.
+    pub disputes: Vec<DisputeLine>,
+    /// An admin's decision ("An admin refunded the buyer") and the reason they wrote.
+    pub resolution: Option<&'static str>,
+    pub resolution_reason: Option<String>,
+    pub resolved_at: Option<String>,
     /// The buyer's payment page, while paid or to be paid at checkout.
     pub payment_url: Option<String>,
     /// While waiting for the payment: its deadline.
@@ -97,15 +110,59 @@ pub struct TradeLine {
     pub payment_method: String,
 }
 
+/// One side's reason in a dispute, as the trade pages show it.
+pub struct DisputeLine {
+    /// `Buyer` or `Seller`.
+    pub side: &'static str,
+    pub name: String,
+    pub reason: String,
+    pub at: String,
+}
+
 impl TradeLine {
     pub fn new(ctx: &Ctx, viewer: UserId, t: TradeView) -> TradeLine {
         let status = t.status();
         let price = t.price();
         let is_seller = t.trade.seller_id == viewer;
         let is_buyer = t.trade.buyer_id == viewer;
+        let item = TradeItem::of(&t.trade);
+        let disputes: Vec<DisputeLine> = t
+            .disputes
+            .iter()
+            .map(|d| DisputeLine {
+                side: if d.user_id == t.trade.buyer_id {
+                    "Buyer"
+                } else {
+                    "Seller"
+                },
+                name: d.name.clone(),
+                reason: d.reason.clone(),
+                at: ctx.time(&d.at),
+            })
+            .collect();
+        let my_side_given = t.disputes.iter().any(|d| d.user_id == viewer);
         TradeLine {
             id: t.trade.id,
-            product_id: t.trade.product_id,
+            item_url: item.map(TradeItem::path).unwrap_or_default(),
+            item_kind: match item {
+                Some(TradeItem::Auction(_)) => "Auction",
+                _ => "Market",
+            },
+            can_dispute: (is_buyer || is_seller)
+                && match status {
+                    TradeStatus::Approved => true,
+                    TradeStatus::Disputed => !my_side_given,
+                    _ => false,
+                },
+            disputes,
+            resolution: t
+                .trade
+                .resolution
+                .as_deref()
+                .and_then(Resolution::parse)
+                .map(Resolution::label),
+            resolution_reason: t.trade.resolution_reason.clone(),
+            resolved_at: t.trade.resolved_at.as_ref().map(|at| ctx.time(at)),
             product_name: t.product_name,
             buyer_name: t.buyer_name,
             seller_name: t.seller_name,
@@ -126,7 +183,8 @@ impl TradeLine {
                 .flatten()
                 .map(|at| ctx.time(&at)),
             can_decide: is_seller && status == TradeStatus::Requested,
-            can_confirm: is_buyer && status == TradeStatus::Approved,
+            can_confirm: is_buyer
+                && matches!(status, TradeStatus::Approved | TradeStatus::Disputed),
             can_cancel: is_buyer
                 && matches!(
                     status,

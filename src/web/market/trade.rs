@@ -8,9 +8,10 @@ use serde::Deserialize;
 use crate::db::once::OnceKey;
 use crate::db::DbConnection;
 use crate::domain::bank::BankAccount;
+use crate::domain::market::Reason;
 use crate::domain::market::{parse_price, Quantity, TradeId};
 use crate::domain::Won;
-use crate::services::market::{self as market_service, Confirmer, Decision, Order};
+use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeItem};
 use crate::services::payments::{self as payments_service, CheckoutMethod};
 use crate::services::refunds as refunds_service;
 use crate::web::market::show::{refused, show_page};
@@ -251,17 +252,41 @@ pub async fn change_price(
 
 // ---------------------------------------------------------------- trades
 
-/// The product a trade belongs to, for re-rendering its page with a reason.
-async fn product_of(state: &AppState, trade_id: TradeId) -> Result<i64, AppError> {
+/// The product or auction a trade belongs to, for re-rendering its page with a reason.
+async fn item_of(state: &AppState, trade_id: TradeId) -> Result<TradeItem, AppError> {
     db(state, move |conn| {
-        market_service::product_of_trade(conn, trade_id).map_err(anyhow::Error::new)
+        market_service::item_of_trade(conn, trade_id).map_err(anyhow::Error::new)
     })
     .await?
     .ok_or(AppError::NotFound)
 }
 
-/// One step of a trade (approve, reject, confirm, cancel): run it, then back to the product
-/// page with `done` flashed, or the page again with the reason it was refused.
+/// The page of `item` again, answered 422 with the reason a step was refused.
+pub(crate) async fn refused_at(
+    req: &HttpRequest,
+    state: &AppState,
+    item: TradeItem,
+    why: String,
+) -> Result<HttpResponse, AppError> {
+    match item {
+        TradeItem::Product(p) => refused(req, state, p, why).await,
+        TradeItem::Auction(a) => {
+            crate::web::auctions::show::show_page(
+                req,
+                state,
+                a,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(why),
+                String::new(),
+            )
+            .await
+        }
+    }
+}
+
+/// One step of a trade (approve, reject, confirm, cancel, dispute): run it, then back to the
+/// product's or auction's page with `done` flashed, or the page again with the reason it was
+/// refused.
 async fn trade_step<E, F>(
     req: HttpRequest,
     user: SessionUser,
@@ -271,20 +296,20 @@ async fn trade_step<E, F>(
     step: F,
 ) -> Result<HttpResponse, AppError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<i64, E> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<TradeItem, E> + Send + 'static,
     E: From<anyhow::Error> + Send + 'static,
     AppError: From<E>,
 {
     match db(&state, step).await {
-        Ok(product_id) => {
+        Ok(item) => {
             send_card_refund(&state, trade_id).await;
             flash(&user.session, "success", done);
-            Ok(see_other(&format!("/market/{product_id}")))
+            Ok(see_other(&item.path()))
         }
         Err(e) => {
             let why = AppError::from(e).into_reasons()?;
-            let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, why.join(" ")).await
+            let item = item_of(&state, trade_id).await?;
+            refused_at(&req, &state, item, why.join(" ")).await
         }
     }
 }
@@ -307,7 +332,7 @@ async fn decide(
         }
     };
     trade_step(req, user, state, trade_id, done, move |conn| {
-        market_service::decide(conn, trade_id, seller, decision, period)
+        market_service::decide(conn, trade_id, seller, decision, period).map(TradeItem::Product)
     })
     .await
 }
@@ -383,8 +408,64 @@ pub async fn cancel(
         }
         Err(e) => {
             let why = AppError::from(e).into_reasons()?;
-            let product_id = product_of(&state, trade_id).await?;
-            refused(&req, &state, product_id, why.join(" ")).await
+            let item = item_of(&state, trade_id).await?;
+            refused_at(&req, &state, item, why.join(" ")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- dispute
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DisputeForm {
+    pub reason: String,
+    /// The form's one-time key: a double submit opens the dispute once.
+    pub idempotency_key: String,
+}
+
+/// The buyer or the seller disputes a trade waiting for receipt: the money stays held and
+/// nothing is confirmed automatically until an admin decides.
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn dispute(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<DisputeForm>,
+) -> Result<HttpResponse, AppError> {
+    let trade_id = path.into_inner();
+    let me = user.id;
+    let reason = match Reason::parse(&form.reason) {
+        Ok(r) => r,
+        Err(why) => {
+            // Only the trade's two sides learn anything about it.
+            let party = db(&state, move |conn| {
+                market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
+            })
+            .await?
+            .filter(|t| t.buyer_id == me || t.seller_id == me)
+            .ok_or(AppError::NotFound)?;
+            let item = TradeItem::of(&party).ok_or(AppError::NotFound)?;
+            return refused_at(&req, &state, item, why).await;
+        }
+    };
+    let key = OnceKey::parse(me, "trade_dispute", &form.idempotency_key)
+        .map(|k| k.for_request(&trade_id.to_string()));
+    let done = "Dispute opened. The money stays held and nothing is confirmed automatically; an admin reads both sides and decides. The decision and its reason will show here.";
+    match db_once(&state, key.is_some(), move |conn| {
+        market_service::open_dispute(conn, trade_id, me, &reason, key.as_ref())
+    })
+    .await
+    {
+        Ok(item) => {
+            flash(&user.session, "success", done);
+            Ok(see_other(&item.path()))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let item = item_of(&state, trade_id).await?;
+            refused_at(&req, &state, item, why.join(" ")).await
         }
     }
 }

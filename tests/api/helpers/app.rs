@@ -230,6 +230,18 @@ impl TestApp {
             .expect("user")
     }
 
+    /// The trade a sold auction became: (trade id, status).
+    pub fn auction_trade(&self, auction_id: i64) -> Option<(i64, String)> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::trades::dsl as t;
+        t::trades
+            .filter(t::auction_id.eq(auction_id))
+            .select((t::id, t::status))
+            .first(&mut self.raw_connection())
+            .optional()
+            .expect("trade")
+    }
+
     /// Wait (bounded) until the auction is no longer open.
     pub async fn wait_closed(&self, id: i64) -> String {
         for _ in 0..200 {

@@ -406,4 +406,15 @@ impl TestApp {
     pub async fn buy_now(&self, b: &Browser, id: i64) -> (StatusCode, String) {
         self.on(b).buy_now(id).await
     }
+
+    /// The winner of a sold auction confirms receipt of its trade (buyer protection: the
+    /// seller is paid only then). The answer's status.
+    pub async fn confirm_auction_trade(&self, buyer: &Browser, auction_id: i64) -> StatusCode {
+        let (trade, _) = self
+            .auction_trade(auction_id)
+            .expect("a sold auction has a trade");
+        self.post(buyer, &format!("/trades/{trade}/confirm"), &[])
+            .await
+            .status()
+    }
 }
