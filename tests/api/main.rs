@@ -15,6 +15,7 @@ mod audit;
 mod bidding;
 mod bidding_rules;
 mod browser;
+mod buyer_protection;
 mod chaos;
 mod checkout;
 mod cli;
