@@ -182,6 +182,7 @@ diesel::table! {
         reserve_price -> Nullable<BigInt>,
         original_ends_at -> Nullable<Timestamp>,
         extensions -> Integer,
+        leader_max -> Nullable<BigInt>,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Auction {
     pub original_ends_at: Option<NaiveDateTime>,
     /// How many times a late bid moved the end.
     pub extensions: i32,
+    /// The leader's maximum (proxy bidding), held in full; `None`: the hold is the price.
+    pub leader_max: Option<i64>,
 }
 
 impl Auction {
@@ -68,6 +70,11 @@ impl Auction {
             current_price: Won::from_stored(self.current_price),
             bid_count: self.bid_count,
         }
+    }
+
+    /// What the leader has held: their whole maximum.
+    pub fn held(&self) -> i64 {
+        self.leader_max.unwrap_or(self.current_price)
     }
 
     pub fn current_price(&self) -> Won {

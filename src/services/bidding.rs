@@ -32,6 +32,8 @@ pub enum PlaceBidError {
     NotNeighbour { district: String },
     #[error("Your bid must be at least {minimum}.")]
     TooLow { minimum: Won },
+    #[error("You already lead with a maximum of {max}: to raise it, enter more than {max}.")]
+    MaxNotHigher { max: Won },
     #[error("Bids go up in steps of {unit}: enter a whole multiple of {unit}.")]
     NotMultiple { unit: Won },
     #[error("A bid of {buy_now} or more is a purchase: use Buy now for {buy_now} instead.")]
@@ -119,6 +121,12 @@ fn check_neighbour(
 pub struct BidPlaced {
     /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
+    /// Whether the bidder leads now (false: an earlier maximum was higher — outbid at once).
+    pub leads: bool,
+    /// The auction's price after the bid.
+    pub price: Won,
+    /// The bidder's maximum.
+    pub maximum: Won,
 }
 
 fn lock_auction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
@@ -273,55 +281,94 @@ pub fn place_bid(
             let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
             check_bid_rules(&a, bidder_id, amount, now)?;
 
-            let previous = a.leader_id;
+            let step = |p: i64| a.prices().increment.step(Won::from_stored(p)).get();
+            let reserve = |price: i64, max: i64| match a.reserve_price {
+                // A maximum at or above the reserve lifts the price to it at once.
+                Some(r) if max >= r && price < r => r,
+                _ => price,
+            };
+            let x = amount.get();
+            let held = a.held();
             let mut ids = vec![bidder_id];
-            ids.extend(previous);
+            ids.extend(a.leader_id);
             let wallets = lock_wallets(conn, &ids)?;
             let mine = wallet(&wallets, bidder_id)?;
-            let own_hold = if previous == Some(bidder_id) {
-                a.current_price
-            } else {
-                0
-            };
-            if mine.balance + own_hold < amount.get() {
+            // What the bidder must have: the whole maximum (a leader raising it, the difference).
+            let own_hold = if a.leader_id == Some(bidder_id) { held } else { 0 };
+            if mine.balance + own_hold < x {
                 return Err(PlaceBidError::InsufficientFunds {
                     available: Won::from_stored(mine.balance + own_hold),
                     needed: amount,
                 });
             }
-            let event = AuctionEvent::new(
-                auction_id,
-                previous
-                    .filter(|p| *p != bidder_id)
-                    .map(|p| (p, a.current_price)),
-            );
+            // (new leader, their maximum, new price, history rows, outbid hold released)
+            let mut rows: Vec<(UserId, i64)> = Vec::new();
+            let (leader, leader_max, price, outbid) = match a.leader_id {
+                None => {
+                    hold(conn, auction_id, bidder_id, x)?;
+                    let price = reserve(a.current_price, x);
+                    rows.push((bidder_id, price));
+                    (bidder_id, x, price, None)
+                }
+                Some(l) if l == bidder_id => {
+                    if x <= held {
+                        return Err(PlaceBidError::MaxNotHigher {
+                            max: Won::from_stored(held),
+                        });
+                    }
+                    // Raising one's own maximum moves only the difference; the price stays.
+                    hold(conn, auction_id, bidder_id, x - held)?;
+                    let price = reserve(a.current_price, x);
+                    if price != a.current_price {
+                        rows.push((bidder_id, price));
+                    }
+                    (bidder_id, x, price, None)
+                }
+                Some(l) if x > held => {
+                    // The challenger's maximum beats the leader's: the site bids only as much
+                    // as needed, one increment over the old maximum (capped at the new one).
+                    release(conn, auction_id, l, held)?;
+                    hold(conn, auction_id, bidder_id, x)?;
+                    let price = reserve(x.min(held + step(held)), x);
+                    if held > a.current_price {
+                        rows.push((l, held));
+                    }
+                    rows.push((bidder_id, price));
+                    (bidder_id, x, price, Some((l, held)))
+                }
+                Some(l) => {
+                    // The leader's maximum holds (an equal one too: the earlier leads). The
+                    // site raises the leader's bid just past the challenger's.
+                    let price = if x == held { held } else { held.min(x + step(x)) };
+                    let price = reserve(price, held);
+                    rows.push((bidder_id, x));
+                    rows.push((l, price));
+                    (l, held, price, None)
+                }
+            };
+            let event = AuctionEvent::new(auction_id, outbid);
             // Sent before the writes: PostgreSQL delivers it only if everything below commits.
             events::notify(conn, &event)?;
-            match previous {
-                Some(leader) if leader == bidder_id => {
-                    // Raising one's own lead moves only the difference.
-                    hold(conn, auction_id, bidder_id, amount.get() - a.current_price)?;
-                }
-                other => {
-                    if let Some(leader) = other {
-                        release(conn, auction_id, leader, a.current_price)?;
-                    }
-                    hold(conn, auction_id, bidder_id, amount.get())?;
-                }
+            for (who, at) in &rows {
+                record_bid(conn, auction_id, *who, Won::from_stored(*at), false, now)?;
             }
-            record_bid(conn, auction_id, bidder_id, amount, false, now)?;
             diesel::update(auctions::table.find(auction_id))
                 .set((
-                    auctions::current_price.eq(amount.get()),
-                    auctions::leader_id.eq(Some(bidder_id)),
-                    auctions::bid_count.eq(auctions::bid_count + 1),
+                    auctions::current_price.eq(price),
+                    auctions::leader_id.eq(Some(leader)),
+                    auctions::leader_max.eq(Some(leader_max)),
+                    auctions::bid_count.eq(auctions::bid_count + i32::try_from(rows.len()).unwrap_or(0)),
                     auctions::status.eq(AuctionStatus::Active.as_str()),
                     auctions::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            // Soft close: a bid in the last minutes moves the end (pushed to watchers with the
-            // rest of the state once this commits).
-            if let Some(new_end) = soft_close.extended_end(a.ends_at, a.original_ends_at, now) {
+            // Soft close: a bid that changed the price or the leader in the last minutes moves
+            // the end (pushed to watchers with the rest of the state once this commits).
+            let changed = price != a.current_price || a.leader_id != Some(leader);
+            if let Some(new_end) = changed
+                .then(|| soft_close.extended_end(a.ends_at, a.original_ends_at, now))
+                .flatten()
+            {
                 diesel::update(auctions::table.find(auction_id))
                     .set((
                         auctions::ends_at.eq(new_end),
@@ -331,7 +378,12 @@ pub fn place_bid(
                     ))
                     .execute(conn)?;
             }
-            Ok(BidPlaced { event })
+            Ok(BidPlaced {
+                event,
+                leads: leader == bidder_id,
+                price: Won::from_stored(price),
+                maximum: amount,
+            })
         })
     })
 }
@@ -407,7 +459,7 @@ pub fn buy_now(
             let wallets = lock_wallets(conn, &ids)?;
             let buyer = wallet(&wallets, buyer_id)?;
             let buyer_leads = a.leader_id == Some(buyer_id);
-            let own_hold = if buyer_leads { a.current_price } else { 0 };
+            let own_hold = if buyer_leads { a.held() } else { 0 };
             if buyer.balance + own_hold < price.get() {
                 return Err(BuyNowError::InsufficientFunds {
                     available: Won::from_stored(buyer.balance + own_hold),
@@ -418,11 +470,11 @@ pub fn buy_now(
                 auction_id,
                 a.leader_id
                     .filter(|l| *l != buyer_id)
-                    .map(|l| (l, a.current_price)),
+                    .map(|l| (l, a.held())),
             );
             events::notify(conn, &event)?;
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
-                release(conn, auction_id, leader, a.current_price)?;
+                release(conn, auction_id, leader, a.held())?;
             }
             // The buyer's own hold (when leading) is used first.
             pay_seller(
@@ -438,6 +490,7 @@ pub fn buy_now(
                 .set((
                     auctions::current_price.eq(price.get()),
                     auctions::leader_id.eq(Some(buyer_id)),
+                    auctions::leader_max.eq(None::<i64>),
                     auctions::winner_id.eq(Some(buyer_id)),
                     auctions::bid_count.eq(auctions::bid_count + 1),
                     auctions::status.eq(AuctionStatus::Sold.as_str()),
@@ -513,12 +566,16 @@ pub fn close_auction(
             Some(leader) if below_reserve => {
                 // No sale below the seller's secret reserve: the highest bid's hold goes back.
                 lock_wallets(conn, &[leader])?;
-                release(conn, auction_id, leader, a.current_price)?;
+                release(conn, auction_id, leader, a.held())?;
                 (AuctionStatus::ReserveNotMet, None)
             }
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
+                // The winner pays the price out of the held maximum; the rest comes back.
                 pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;
+                if a.held() > a.current_price {
+                    release(conn, auction_id, leader, a.held() - a.current_price)?;
+                }
                 (AuctionStatus::Sold, Some((leader, a.current_price())))
             }
             None => (AuctionStatus::NoBids, None),
@@ -580,13 +637,13 @@ pub fn cancel_auction(
         if !a.status().is_open() {
             return Err(CancelError::AlreadyClosed);
         }
-        let event = AuctionEvent::new(auction_id, a.leader_id.map(|l| (l, a.current_price)));
+        let event = AuctionEvent::new(auction_id, a.leader_id.map(|l| (l, a.held())));
         events::notify(conn, &event)?;
         let mut released = None;
         if let Some(leader) = a.leader_id {
             lock_wallets(conn, &[leader])?;
-            release(conn, auction_id, leader, a.current_price)?;
-            released = Some((leader, a.current_price()));
+            release(conn, auction_id, leader, a.held())?;
+            released = Some((leader, Won::from_stored(a.held())));
         }
         diesel::update(auctions::table.find(auction_id))
             .set((

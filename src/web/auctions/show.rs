@@ -32,6 +32,8 @@ pub struct ShowPage {
     pub is_seller: bool,
     pub is_winner: bool,
     pub is_leader: bool,
+    /// The leader's own maximum (shown to them only).
+    pub my_max: Option<Won>,
     pub can_edit: bool,
     pub error: Option<String>,
     pub amount: String,
@@ -81,6 +83,7 @@ pub(crate) async fn show_page(
         is_seller,
         is_winner: viewer.is_some() && a.winner_id == viewer,
         is_leader: viewer.is_some() && a.leader_id == viewer,
+        my_max: (viewer.is_some() && a.leader_id == viewer).then(|| Won::from_stored(a.held())),
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
         error,
         amount,
