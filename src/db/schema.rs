@@ -194,6 +194,8 @@ diesel::table! {
         amount -> BigInt,
         is_buy_now -> Bool,
         created_at -> Timestamp,
+        max_amount -> Nullable<BigInt>,
+        is_auto -> Bool,
     }
 }
 

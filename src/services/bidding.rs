@@ -36,8 +36,6 @@ pub enum PlaceBidError {
     MaxNotHigher { max: Won },
     #[error("Bids go up in steps of {unit}: enter a whole multiple of {unit}.")]
     NotMultiple { unit: Won },
-    #[error("A bid of {buy_now} or more is a purchase: use Buy now for {buy_now} instead.")]
-    UseBuyNow { buy_now: Won },
     #[error(
         "You have {available} available, but this bid needs {needed}. Top up your wallet first."
     )]
@@ -52,7 +50,6 @@ impl From<AmountRule> for PlaceBidError {
         match rule {
             AmountRule::TooLow { minimum } => PlaceBidError::TooLow { minimum },
             AmountRule::NotMultiple { unit } => PlaceBidError::NotMultiple { unit },
-            AmountRule::UseBuyNow { buy_now } => PlaceBidError::UseBuyNow { buy_now },
         }
     }
 }
@@ -200,21 +197,31 @@ fn pay_seller(
     )
 }
 
-/// Append a bid to the auction's history.
+/// One row of an auction's history: the bid as everyone sees it; the maximum the bidder
+/// entered on a submission's own row (`None`: a row the site placed automatically, or a
+/// purchase).
+struct Entry {
+    amount: i64,
+    max_amount: Option<i64>,
+    is_buy_now: bool,
+}
+
+/// Append a row to the auction's history.
 fn record_bid(
     conn: &mut DbConnection,
     auction_id: i64,
     bidder_id: UserId,
-    amount: Won,
-    is_buy_now: bool,
+    entry: Entry,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::insert_into(bids::table)
         .values((
             bids::auction_id.eq(auction_id),
             bids::bidder_id.eq(bidder_id),
-            bids::amount.eq(amount.get()),
-            bids::is_buy_now.eq(is_buy_now),
+            bids::amount.eq(entry.amount),
+            bids::is_buy_now.eq(entry.is_buy_now),
+            bids::max_amount.eq(entry.max_amount),
+            bids::is_auto.eq(entry.max_amount.is_none() && !entry.is_buy_now),
             bids::created_at.eq(now),
         ))
         .execute(conn)
@@ -294,20 +301,27 @@ pub fn place_bid(
             let wallets = lock_wallets(conn, &ids)?;
             let mine = wallet(&wallets, bidder_id)?;
             // What the bidder must have: the whole maximum (a leader raising it, the difference).
-            let own_hold = if a.leader_id == Some(bidder_id) { held } else { 0 };
+            let own_hold = if a.leader_id == Some(bidder_id) {
+                held
+            } else {
+                0
+            };
             if mine.balance + own_hold < x {
                 return Err(PlaceBidError::InsufficientFunds {
                     available: Won::from_stored(mine.balance + own_hold),
                     needed: amount,
                 });
             }
-            // (new leader, their maximum, new price, history rows, outbid hold released)
-            let mut rows: Vec<(UserId, i64)> = Vec::new();
+            // The history rows this submission writes, oldest first: (bidder, the bid as
+            // everyone sees it, the maximum entered — on the submission's own row only). Every
+            // accepted submission writes exactly one row of its own; rows the site places for
+            // a leader's maximum are marked automatic. The leader's row is always the newest.
+            let mut rows: Vec<(UserId, i64, Option<i64>)> = Vec::new();
             let (leader, leader_max, price, outbid) = match a.leader_id {
                 None => {
                     hold(conn, auction_id, bidder_id, x)?;
                     let price = reserve(a.current_price, x);
-                    rows.push((bidder_id, price));
+                    rows.push((bidder_id, price, Some(x)));
                     (bidder_id, x, price, None)
                 }
                 Some(l) if l == bidder_id => {
@@ -316,12 +330,11 @@ pub fn place_bid(
                             max: Won::from_stored(held),
                         });
                     }
-                    // Raising one's own maximum moves only the difference; the price stays.
+                    // Raising one's own maximum moves only the difference; the price stays
+                    // (unless the new maximum reaches the reserve).
                     hold(conn, auction_id, bidder_id, x - held)?;
                     let price = reserve(a.current_price, x);
-                    if price != a.current_price {
-                        rows.push((bidder_id, price));
-                    }
+                    rows.push((bidder_id, price, Some(x)));
                     (bidder_id, x, price, None)
                 }
                 Some(l) if x > held => {
@@ -331,33 +344,40 @@ pub fn place_bid(
                     hold(conn, auction_id, bidder_id, x)?;
                     let price = reserve(x.min(held + step(held)), x);
                     if held > a.current_price {
-                        rows.push((l, held));
+                        // The site had bid the old leader's maximum in full.
+                        rows.push((l, held, None));
                     }
-                    rows.push((bidder_id, price));
+                    rows.push((bidder_id, price, Some(x)));
                     (bidder_id, x, price, Some((l, held)))
                 }
                 Some(l) => {
                     // The leader's maximum holds (an equal one too: the earlier leads). The
-                    // site raises the leader's bid just past the challenger's.
-                    let price = if x == held { held } else { held.min(x + step(x)) };
-                    let price = reserve(price, held);
-                    rows.push((bidder_id, x));
-                    rows.push((l, price));
+                    // site raises the leader's bid just past the challenger's, capped at the
+                    // leader's maximum.
+                    let price = reserve(held.min(x + step(x)), held);
+                    rows.push((bidder_id, x, Some(x)));
+                    rows.push((l, price, None));
                     (l, held, price, None)
                 }
             };
             let event = AuctionEvent::new(auction_id, outbid);
             // Sent before the writes: PostgreSQL delivers it only if everything below commits.
             events::notify(conn, &event)?;
-            for (who, at) in &rows {
-                record_bid(conn, auction_id, *who, Won::from_stored(*at), false, now)?;
+            for (who, at, max) in &rows {
+                let entry = Entry {
+                    amount: *at,
+                    max_amount: *max,
+                    is_buy_now: false,
+                };
+                record_bid(conn, auction_id, *who, entry, now)?;
             }
             diesel::update(auctions::table.find(auction_id))
                 .set((
                     auctions::current_price.eq(price),
                     auctions::leader_id.eq(Some(leader)),
                     auctions::leader_max.eq(Some(leader_max)),
-                    auctions::bid_count.eq(auctions::bid_count + i32::try_from(rows.len()).unwrap_or(0)),
+                    auctions::bid_count
+                        .eq(auctions::bid_count + i32::try_from(rows.len()).unwrap_or(0)),
                     auctions::status.eq(AuctionStatus::Active.as_str()),
                     auctions::updated_at.eq(now),
                 ))
@@ -396,6 +416,8 @@ pub enum BuyNowError {
     NoBuyNow,
     #[error("The buy-now price changed to {price}. Check it and buy again if you still want it.")]
     PriceChanged { price: Won },
+    #[error("The bids have reached the buy-now price (the price is {price}): buy now is no longer offered, bid instead.")]
+    PriceReached { price: Won },
     #[error("Buy now opens when the auction starts.")]
     NotStarted,
     #[error("This auction has ended.")]
@@ -446,6 +468,11 @@ pub fn buy_now(
             if a.seller_id == buyer_id {
                 return Err(BuyNowError::OwnAuction);
             }
+            if a.prices().buy_now_offered().is_none() {
+                return Err(BuyNowError::PriceReached {
+                    price: a.current_price(),
+                });
+            }
             if let Err(district) = check_neighbour(conn, &a, buyer_id)? {
                 return Err(BuyNowError::NotNeighbour { district });
             }
@@ -476,16 +503,26 @@ pub fn buy_now(
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
                 release(conn, auction_id, leader, a.held())?;
             }
-            // The buyer's own hold (when leading) is used first.
+            // The buyer's own hold (when leading) is used first; what their maximum held
+            // beyond the price comes back.
+            let from_hold = own_hold.min(price.get());
             pay_seller(
                 conn,
                 auction_id,
                 buyer_id,
                 a.seller_id,
-                price.get() - own_hold,
-                own_hold,
+                price.get() - from_hold,
+                from_hold,
             )?;
-            record_bid(conn, auction_id, buyer_id, price, true, now)?;
+            if own_hold > from_hold {
+                release(conn, auction_id, buyer_id, own_hold - from_hold)?;
+            }
+            let entry = Entry {
+                amount: price.get(),
+                max_amount: None,
+                is_buy_now: true,
+            };
+            record_bid(conn, auction_id, buyer_id, entry, now)?;
             diesel::update(auctions::table.find(auction_id))
                 .set((
                     auctions::current_price.eq(price.get()),

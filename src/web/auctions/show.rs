@@ -78,7 +78,7 @@ pub(crate) async fn show_page(
         increment_rule: increment_rule(&a),
         soft_close_rule: soft_close_rule(&state.settings),
         start_price: Won::from_stored(a.start_price),
-        buy_now: a.buy_now(),
+        buy_now: a.prices().buy_now_offered(),
         cannot_bid,
         is_seller,
         is_winner: viewer.is_some() && a.winner_id == viewer,
