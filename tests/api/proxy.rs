@@ -343,7 +343,7 @@ async fn random_maximums_from_four_bidders_move_price_leader_and_holds_as_the_mo
     };
     let handle = tokio::runtime::Handle::current();
     let mut runner = TestRunner::new(Config {
-        cases: 16,
+        cases: 20,
         max_shrink_iters: 64,
         failure_persistence: None,
         ..Config::default()
