@@ -24,6 +24,7 @@ both_databases!(
     the_winner_pays_the_price_and_gets_the_rest_of_their_maximum_back_at_close,
     buy_now_disappears_once_the_price_reaches_it,
     only_the_leader_sees_their_maximum_on_the_page_and_no_watcher_sees_it_live,
+    the_audit_fails_when_a_leader_holds_less_than_their_maximum,
 );
 
 // ------------------------------------------------------------------ the reference model
@@ -638,4 +639,34 @@ async fn only_the_leader_sees_their_maximum_on_the_page_and_no_watcher_sees_it_l
     assert_eq!(app.auction_row(id).1, 31_000);
     assert_eq!(app.wallet(&rival).await, (100_000, 0));
     app.assert_audit_clean();
+}
+
+async fn the_audit_fails_when_a_leader_holds_less_than_their_maximum(db: Db) {
+    use diesel::RunQueryDsl;
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("promise_seller").await;
+    let leader = app.funded("promiser", 100_000).await;
+    let honest = app.funded("honest", 100_000).await;
+    let id = app.list(&seller, &Listing::new("Kettle")).await;
+    let other = app.list(&seller, &Listing::new("Teapot")).await;
+    assert_eq!(app.bid(&leader, id, 40_000).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.bid(&honest, other, 20_000).await.0,
+        StatusCode::SEE_OTHER
+    );
+    app.assert_audit_clean();
+    // A maximum raised behind the site's back: promised but not held.
+    diesel::sql_query(format!(
+        "UPDATE auctions SET leader_max = leader_max + 1 WHERE id = {id}"
+    ))
+    .execute(&mut app.raw_connection())
+    .unwrap();
+    let (clean, text) = app.audit();
+    assert!(!clean, "{text}");
+    assert!(
+        text.contains("holds ₩40,000 but leads open auctions with maximums of ₩40,001"),
+        "{text}"
+    );
+    assert!(text.contains("wallet of promiser"), "{text}");
+    assert!(!text.contains("wallet of honest"), "{text}");
 }
