@@ -198,6 +198,7 @@ diesel::table! {
         reserve_price -> Nullable<BigInt>,
         original_ends_at -> Nullable<Timestamp>,
         extensions -> Integer,
+        leader_max -> Nullable<BigInt>,
     }
 }
 
@@ -209,6 +210,8 @@ diesel::table! {
         amount -> BigInt,
         is_buy_now -> Bool,
         created_at -> Timestamp,
+        max_amount -> Nullable<BigInt>,
+        is_auto -> Bool,
     }
 }
 

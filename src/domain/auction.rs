@@ -126,12 +126,13 @@ impl PriceState {
                 minimum: self.minimum_bid(),
             });
         }
-        if let Some(buy_now) = self.buy_now_price {
-            if amount >= buy_now {
-                return Err(AmountRule::UseBuyNow { buy_now });
-            }
-        }
         Ok(())
+    }
+
+    /// The buy-now price while it is still offered: until the bids bring the price to it. A
+    /// bid is a maximum, so it may exceed the buy-now price; the price it leads to may reach it.
+    pub fn buy_now_offered(&self) -> Option<Won> {
+        self.buy_now_price.filter(|b| self.current_price < *b)
     }
 }
 
@@ -165,7 +166,6 @@ impl SoftClose {
 pub enum AmountRule {
     TooLow { minimum: Won },
     NotMultiple { unit: Won },
-    UseBuyNow { buy_now: Won },
 }
 
 /// Where an auction stands in time, by server time.
@@ -324,17 +324,26 @@ mod tests {
     }
 
     #[test]
-    fn amounts_off_the_unit_and_at_buy_now_are_refused() {
+    fn amounts_off_the_unit_are_refused_and_a_maximum_may_pass_buy_now() {
         assert_eq!(
             state(0).check_amount(won(10_500)),
             Err(AmountRule::NotMultiple { unit: won(1_000) })
         );
-        assert_eq!(
-            state(0).check_amount(won(50_000)),
-            Err(AmountRule::UseBuyNow {
-                buy_now: won(50_000)
-            })
-        );
         assert_eq!(state(0).check_amount(won(49_000)), Ok(()));
+        assert_eq!(state(0).check_amount(won(50_000)), Ok(()));
+        assert_eq!(state(0).check_amount(won(80_000)), Ok(()));
+    }
+
+    #[test]
+    fn buy_now_is_offered_until_the_price_reaches_it() {
+        let mut s = state(3);
+        assert_eq!(s.buy_now_offered(), Some(won(50_000)));
+        s.current_price = won(49_000);
+        assert_eq!(s.buy_now_offered(), Some(won(50_000)));
+        s.current_price = won(50_000);
+        assert_eq!(s.buy_now_offered(), None);
+        s.buy_now_price = None;
+        s.current_price = won(10_000);
+        assert_eq!(s.buy_now_offered(), None);
     }
 }

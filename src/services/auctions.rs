@@ -49,6 +49,8 @@ pub struct Auction {
     pub original_ends_at: Option<NaiveDateTime>,
     /// How many times a late bid moved the end.
     pub extensions: i32,
+    /// The leader's maximum (proxy bidding), held in full; `None`: the hold is the price.
+    pub leader_max: Option<i64>,
 }
 
 impl Auction {
@@ -68,6 +70,11 @@ impl Auction {
             current_price: Won::from_stored(self.current_price),
             bid_count: self.bid_count,
         }
+    }
+
+    /// What the leader has held: their whole maximum.
+    pub fn held(&self) -> i64 {
+        self.leader_max.unwrap_or(self.current_price)
     }
 
     pub fn current_price(&self) -> Won {
@@ -374,6 +381,8 @@ pub struct BidLine {
     pub bidder_id: i64,
     pub bidder_name: String,
     pub created_at: NaiveDateTime,
+    /// Placed by the site for the leader's maximum (proxy bidding), not typed by them.
+    pub is_auto: bool,
 }
 
 /// The newest `limit` bids of an auction, newest first.
@@ -393,6 +402,7 @@ pub fn bid_history(
             bids::bidder_id,
             users::display_name,
             bids::created_at,
+            bids::is_auto,
         ))
         .load(conn)
 }
@@ -502,13 +512,22 @@ pub fn listings_of(conn: &mut DbConnection, seller_id: UserId) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Every auction a user bid on, with their highest bid, newest auction first.
+/// Every auction a user bid on, with the most they offered (their highest maximum, or their
+/// highest bid where no maximum was kept), newest auction first. For the user's own eyes only.
 pub fn bids_of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<(Auction, i64)>> {
-    let mine: Vec<(i64, Option<i64>)> = bids::table
+    let mine: Vec<(i64, Option<i64>, Option<i64>)> = bids::table
         .filter(bids::bidder_id.eq(user_id))
         .group_by(bids::auction_id)
-        .select((bids::auction_id, diesel::dsl::max(bids::amount)))
+        .select((
+            bids::auction_id,
+            diesel::dsl::max(bids::amount),
+            diesel::dsl::max(bids::max_amount),
+        ))
         .load(conn)?;
+    let mine: Vec<(i64, Option<i64>)> = mine
+        .into_iter()
+        .map(|(id, bid, max)| (id, bid.max(max)))
+        .collect();
     let ids: Vec<i64> = mine.iter().map(|(id, _)| *id).collect();
     let list = auctions::table
         .filter(auctions::id.eq_any(&ids))

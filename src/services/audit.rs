@@ -55,6 +55,21 @@ SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'deposit' THEN delta_balance + delta_l
        CAST(COUNT(*) AS BIGINT) AS entries \
 FROM ledger_entries";
 
+#[derive(Debug, Clone, QueryableByName)]
+struct Promised {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    promised: i64,
+}
+
+/// What each leader of an open auction has promised: their whole maximum (proxy bidding), or
+/// the price for a lead from before maximums were kept. Their wallet must hold at least that.
+const PROMISED: &str = "\
+SELECT leader_id AS user_id, CAST(SUM(COALESCE(leader_max, current_price)) AS BIGINT) AS promised \
+FROM auctions WHERE status IN ('scheduled', 'active') AND leader_id IS NOT NULL \
+GROUP BY leader_id ORDER BY leader_id";
+
 const USERS_WITHOUT_WALLET: &str = "\
 SELECT u.id AS id, u.username AS username FROM users u \
 LEFT JOIN wallets w ON w.user_id = u.id WHERE w.user_id IS NULL ORDER BY u.id";
@@ -123,6 +138,7 @@ pub fn run(conn: &mut DbConnection) -> anyhow::Result<AuditReport> {
         let totals: Totals = per_backend!(conn, c => diesel::sql_query(TOTALS).get_result(c))?;
         let orphans: Vec<Orphan> =
             per_backend!(conn, c => diesel::sql_query(USERS_WITHOUT_WALLET).load(c))?;
+        let promised: Vec<Promised> = per_backend!(conn, c => diesel::sql_query(PROMISED).load(c))?;
 
         let mut problems = Vec::new();
         let (mut total_balance, mut total_locked) = (0_i64, 0_i64);
@@ -147,6 +163,23 @@ pub fn run(conn: &mut DbConnection) -> anyhow::Result<AuditReport> {
             }
             total_balance = total_balance.saturating_add(w.balance);
             total_locked = total_locked.saturating_add(w.locked);
+        }
+        // The site can always pay what a leader's maximum promised: it is held (other holds,
+        // e.g. market purchases, only add to `locked`).
+        for p in &promised {
+            let w = sums.iter().find(|w| w.user_id == p.user_id);
+            let locked = w.map_or(0, |w| w.locked);
+            if locked < p.promised {
+                let who = w.map_or_else(
+                    || format!("user {}", p.user_id),
+                    |w| format!("wallet of {} (user {})", w.username, w.user_id),
+                );
+                problems.push(format!(
+                    "{who}: holds ₩{} but leads open auctions with maximums of ₩{}",
+                    group_thousands(locked),
+                    group_thousands(p.promised)
+                ));
+            }
         }
         for o in &orphans {
             problems.push(format!("user {} (id {}) has no wallet", o.username, o.id));

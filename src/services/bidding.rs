@@ -33,10 +33,10 @@ pub enum PlaceBidError {
     NotNeighbour { district: String },
     #[error("Your bid must be at least {minimum}.")]
     TooLow { minimum: Won },
+    #[error("You already lead with a maximum of {max}: to raise it, enter more than {max}.")]
+    MaxNotHigher { max: Won },
     #[error("Bids go up in steps of {unit}: enter a whole multiple of {unit}.")]
     NotMultiple { unit: Won },
-    #[error("A bid of {buy_now} or more is a purchase: use Buy now for {buy_now} instead.")]
-    UseBuyNow { buy_now: Won },
     #[error(
         "You have {available} available, but this bid needs {needed}. Top up your wallet first."
     )]
@@ -51,7 +51,6 @@ impl From<AmountRule> for PlaceBidError {
         match rule {
             AmountRule::TooLow { minimum } => PlaceBidError::TooLow { minimum },
             AmountRule::NotMultiple { unit } => PlaceBidError::NotMultiple { unit },
-            AmountRule::UseBuyNow { buy_now } => PlaceBidError::UseBuyNow { buy_now },
         }
     }
 }
@@ -120,6 +119,12 @@ fn check_neighbour(
 pub struct BidPlaced {
     /// For the live panel, once committed (it names the outbid bidder and the released hold).
     pub event: AuctionEvent,
+    /// Whether the bidder leads now (false: an earlier maximum was higher — outbid at once).
+    pub leads: bool,
+    /// The auction's price after the bid.
+    pub price: Won,
+    /// The bidder's maximum.
+    pub maximum: Won,
 }
 
 fn lock_auction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Auction>> {
@@ -165,21 +170,31 @@ fn release(
     )
 }
 
-/// Append a bid to the auction's history.
+/// One row of an auction's history: the bid as everyone sees it; the maximum the bidder
+/// entered on a submission's own row (`None`: a row the site placed automatically, or a
+/// purchase).
+struct Entry {
+    amount: i64,
+    max_amount: Option<i64>,
+    is_buy_now: bool,
+}
+
+/// Append a row to the auction's history.
 fn record_bid(
     conn: &mut DbConnection,
     auction_id: i64,
     bidder_id: UserId,
-    amount: Won,
-    is_buy_now: bool,
+    entry: Entry,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::insert_into(bids::table)
         .values((
             bids::auction_id.eq(auction_id),
             bids::bidder_id.eq(bidder_id),
-            bids::amount.eq(amount.get()),
-            bids::is_buy_now.eq(is_buy_now),
+            bids::amount.eq(entry.amount),
+            bids::is_buy_now.eq(entry.is_buy_now),
+            bids::max_amount.eq(entry.max_amount),
+            bids::is_auto.eq(entry.max_amount.is_none() && !entry.is_buy_now),
             bids::created_at.eq(now),
         ))
         .execute(conn)
@@ -246,55 +261,107 @@ pub fn place_bid(
             let a = lock_auction(conn, auction_id)?.ok_or(PlaceBidError::NotFound)?;
             check_bid_rules(&a, bidder_id, amount, now)?;
 
-            let previous = a.leader_id;
+            let step = |p: i64| a.prices().increment.step(Won::from_stored(p)).get();
+            let reserve = |price: i64, max: i64| match a.reserve_price {
+                // A maximum at or above the reserve lifts the price to it at once.
+                Some(r) if max >= r && price < r => r,
+                _ => price,
+            };
+            let x = amount.get();
+            let held = a.held();
             let mut ids = vec![bidder_id];
-            ids.extend(previous);
+            ids.extend(a.leader_id);
             let wallets = lock_wallets(conn, &ids)?;
             let mine = wallet(&wallets, bidder_id)?;
-            let own_hold = if previous == Some(bidder_id) {
-                a.current_price
+            // What the bidder must have: the whole maximum (a leader raising it, the difference).
+            let own_hold = if a.leader_id == Some(bidder_id) {
+                held
             } else {
                 0
             };
-            if mine.balance + own_hold < amount.get() {
+            if mine.balance + own_hold < x {
                 return Err(PlaceBidError::InsufficientFunds {
                     available: Won::from_stored(mine.balance + own_hold),
                     needed: amount,
                 });
             }
-            let event = AuctionEvent::new(
-                auction_id,
-                previous
-                    .filter(|p| *p != bidder_id)
-                    .map(|p| (p, a.current_price)),
-            );
+            // The history rows this submission writes, oldest first: (bidder, the bid as
+            // everyone sees it, the maximum entered — on the submission's own row only). Every
+            // accepted submission writes exactly one row of its own; rows the site places for
+            // a leader's maximum are marked automatic. The leader's row is always the newest.
+            let mut rows: Vec<(UserId, i64, Option<i64>)> = Vec::new();
+            let (leader, leader_max, price, outbid) = match a.leader_id {
+                None => {
+                    hold(conn, auction_id, bidder_id, x)?;
+                    let price = reserve(a.current_price, x);
+                    rows.push((bidder_id, price, Some(x)));
+                    (bidder_id, x, price, None)
+                }
+                Some(l) if l == bidder_id => {
+                    if x <= held {
+                        return Err(PlaceBidError::MaxNotHigher {
+                            max: Won::from_stored(held),
+                        });
+                    }
+                    // Raising one's own maximum moves only the difference; the price stays
+                    // (unless the new maximum reaches the reserve).
+                    hold(conn, auction_id, bidder_id, x - held)?;
+                    let price = reserve(a.current_price, x);
+                    rows.push((bidder_id, price, Some(x)));
+                    (bidder_id, x, price, None)
+                }
+                Some(l) if x > held => {
+                    // The challenger's maximum beats the leader's: the site bids only as much
+                    // as needed, one increment over the old maximum (capped at the new one).
+                    release(conn, auction_id, l, held)?;
+                    hold(conn, auction_id, bidder_id, x)?;
+                    let price = reserve(x.min(held + step(held)), x);
+                    if held > a.current_price {
+                        // The site had bid the old leader's maximum in full.
+                        rows.push((l, held, None));
+                    }
+                    rows.push((bidder_id, price, Some(x)));
+                    (bidder_id, x, price, Some((l, held)))
+                }
+                Some(l) => {
+                    // The leader's maximum holds (an equal one too: the earlier leads). The
+                    // site raises the leader's bid just past the challenger's, capped at the
+                    // leader's maximum.
+                    let price = reserve(held.min(x + step(x)), held);
+                    rows.push((bidder_id, x, Some(x)));
+                    rows.push((l, price, None));
+                    (l, held, price, None)
+                }
+            };
+            let event = AuctionEvent::new(auction_id, outbid);
             // Sent before the writes: PostgreSQL delivers it only if everything below commits.
             events::notify(conn, &event)?;
-            match previous {
-                Some(leader) if leader == bidder_id => {
-                    // Raising one's own lead moves only the difference.
-                    hold(conn, auction_id, bidder_id, amount.get() - a.current_price)?;
-                }
-                other => {
-                    if let Some(leader) = other {
-                        release(conn, auction_id, leader, a.current_price)?;
-                    }
-                    hold(conn, auction_id, bidder_id, amount.get())?;
-                }
+            for (who, at, max) in &rows {
+                let entry = Entry {
+                    amount: *at,
+                    max_amount: *max,
+                    is_buy_now: false,
+                };
+                record_bid(conn, auction_id, *who, entry, now)?;
             }
-            record_bid(conn, auction_id, bidder_id, amount, false, now)?;
             diesel::update(auctions::table.find(auction_id))
                 .set((
-                    auctions::current_price.eq(amount.get()),
-                    auctions::leader_id.eq(Some(bidder_id)),
-                    auctions::bid_count.eq(auctions::bid_count + 1),
+                    auctions::current_price.eq(price),
+                    auctions::leader_id.eq(Some(leader)),
+                    auctions::leader_max.eq(Some(leader_max)),
+                    auctions::bid_count
+                        .eq(auctions::bid_count + i32::try_from(rows.len()).unwrap_or(0)),
                     auctions::status.eq(AuctionStatus::Active.as_str()),
                     auctions::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            // Soft close: a bid in the last minutes moves the end (pushed to watchers with the
-            // rest of the state once this commits).
-            if let Some(new_end) = soft_close.extended_end(a.ends_at, a.original_ends_at, now) {
+            // Soft close: a bid that changed the price or the leader in the last minutes moves
+            // the end (pushed to watchers with the rest of the state once this commits).
+            let changed = price != a.current_price || a.leader_id != Some(leader);
+            if let Some(new_end) = changed
+                .then(|| soft_close.extended_end(a.ends_at, a.original_ends_at, now))
+                .flatten()
+            {
                 diesel::update(auctions::table.find(auction_id))
                     .set((
                         auctions::ends_at.eq(new_end),
@@ -304,7 +371,12 @@ pub fn place_bid(
                     ))
                     .execute(conn)?;
             }
-            Ok(BidPlaced { event })
+            Ok(BidPlaced {
+                event,
+                leads: leader == bidder_id,
+                price: Won::from_stored(price),
+                maximum: amount,
+            })
         })
     })
 }
@@ -317,6 +389,8 @@ pub enum BuyNowError {
     NoBuyNow,
     #[error("The buy-now price changed to {price}. Check it and buy again if you still want it.")]
     PriceChanged { price: Won },
+    #[error("The bids have reached the buy-now price (the price is {price}): buy now is no longer offered, bid instead.")]
+    PriceReached { price: Won },
     #[error("Buy now opens when the auction starts.")]
     NotStarted,
     #[error("This auction has ended.")]
@@ -369,6 +443,11 @@ pub fn buy_now(
             if a.seller_id == buyer_id {
                 return Err(BuyNowError::OwnAuction);
             }
+            if a.prices().buy_now_offered().is_none() {
+                return Err(BuyNowError::PriceReached {
+                    price: a.current_price(),
+                });
+            }
             if let Err(district) = check_neighbour(conn, &a, buyer_id)? {
                 return Err(BuyNowError::NotNeighbour { district });
             }
@@ -383,7 +462,7 @@ pub fn buy_now(
             let wallets = lock_wallets(conn, &ids)?;
             let buyer = wallet(&wallets, buyer_id)?;
             let buyer_leads = a.leader_id == Some(buyer_id);
-            let own_hold = if buyer_leads { a.current_price } else { 0 };
+            let own_hold = if buyer_leads { a.held() } else { 0 };
             if buyer.balance + own_hold < price.get() {
                 return Err(BuyNowError::InsufficientFunds {
                     available: Won::from_stored(buyer.balance + own_hold),
@@ -394,14 +473,19 @@ pub fn buy_now(
                 auction_id,
                 a.leader_id
                     .filter(|l| *l != buyer_id)
-                    .map(|l| (l, a.current_price)),
+                    .map(|l| (l, a.held())),
             );
             events::notify(conn, &event)?;
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
-                release(conn, auction_id, leader, a.current_price)?;
+                release(conn, auction_id, leader, a.held())?;
             }
-            // The buyer's own hold (when leading) counts; the rest of the price is held now.
-            hold(conn, auction_id, buyer_id, price.get() - own_hold)?;
+            // The buyer's own hold (when leading) counts: the rest of the price is held now,
+            // or what their maximum held beyond the price comes back.
+            if own_hold < price.get() {
+                hold(conn, auction_id, buyer_id, price.get() - own_hold)?;
+            } else if own_hold > price.get() {
+                release(conn, auction_id, buyer_id, own_hold - price.get())?;
+            }
             market::open_auction_trade(
                 conn,
                 auction_id,
@@ -411,11 +495,17 @@ pub fn buy_now(
                 now,
                 auto_confirm,
             )?;
-            record_bid(conn, auction_id, buyer_id, price, true, now)?;
+            let entry = Entry {
+                amount: price.get(),
+                max_amount: None,
+                is_buy_now: true,
+            };
+            record_bid(conn, auction_id, buyer_id, entry, now)?;
             diesel::update(auctions::table.find(auction_id))
                 .set((
                     auctions::current_price.eq(price.get()),
                     auctions::leader_id.eq(Some(buyer_id)),
+                    auctions::leader_max.eq(None::<i64>),
                     auctions::winner_id.eq(Some(buyer_id)),
                     auctions::bid_count.eq(auctions::bid_count + 1),
                     auctions::status.eq(AuctionStatus::Sold.as_str()),
@@ -494,11 +584,16 @@ pub fn close_auction(
             Some(leader) if below_reserve => {
                 // No sale below the seller's secret reserve: the highest bid's hold goes back.
                 lock_wallets(conn, &[leader])?;
-                release(conn, auction_id, leader, a.current_price)?;
+                release(conn, auction_id, leader, a.held())?;
                 (AuctionStatus::ReserveNotMet, None)
             }
             Some(leader) => {
-                // Nothing moves now: the winner's hold is the trade's money.
+                // The winner's hold of the price is the trade's money (the seller is paid on
+                // confirmation); what their maximum held beyond the price comes back now.
+                if a.held() > a.current_price {
+                    lock_wallets(conn, &[leader])?;
+                    release(conn, auction_id, leader, a.held() - a.current_price)?;
+                }
                 market::open_auction_trade(
                     conn,
                     auction_id,
@@ -569,13 +664,13 @@ pub fn cancel_auction(
         if !a.status().is_open() {
             return Err(CancelError::AlreadyClosed);
         }
-        let event = AuctionEvent::new(auction_id, a.leader_id.map(|l| (l, a.current_price)));
+        let event = AuctionEvent::new(auction_id, a.leader_id.map(|l| (l, a.held())));
         events::notify(conn, &event)?;
         let mut released = None;
         if let Some(leader) = a.leader_id {
             lock_wallets(conn, &[leader])?;
-            release(conn, auction_id, leader, a.current_price)?;
-            released = Some((leader, a.current_price()));
+            release(conn, auction_id, leader, a.held())?;
+            released = Some((leader, Won::from_stored(a.held())));
         }
         diesel::update(auctions::table.find(auction_id))
             .set((

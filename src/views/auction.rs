@@ -16,6 +16,8 @@ pub struct BidView {
     pub bidder: String,
     pub time: String,
     pub buy_now: bool,
+    /// Placed by the site for the leader's maximum.
+    pub auto: bool,
 }
 
 /// What every viewer sees of an auction's money and history.
@@ -43,6 +45,8 @@ pub struct AuctionState {
     /// Soft close: how often a late bid moved the end, and the end the seller set.
     pub extensions: i32,
     pub original_ends_at: Option<String>,
+    /// Whether buy-now is still offered (an auction with one, until the price reaches it).
+    pub buy_now_offered: bool,
 }
 
 /// The state fragment: the same partial the auction page includes.
@@ -119,6 +123,7 @@ pub fn load_auction_and_state(
             .map(|r| a.bid_count > 0 && a.current_price >= r),
         extensions: a.extensions,
         original_ends_at: a.original_ends_at.as_ref().map(local),
+        buy_now_offered: a.prices().buy_now_offered().is_some(),
         bids: bids
             .into_iter()
             .map(|b| BidView {
@@ -126,6 +131,7 @@ pub fn load_auction_and_state(
                 bidder: b.bidder_name,
                 time: local(&b.created_at),
                 buy_now: b.is_buy_now,
+                auto: b.is_auto,
             })
             .collect(),
         watchers,

@@ -44,6 +44,7 @@
         var min = state && state.getAttribute("data-min-bid");
         var input = form && form.querySelector("input[name=amount]");
         if (input && min && document.activeElement !== input) input.value = min;
+        if (buyNow && state && state.getAttribute("data-buy-now-offered") === "false") buyNow.hidden = true;
         if (state && state.getAttribute("data-status") !== "active" && state.getAttribute("data-status") !== "scheduled") {
           if (form) form.hidden = true;
           if (buyNow) buyNow.hidden = true;
@@ -51,6 +52,11 @@
       } else {
         // An answer to a bid or buy-now: the next one is a new intent with a new key.
         freshKeys();
+        // Outbid: the "you lead, your maximum is held" line (only the leader has it) is stale.
+        if (msg.type === "outbid") {
+          var leading = panel.querySelector("p.leading");
+          if (leading) leading.hidden = true;
+        }
         notice(msg.html);
       }
     };

@@ -34,33 +34,62 @@ async fn a_neighbour_lists_is_outbid_wins_and_the_seller_is_paid(db: Db) {
     assert_eq!(min_bid(&page), Some(11_000));
     assert_eq!(app.wallet(&minji).await, (90_000, 10_000));
 
+    let (minji_id, jisoo_id) = (app.user_id("minji"), app.user_id("jisoo"));
+    assert_eq!(
+        app.auction_row(id),
+        ("active".to_owned(), 10_000, Some(minji_id), None, 1),
+        "a first bid prices at the start price"
+    );
+
+    // Jisoo's maximum of 15,000 beats minji's 10,000: the site bids one step over it.
     assert_eq!(app.bid(&jisoo, id, 15_000).await.0, StatusCode::SEE_OTHER);
+    let (_, page) = app.get_html(&jisoo, &format!("/auctions/{id}")).await;
+    assert!(
+        page.contains("You lead at ₩11,000. Your maximum of ₩15,000 is held"),
+        "{page}"
+    );
     assert_eq!(
         app.wallet(&minji).await,
         (100_000, 0),
         "the outbid hold is released"
     );
-    assert_eq!(app.wallet(&jisoo).await, (85_000, 15_000));
-    let (_, mine) = app.get_html(&minji, "/me/bids").await;
-    assert!(mine.contains("bid-state-outbid"));
-    // Raising one's own lead moves only the difference.
-    assert_eq!(app.bid(&jisoo, id, 17_000).await.0, StatusCode::SEE_OTHER);
-    assert_eq!(app.wallet(&jisoo).await, (83_000, 17_000));
-
-    assert_eq!(app.wait_closed(id).await, "sold");
-    // Buyer protection: the winner's money stays held and the seller waits for the receipt.
     assert_eq!(
         app.wallet(&jisoo).await,
-        (83_000, 17_000),
-        "the winner's hold stays held"
+        (85_000, 15_000),
+        "the whole maximum is held"
+    );
+    assert_eq!(
+        app.auction_row(id),
+        ("active".to_owned(), 11_000, Some(jisoo_id), None, 2)
+    );
+    let (_, mine) = app.get_html(&minji, "/me/bids").await;
+    assert!(mine.contains("bid-state-outbid"));
+    // Raising one's own maximum moves only the difference; the price stays.
+    assert_eq!(app.bid(&jisoo, id, 17_000).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.wallet(&jisoo).await, (83_000, 17_000));
+    assert_eq!(app.auction_row(id).1, 11_000);
+    assert_eq!(app.leader_max(id), Some(17_000));
+    assert_eq!(
+        app.submissions(id),
+        vec![(minji_id, 10_000), (jisoo_id, 15_000), (jisoo_id, 17_000)],
+        "each accepted bid left one row with its maximum"
+    );
+
+    assert_eq!(app.wait_closed(id).await, "sold");
+    // The winner's maximum beyond the price comes back at the close; the price stays held
+    // (buyer protection) and the seller waits for the receipt.
+    assert_eq!(
+        app.wallet(&jisoo).await,
+        (89_000, 11_000),
+        "the price stays held, the rest of the maximum is back"
     );
     assert_eq!(app.wallet(&seller).await, (0, 0), "not paid at the close");
     assert_eq!(app.wallet(&minji).await, (100_000, 0));
     let (_, won) = app.get_html(&jisoo, &format!("/auctions/{id}")).await;
-    assert!(won.contains("You won this auction for <strong>₩17,000</strong>"));
+    assert!(won.contains("You won this auction for <strong>₩11,000</strong>"));
     assert!(won.contains("Your money is held until you confirm receipt"));
     let (_, sold) = app.get_html(&seller, &format!("/auctions/{id}")).await;
-    assert!(sold.contains("Sold to Neighbour jisoo for <strong>₩17,000</strong>"));
+    assert!(sold.contains("Sold to Neighbour jisoo for <strong>₩11,000</strong>"));
     assert!(sold.contains("The buyer's money is held until they confirm receipt"));
     assert_eq!(
         app.confirm_auction_trade(&jisoo, id).await,
@@ -68,16 +97,16 @@ async fn a_neighbour_lists_is_outbid_wins_and_the_seller_is_paid(db: Db) {
     );
     assert_eq!(
         app.wallet(&jisoo).await,
-        (83_000, 0),
-        "the winner paid from the hold"
+        (89_000, 0),
+        "the winner paid the price from the hold"
     );
     assert_eq!(
         app.wallet(&seller).await,
-        (17_000, 0),
-        "the seller was paid"
+        (11_000, 0),
+        "the seller was paid the price on confirmation"
     );
     let (_, other) = app.get_html(&minji, &format!("/auctions/{id}")).await;
-    assert!(other.contains("Sold for <strong>₩17,000</strong>"));
+    assert!(other.contains("Sold for <strong>₩11,000</strong>"));
     let (_, mine) = app.get_html(&jisoo, "/me/bids").await;
     assert!(mine.contains("bid-state-won"));
     let (_, lost) = app.get_html(&minji, "/me/bids").await;
@@ -99,8 +128,11 @@ async fn bid_rules_are_enforced_and_a_refused_bid_changes_nothing(db: Db) {
     let cases: Vec<(&str, &str)> = vec![
         ("9000", "at least ₩10,000"),
         ("10500", "steps of ₩1,000"),
-        ("60000", "use Buy now for ₩60,000"),
-        ("70000", "use Buy now"),
+        // A maximum may pass the buy-now price; this one is refused only for want of money.
+        (
+            "70000",
+            "You have ₩30,000 available, but this bid needs ₩70,000",
+        ),
         (
             "40000",
             "You have ₩30,000 available, but this bid needs ₩40,000",
@@ -220,19 +252,35 @@ async fn a_hundred_bidders_bidding_ten_times_at_once_keep_the_books_straight(db:
         "no 5xx: {all:?}"
     );
     let accepted = all.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
-    let amounts = app.bid_amounts(id);
-    assert_eq!(amounts.len(), accepted);
+    let submissions = app.submissions(id);
+    assert_eq!(submissions.len(), accepted, "one row per accepted bid");
+    let rows = app.bid_rows(id);
     assert!(
-        amounts.windows(2).all(|w| w[0] < w[1]),
-        "accepted amounts strictly increase"
+        rows.windows(2).all(|w| w[0].1 <= w[1].1),
+        "the price shown in the history never falls"
     );
     let (status, price, leader, _, count) = app.auction_row(id);
     assert_eq!(status, "active");
-    assert_eq!(count as usize, accepted);
-    assert_eq!(Some(&price), amounts.last());
+    assert_eq!(count as usize, rows.len());
+    assert_eq!(Some(price), rows.last().map(|r| r.1));
+    // The rules replayed on the accepted maximums in their commit order give the same end.
+    let mut model = crate::proxy::Model::table(1_000, None);
+    for (bidder, max) in &submissions {
+        let before = model.clone();
+        assert!(
+            model.accepts(*bidder, *max),
+            "an accepted bid the rules refuse: {max} by {bidder} on {before:?}"
+        );
+    }
+    assert_eq!((price, leader), (model.price, model.leader()));
+    assert_eq!(app.leader_max(id), model.leader_max());
     let holds = app.holds();
     assert_eq!(holds.len(), 1, "exactly one hold: {holds:?}");
-    assert_eq!(holds[0].2, price, "the hold equals the current price");
+    assert_eq!(
+        Some(holds[0].2),
+        app.leader_max(id),
+        "the hold is the leader's whole maximum"
+    );
     assert_eq!(Some(holds[0].0), leader);
     app.assert_audit_clean();
 }
@@ -272,8 +320,51 @@ async fn two_users_outbidding_each_other_on_two_auctions_never_deadlock(db: Db) 
         statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
         "every bid here is valid and accepted"
     );
-    assert_eq!(app.auction_row(x).4, 400);
-    assert_eq!(app.auction_row(y).4, 400);
+    let (ida, idb) = (app.user_id("probe_a"), app.user_id("probe_b"));
+    for auction in [x, y] {
+        assert_eq!(
+            app.submissions(auction).len(),
+            400,
+            "one row per accepted bid"
+        );
+        assert_eq!(
+            app.auction_row(auction).4 as usize,
+            app.bid_rows(auction).len()
+        );
+    }
+    // The last round: B's 2,996 beat A's 2,991 on X, A's 2,995 beat B's 2,992 on Y; each
+    // price is one unit over the beaten maximum.
+    assert_eq!(
+        app.auction_row(x),
+        (
+            "active".to_owned(),
+            2_992,
+            Some(idb),
+            None,
+            app.auction_row(x).4
+        )
+    );
+    assert_eq!(app.leader_max(x), Some(2_996));
+    assert_eq!(
+        app.auction_row(y),
+        (
+            "active".to_owned(),
+            2_993,
+            Some(ida),
+            None,
+            app.auction_row(y).4
+        )
+    );
+    assert_eq!(app.leader_max(y), Some(2_995));
+    let mut holds = app.holds();
+    holds.sort();
+    assert_eq!(
+        holds,
+        vec![
+            (ida, 10_000_000 - 2_995, 2_995),
+            (idb, 10_000_000 - 2_996, 2_996)
+        ]
+    );
     app.assert_audit_clean();
 }
 

@@ -51,7 +51,14 @@ async fn an_auction_on_the_increment_table_asks_for_the_step_of_its_price_band(d
     assert!(body.contains("at least ₩52,000"), "{body}");
     // No multiple rule with the table: ₩52,500 is fine.
     assert_eq!(app.bid(&b, id, 52_500).await.0, StatusCode::SEE_OTHER);
-    assert_eq!(app.bid_amounts(id), vec![48_000, 49_000, 50_000, 52_500]);
+    // Proxy bidding: bora's maximum beats alice's ₩50,000 by one ₩2,000 step, not by all of it.
+    assert_eq!(app.auction_row(id).1, 52_000);
+    assert_eq!(app.bid_amounts(id), vec![48_000, 49_000, 50_000, 52_000]);
+    let (ida, idb) = (app.user_id("alice"), app.user_id("bora"));
+    assert_eq!(
+        app.submissions(id),
+        vec![(ida, 48_000), (idb, 49_000), (ida, 50_000), (idb, 52_500)]
+    );
     // A fixed unit keeps its multiple rule and says so.
     let mut fixed = Listing::new("Desk lamp");
     fixed.bid_unit = "500".into();
@@ -81,6 +88,8 @@ async fn an_auction_that_ends_below_its_reserve_sells_nothing_and_releases_the_h
     assert_eq!(app.bid(&bidder, id, 20_000).await.0, StatusCode::SEE_OTHER);
     let (_, page) = app.get_html(&bidder, &format!("/auctions/{id}")).await;
     assert!(page.contains("Reserve not met"), "{page}");
+    // A maximum below the reserve leaves the price at the start; the whole maximum is held.
+    assert_eq!(app.auction_row(id).1, 10_000);
     assert_eq!(app.wallet(&bidder).await, (80_000, 20_000));
     assert_eq!(app.wait_closed(id).await, "reserve_not_met");
     assert_eq!(
@@ -95,7 +104,7 @@ async fn an_auction_that_ends_below_its_reserve_sells_nothing_and_releases_the_h
         "{page}"
     );
     assert!(
-        page.contains("The highest bid was <strong>₩20,000</strong>"),
+        page.contains("The highest bid was <strong>₩10,000</strong>"),
         "{page}"
     );
     assert_eq!(app.auction_row(id).3, None, "no winner");

@@ -182,10 +182,20 @@ async fn two_browsers_see_each_others_bids_without_reloading(db: Db) {
         .await
         .unwrap();
 
+    // A maximum of ₩12,000 on a fresh auction leads at the start price.
     bid_in_panel(&a, "12000").await;
-    wait_text(&a, "#live-notices", "Your bid of ₩12,000 leads.").await;
-    wait_text(&b, "#current-price", "₩12,000").await;
-    wait_text(&b, "#auction-state", "Neighbour b_minji").await;
+    wait_text(
+        &a,
+        "#live-notices",
+        "You lead at ₩10,000. Your maximum of ₩12,000 is held",
+    )
+    .await;
+    let seen = wait_text(&b, "#auction-state", "Neighbour b_minji").await;
+    assert!(seen.contains("₩10,000"), "{seen}");
+    assert!(
+        !seen.contains("12,000"),
+        "A's maximum is not shown to B: {seen}"
+    );
     let still = b
         .execute("return window.__still_here === true;", vec![])
         .await
@@ -196,14 +206,28 @@ async fn two_browsers_see_each_others_bids_without_reloading(db: Db) {
         "B's panel changed without a reload"
     );
 
+    // B's ₩15,000 beats it: the price goes one step over A's maximum, and A's whole hold
+    // comes back.
     bid_in_panel(&b, "15000").await;
-    wait_text(&a, "#current-price", "₩15,000").await;
+    wait_text(
+        &b,
+        "#live-notices",
+        "You lead at ₩13,000. Your maximum of ₩15,000 is held",
+    )
+    .await;
+    let seen = wait_text(&a, "#current-price", "₩13,000").await;
+    assert!(!seen.contains("15,000"));
     wait_text(
         &a,
         "#live-notices",
         "You were outbid: ₩12,000 was released to your wallet.",
     )
     .await;
+    let state = wait_text(&a, "#auction-state", "Neighbour b_jisoo").await;
+    assert!(
+        !state.contains("15,000"),
+        "B's maximum is not shown to A: {state}"
+    );
     if std::env::var("NEIGHBORBID_SCREENSHOT").is_ok() {
         std::fs::write("/tmp/neighborbid-live.png", a.screenshot().await.unwrap()).unwrap();
     }

@@ -29,7 +29,8 @@ both_databases!(
 
 // ---------------------------------------------------------------- helpers
 
-/// A sold auction: `seller` lists it, `winner` bids `price` and wins when the scheduler closes it.
+/// A sold auction: `seller` lists it starting at `price`, `winner` bids `price` (a single
+/// maximum prices at the start price) and wins at it when the scheduler closes it.
 async fn won_auction(
     app: &TestApp,
     seller: &Browser,
@@ -38,6 +39,7 @@ async fn won_auction(
     price: i64,
 ) -> i64 {
     let mut l = Listing::new(title);
+    l.start_price = price.to_string();
     l.ends_at = local_in(2);
     let id = app.list(seller, &l).await;
     assert_eq!(app.bid(winner, id, price).await.0, StatusCode::SEE_OTHER);
@@ -245,10 +247,13 @@ async fn an_unconfirmed_win_is_confirmed_by_the_scheduler_after_the_period_but_n
     let seller = app.sign_up("seller").await;
     let forgetful = app.funded("forgetful", 50_000).await;
     let unhappy = app.funded("unhappy", 50_000).await;
+    // Each starts at its winner's maximum: a single maximum prices at the start price.
     let mut l = Listing::new("Umbrella");
     l.ends_at = local_in(2);
+    l.start_price = "12000".into();
     let quiet = app.list(&seller, &l).await;
     l.title = "Raincoat".into();
+    l.start_price = "15000".into();
     let disputed = app.list(&seller, &l).await;
     assert_eq!(
         app.bid(&forgetful, quiet, 12_000).await.0,

@@ -64,15 +64,17 @@ async fn every_watcher_receives_a_bid_placed_through_the_form(db: Db) {
         "the page renders the same partial"
     );
 
+    // A maximum of ₩12,000 leads at the start price; watchers see the price, not the maximum.
     assert_eq!(app.bid(&bidder, id, 12_000).await.0, StatusCode::SEE_OTHER);
     for ws in &mut watchers {
-        let html = expect_frame(ws, "state", "₩12,000").await;
+        let html = expect_frame(ws, "state", "Neighbour nat_bidder").await;
         assert!(
             html.contains("id=\"auction-state\""),
             "a fragment of the page's own partial"
         );
-        assert!(html.contains("Neighbour nat_bidder"), "leader and history");
-        assert!(html.contains("data-min-bid=\"13000\""));
+        assert!(html.contains("₩10,000"), "the price");
+        assert!(!html.contains("12,000"), "never the maximum: {html}");
+        assert!(html.contains("data-min-bid=\"11000\""));
     }
     app.assert_audit_clean();
 }
@@ -117,11 +119,27 @@ async fn socket_bids_get_an_ack_or_the_broken_rule_and_the_outbid_bidder_is_told
     expect_frame(&mut anon, "error", "Log in to bid.").await;
 
     send_text(&mut b, r#"{"type":"bid","amount":"15000"}"#).await;
-    expect_frame(&mut b, "ack", "Your bid of ₩15,000 leads.").await;
+    expect_frame(
+        &mut b,
+        "ack",
+        "You lead at ₩11,000. Your maximum of ₩15,000 is held",
+    )
+    .await;
     expect_frame(
         &mut a,
         "outbid",
         "You were outbid: ₩10,000 was released to your wallet.",
+    )
+    .await;
+    assert_eq!(app.wallet(&first).await, (100_000, 0));
+    assert_eq!(app.wallet(&second).await, (85_000, 15_000));
+    assert_eq!(app.auction_row(id).1, 11_000);
+    // A lower maximum over the socket: accepted, outbid at once, told the new price.
+    send_text(&mut a, r#"{"type":"bid","amount":"13000"}"#).await;
+    expect_frame(
+        &mut a,
+        "outbid",
+        "you were outbid at once. The price is now ₩14,000.",
     )
     .await;
     assert_eq!(app.wallet(&first).await, (100_000, 0));
@@ -204,14 +222,14 @@ async fn a_rolled_back_bid_pushes_nothing(db: Db) {
     let seller = app.sign_up("rb_seller").await;
     let bidder = app.funded("rb_bidder", 100_000).await;
     let id = app.list(&seller, &national("Bike")).await;
-    // Fault injection: the bid row of ₩13,000 fails to insert, after the wallet was written
+    // Fault injection: the bid row of a ₩13,000 maximum fails to insert, after the wallet was written
     // (and, on PostgreSQL, after NOTIFY was sent inside the transaction).
     let mut conn = app.raw_connection();
     let trigger = match db {
-        Db::Sqlite => "CREATE TRIGGER fail_bid BEFORE INSERT ON bids WHEN NEW.amount = 13000 \
+        Db::Sqlite => "CREATE TRIGGER fail_bid BEFORE INSERT ON bids WHEN NEW.max_amount = 13000 \
                        BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
         Db::Postgres => "CREATE FUNCTION fail_bid() RETURNS trigger AS $$ BEGIN \
-                         IF NEW.amount = 13000 THEN RAISE EXCEPTION 'injected failure'; END IF; \
+                         IF NEW.max_amount = 13000 THEN RAISE EXCEPTION 'injected failure'; END IF; \
                          RETURN NEW; END; $$ LANGUAGE plpgsql; \
                          CREATE TRIGGER fail_bid BEFORE INSERT ON bids FOR EACH ROW EXECUTE FUNCTION fail_bid();",
     };
@@ -245,7 +263,12 @@ async fn a_rolled_back_bid_pushes_nothing(db: Db) {
     assert_eq!(app.auction_row(id).4, 0);
 
     assert_eq!(app.bid(&bidder, id, 14_000).await.0, StatusCode::SEE_OTHER);
-    expect_frame(&mut ws, "state", "₩14,000").await;
+    let html = expect_frame(&mut ws, "state", "Neighbour rb_bidder").await;
+    assert!(
+        html.contains("₩10,000") && !html.contains("14,000"),
+        "{html}"
+    );
+    assert_eq!(app.wallet(&bidder).await, (86_000, 14_000));
     app.assert_audit_clean();
 }
 
@@ -272,8 +295,9 @@ async fn closing_buying_now_and_cancelling_reach_every_watcher(db: Db) {
         app.bid(&bidder, closing, 11_000).await.0,
         StatusCode::SEE_OTHER
     );
-    expect_frame(&mut w1, "state", "₩11,000").await;
-    expect_frame(&mut w1, "state", "Sold for <strong>₩11,000</strong>").await; // the scheduler's close
+    expect_frame(&mut w1, "state", "Neighbour end_bidder").await;
+    // The scheduler's close: the price, the start price here.
+    expect_frame(&mut w1, "state", "Sold for <strong>₩10,000</strong>").await;
 
     assert_eq!(app.buy_now(&bidder, bought).await.0, StatusCode::SEE_OTHER);
     expect_frame(&mut w2, "state", "Sold for <strong>₩90,000</strong>").await;
@@ -282,7 +306,7 @@ async fn closing_buying_now_and_cancelling_reach_every_watcher(db: Db) {
         app.bid(&bidder, cancelled, 10_000).await.0,
         StatusCode::SEE_OTHER
     );
-    expect_frame(&mut w3, "state", "₩10,000").await;
+    expect_frame(&mut w3, "state", "Neighbour end_bidder").await;
     app.post(&admin, &format!("/admin/auctions/{cancelled}/cancel"), &[])
         .await;
     expect_frame(&mut w3, "state", "was cancelled").await;
@@ -325,13 +349,17 @@ async fn a_watcher_that_falls_behind_ends_with_the_latest_state(db: Db) {
     let id = app.list(&seller, &l).await;
     let mut ws = app.ws(id, None).await;
     expect_frame(&mut ws, "state", "₩1,000").await;
-    let token = app.csrf(&bidder).await;
+    // Two bidders take turns, each maximum one step over the other's: the price follows.
+    let rival = app.funded("lag_rival", 10_000_000).await;
+    let tokens = [app.csrf(&rival).await, app.csrf(&bidder).await];
     for i in 1..=80 {
+        let who = if i % 2 == 0 { &rival } else { &bidder };
         let (status, _) = app
-            .bid_with(&bidder, &token, id, &(i * 1000).to_string())
+            .bid_with(who, &tokens[i % 2], id, &(i * 1000).to_string())
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
     }
+    assert_eq!(app.auction_row(id).1, 80_000);
     // Read everything that arrived: the newest state must be the final one.
     let mut last = String::new();
     let mut frames = 0;
@@ -367,8 +395,8 @@ async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
     expect_frame(&mut local, "state", "₩10,000").await;
 
     assert_eq!(app.bid(&bidder, id, 21_000).await.0, StatusCode::SEE_OTHER);
-    expect_frame(&mut remote, "state", "₩21,000").await;
-    expect_frame(&mut local, "state", "₩21,000").await;
+    expect_frame(&mut remote, "state", "Neighbour proc_bidder").await;
+    expect_frame(&mut local, "state", "Neighbour proc_bidder").await;
     // And the other way round: a bid through the other process reaches this one's watcher.
     app.funded("proc_second", 100_000).await;
     let there = other.browser();
@@ -376,9 +404,10 @@ async fn a_bid_on_one_process_reaches_a_watcher_on_another() {
         there.log_in("proc_second", PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
+    // ₩30,000 beats the ₩21,000 maximum: the price is one step over it.
     assert_eq!(there.bid(id, 30_000).await.0, StatusCode::SEE_OTHER);
-    expect_frame(&mut local, "state", "₩30,000").await;
-    expect_frame(&mut remote, "state", "₩30,000").await;
+    expect_frame(&mut local, "state", "₩22,000").await;
+    expect_frame(&mut remote, "state", "₩22,000").await;
     app.assert_audit_clean();
 }
 

@@ -30,6 +30,7 @@ mod once;
 mod payments;
 mod payouts;
 mod portone;
+mod proxy;
 mod refunds;
 mod resilience;
 mod sessions;

@@ -24,15 +24,10 @@ both_databases!(
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
+/// The bids an auction accepted: (bidder, maximum entered), one row of its own each (rows the
+/// site placed for a leader's maximum are not submissions).
 fn bids_of(app: &TestApp, auction: i64) -> Vec<(i64, i64)> {
-    use diesel::prelude::*;
-    use neighborbid::db::schema::bids::dsl as b;
-    b::bids
-        .filter(b::auction_id.eq(auction))
-        .order(b::id.asc())
-        .select((b::bidder_id, b::amount))
-        .load(&mut app.raw_connection())
-        .expect("bids")
+    app.submissions(auction)
 }
 
 fn count(app: &TestApp, table: &str) -> i64 {
@@ -137,6 +132,11 @@ async fn a_bid_sent_again_with_its_key_acts_once_and_answers_as_the_first_time(d
     let me = app.user_id("bidder");
     assert_eq!(bids_of(&app, auction), vec![(me, 15_000)], "one bid");
     assert_eq!(app.wallet(&bidder).await, (85_000, 15_000), "held once");
+    assert_eq!(
+        app.auction_row(auction),
+        ("active".to_owned(), 10_000, Some(me), None, 1),
+        "a first bid prices at the start price"
+    );
     // Without a key the same resubmission is a new bid and is refused (already leading).
     let token = app.csrf(&bidder).await;
     let r = app
@@ -236,6 +236,7 @@ async fn the_same_key_with_another_amount_is_a_new_bid(db: Db) {
     );
     assert_eq!(app.wallet(&first).await, (86_000, 14_000));
     assert_eq!(app.wallet(&second).await, (100_000, 0));
+    assert_eq!(app.auction_row(auction).1, 14_000, "one step over ₩13,000");
     app.assert_audit_clean();
 }
 
@@ -417,23 +418,30 @@ async fn a_live_bid_sent_again_with_its_key_after_a_lost_answer_acts_once(db: Db
     let mut first = bidder.ws(auction).await;
     expect_frame(&mut first, "state", "₩10,000").await;
     send_text(&mut first, &frame).await;
-    expect_frame(&mut first, "ack", "Your bid of ₩15,000 leads.").await;
+    let placed = "You lead at ₩10,000. Your maximum of ₩15,000 is held";
+    expect_frame(&mut first, "ack", placed).await;
     drop(first);
     // Sent again on a new socket with the same key: the first outcome, not "already leading".
     let mut again = bidder.ws(auction).await;
-    expect_frame(&mut again, "state", "₩15,000").await;
+    expect_frame(&mut again, "state", "Neighbour bidder").await;
     send_text(&mut again, &frame).await;
-    expect_frame(&mut again, "ack", "Your bid of ₩15,000 leads.").await;
+    expect_frame(&mut again, "ack", placed).await;
     let me = app.user_id("bidder");
     assert_eq!(bids_of(&app, auction), vec![(me, 15_000)]);
     assert_eq!(app.wallet(&bidder).await, (85_000, 15_000));
-    // A new key is a new bid (refused here: it does not beat the price).
+    assert_eq!(app.auction_row(auction).1, 10_000);
+    // A new key is a new bid (refused here: it does not raise the maximum).
     send_text(
         &mut again,
         r#"{"type":"bid","amount":"15000","key":"fedcba9876543210fedcba9876543210"}"#,
     )
     .await;
-    expect_frame(&mut again, "error", "at least").await;
+    expect_frame(
+        &mut again,
+        "error",
+        "You already lead with a maximum of ₩15,000",
+    )
+    .await;
     assert_eq!(bids_of(&app, auction).len(), 1);
     app.assert_audit_clean();
 }

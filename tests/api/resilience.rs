@@ -215,8 +215,17 @@ async fn a_bid_committed_while_the_listen_connection_is_away_reaches_every_watch
     let watched = record(rx);
     wait_for(&watched, 0, "state", "₩10,000", Duration::from_secs(5)).await;
     // The LISTEN connection is up: a bid arrives as usual.
+    // A maximum of ₩12,000 leads at the start price.
     assert_eq!(app.bid(&bidder, id, 12_000).await.0, StatusCode::SEE_OTHER);
-    wait_for(&watched, 0, "state", "₩12,000", Duration::from_secs(5)).await;
+    wait_for(
+        &watched,
+        0,
+        "state",
+        "Neighbour gap_bidder",
+        Duration::from_secs(5),
+    )
+    .await;
+    let second = app.funded("gap_second", 1_000_000).await;
 
     // Cut only the LISTEN connection and keep it from coming back; the pool's stay.
     #[derive(diesel::QueryableByName)]
@@ -239,10 +248,11 @@ async fn a_bid_committed_while_the_listen_connection_is_away_reaches_every_watch
     assert_eq!(cut.len(), 1, "one LISTEN connection");
     assert!(cut[0].cut);
     let before = watched.lock().unwrap().len();
-    // Committed while nobody listens: its NOTIFY is heard by no one.
-    let token = bidder.csrf().await;
+    // Committed while nobody listens: its NOTIFY is heard by no one. (Another bidder's
+    // ₩13,000 beats the ₩12,000 maximum: the price becomes ₩13,000.)
+    let token = second.csrf().await;
     assert_eq!(
-        bidder.bid_with(&token, id, "13000").await.0,
+        second.bid_with(&token, id, "13000").await.0,
         StatusCode::SEE_OTHER
     );
 
@@ -466,14 +476,16 @@ async fn a_postgres_restart_under_load_answers_only_503_while_it_is_down_and_hea
     assert!(during > 0, "requests were made while PostgreSQL was down");
 
     // A watcher connected before the restart sees a bid made after it.
-    let top = app.auction_row(id).1;
-    let amount = top + 1_000_000;
+    let beaten = app.leader_max(id).expect("the load placed bids");
+    let amount = beaten + 1_000_000;
     let from = watched.lock().unwrap().len();
     assert_eq!(
         app.bid(&socket_bidder, id, amount).await.0,
         StatusCode::SEE_OTHER
     );
-    let shown = neighborbid::domain::Won::from_stored(amount).to_string();
+    // Proxy bidding: the price goes one ₩1,000 step over the beaten maximum.
+    assert_eq!(app.auction_row(id).1, beaten + 1_000);
+    let shown = neighborbid::domain::Won::from_stored(beaten + 1_000).to_string();
     wait_for(&watched, from, "state", &shown, HEAL_BOUND).await;
     // The scheduler resumed by itself: the auction that ended during the outage is sold.
     assert_eq!(app.wait_closed(closing).await, "sold");
@@ -491,6 +503,9 @@ async fn a_postgres_restart_under_load_answers_only_503_while_it_is_down_and_hea
         acked, 0,
         "the bid sent while the database was down was not placed"
     );
-    assert!(!app.bid_amounts(id).contains(&20_000_000));
+    assert!(!app
+        .submissions(id)
+        .iter()
+        .any(|(_, max)| *max == 20_000_000));
     app.assert_audit_clean();
 }

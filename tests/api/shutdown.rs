@@ -119,7 +119,8 @@ impl Bidders {
 fn assert_every_acknowledged_bid_present(app: &TestApp, acked: &[(i64, Vec<i64>)]) -> usize {
     let mut total = 0;
     for (id, amounts) in acked {
-        let stored = app.bid_amounts(*id);
+        // Each accepted bid left one row of its own, with the maximum that was entered.
+        let stored: Vec<i64> = app.submissions(*id).into_iter().map(|(_, m)| m).collect();
         let missing: Vec<_> = amounts.iter().filter(|a| !stored.contains(a)).collect();
         assert!(
             missing.is_empty(),
@@ -161,16 +162,23 @@ async fn logged_in(base: &str, names: &[String]) -> Vec<Browser> {
     clients
 }
 
-/// The auction page on a restarted server shows the price the database holds.
-async fn assert_pages_show_the_stored_prices(server: &Browser, acked: &[(i64, Vec<i64>)]) {
+/// The auction page on a restarted server shows the price the database holds, and the
+/// leader's maximum there is at least the highest acknowledged one.
+async fn assert_pages_show_the_stored_prices(
+    app: &TestApp,
+    server: &Browser,
+    acked: &[(i64, Vec<i64>)],
+) {
     for (id, amounts) in acked {
         let (status, html) = server.get_html(&format!("/auctions/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         let shown = won_in(&html, "id=\"current-price\"").expect("a current price");
+        assert_eq!(shown, app.auction_row(*id).1, "auction {id}");
         let highest = amounts.iter().max().copied().unwrap_or(10_000);
+        let max = app.leader_max(*id).unwrap_or(0);
         assert!(
-            shown >= highest,
-            "auction {id} shows ₩{shown}, below the acknowledged ₩{highest}"
+            max >= highest,
+            "auction {id} leads with a maximum of ₩{max}, below the acknowledged ₩{highest}"
         );
     }
 }
@@ -223,7 +231,7 @@ async fn sigterm_under_load_closes_live_sockets_with_going_away_exits_zero_and_k
 
     let total = assert_every_acknowledged_bid_present(&app, &acked);
     let restarted = app.spawn_process().await;
-    assert_pages_show_the_stored_prices(&restarted.browser(), &acked).await;
+    assert_pages_show_the_stored_prices(&app, &restarted.browser(), &acked).await;
     println!("{db:?}: {total} acknowledged bids, all present after SIGTERM");
     app.assert_audit_clean();
 }
@@ -287,7 +295,10 @@ async fn a_bid_whose_request_is_in_flight_when_sigterm_arrives_is_answered_and_k
         status.is_some_and(|s| s.success()),
         "{status:?}; log:\n{log}"
     );
-    assert_eq!(app.bid_amounts(auctions[0]), vec![12_000]);
+    assert_eq!(
+        app.submissions(auctions[0]),
+        vec![(app.user_id(&names[0]), 12_000)]
+    );
     app.assert_audit_clean();
 }
 
@@ -384,7 +395,7 @@ async fn a_server_killed_under_load_restarts_with_every_acknowledged_bid_and_top
     let restarted = app.spawn_process().await;
     let total = assert_every_acknowledged_bid_present(&app, &acked);
     assert!(total > 0, "bids were acknowledged before the kill");
-    assert_pages_show_the_stored_prices(&restarted.browser(), &acked).await;
+    assert_pages_show_the_stored_prices(&app, &restarted.browser(), &acked).await;
     let wallet = logged_in(&restarted.address, &["kill_topper".to_owned()])
         .await
         .remove(0)
@@ -460,11 +471,16 @@ async fn a_backup_taken_while_bids_flow_restores_to_a_clean_audit_with_every_ear
     for (id, amounts) in &before {
         use diesel::prelude::*;
         use neighborbid::db::schema::bids::dsl as b;
+        // Each acknowledged bid's own row, with the maximum entered.
         let stored: Vec<i64> = b::bids
             .filter(b::auction_id.eq(id))
-            .select(b::amount)
-            .load(&mut conn)
-            .unwrap();
+            .filter(b::is_auto.eq(false))
+            .select(b::max_amount)
+            .load::<Option<i64>>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
         let missing: Vec<_> = amounts.iter().filter(|a| !stored.contains(a)).collect();
         assert!(
             missing.is_empty(),

@@ -1014,23 +1014,35 @@ fn drop_database(admin: &str, app_url: &str) -> anyhow::Result<()> {
 /// Every acknowledgement against the database; the ones that are missing, in words.
 fn verify(conn: &mut db::DbConnection, acks: &Acks) -> anyhow::Result<Vec<String>> {
     let mut lost = Vec::new();
-    // Bids: the row with that bidder and amount.
-    let mut by_auction: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    // Bids: every acknowledged submission left exactly one row of its own (not one the site
+    // placed for a leader), carrying the maximum entered — as many rows as acknowledgements.
+    let mut by_auction: HashMap<i64, HashMap<(i64, i64), usize>> = HashMap::new();
     for (auction, bidder, amount) in &acks.bids {
-        by_auction
+        *by_auction
             .entry(*auction)
             .or_default()
-            .push((*bidder, *amount));
+            .entry((*bidder, *amount))
+            .or_default() += 1;
     }
     for (auction, wanted) in by_auction {
-        let rows: Vec<(i64, i64)> = bids::table
+        let rows: Vec<(i64, Option<i64>)> = bids::table
             .filter(bids::auction_id.eq(auction))
-            .select((bids::bidder_id, bids::amount))
+            .filter(bids::is_auto.eq(false))
+            .filter(bids::is_buy_now.eq(false))
+            .select((bids::bidder_id, bids::max_amount))
             .load(conn)?;
-        let rows: std::collections::HashSet<(i64, i64)> = rows.into_iter().collect();
-        for (bidder, amount) in wanted {
-            if !rows.contains(&(bidder, amount)) {
-                lost.push(format!("bid of {amount} by {bidder} on auction {auction}"));
+        let mut have: HashMap<(i64, i64), usize> = HashMap::new();
+        for (bidder, max) in rows {
+            if let Some(max) = max {
+                *have.entry((bidder, max)).or_default() += 1;
+            }
+        }
+        for ((bidder, amount), n) in wanted {
+            let found = have.get(&(bidder, amount)).copied().unwrap_or(0);
+            if found < n {
+                lost.push(format!(
+                    "{n} bids of {amount} by {bidder} on auction {auction}, {found} rows"
+                ));
             }
         }
     }

@@ -20,6 +20,25 @@ pub struct BidForm {
     pub idempotency_key: String,
 }
 
+/// What a placed bid came to, in words (the form's flash and the live panel's answer): the
+/// flash kind and the sentence.
+pub fn placed_words(placed: &bidding::BidPlaced) -> (&'static str, String) {
+    let (price, max) = (placed.price, placed.maximum);
+    if !placed.leads {
+        (
+            "info",
+            format!("Another bidder's maximum is higher: you were outbid at once. The price is now {price}."),
+        )
+    } else if price == max {
+        ("success", format!("Your bid of {max} leads."))
+    } else {
+        (
+            "success",
+            format!("You lead at {price}. Your maximum of {max} is held; the site bids for you up to it."),
+        )
+    }
+}
+
 pub fn amount_reason(e: &AmountError) -> String {
     match e {
         AmountError::TooLarge(_) => "That amount is far too large.".to_owned(),
@@ -61,12 +80,9 @@ pub async fn bid(
     .await;
     match result {
         Ok(placed) => {
+            let (kind, words) = placed_words(&placed);
             state.live.after_commit(placed.event);
-            flash(
-                &user.session,
-                "success",
-                format!("Your bid of {amount} leads."),
-            );
+            flash(&user.session, kind, words);
             Ok(see_other(&format!("/auctions/{id}")))
         }
         Err(e) => {

@@ -335,8 +335,10 @@ async fn handle_frame(
             .await
             {
                 Ok(placed) => {
+                    let (kind, words) = super::bid::placed_words(&placed);
                     state.live.after_commit(placed.event);
-                    notice_frame("ack", "success", &format!("Your bid of {amount} leads."))
+                    let frame = if placed.leads { "ack" } else { "outbid" };
+                    notice_frame(frame, kind, &words)
                 }
                 Err(e) => refusal_frame(e.into()),
             }

@@ -209,6 +209,48 @@ impl TestApp {
             .expect("bids")
     }
 
+    /// Every row of an auction's bid history in the order recorded: (bidder, amount as shown,
+    /// maximum entered — on a submission's own row only, is the row one the site placed).
+    pub fn bid_rows(&self, id: i64) -> Vec<(i64, i64, Option<i64>, bool)> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::bids::dsl as b;
+        b::bids
+            .filter(b::auction_id.eq(id))
+            .order(b::id.asc())
+            .select((b::bidder_id, b::amount, b::max_amount, b::is_auto))
+            .load(&mut self.raw_connection())
+            .expect("bids")
+    }
+
+    /// The bid submissions an auction accepted, in order: (bidder, the maximum they entered).
+    /// Each accepted submission leaves exactly one row of its own (not automatic, not buy-now).
+    pub fn submissions(&self, id: i64) -> Vec<(i64, i64)> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::bids::dsl as b;
+        b::bids
+            .filter(b::auction_id.eq(id))
+            .filter(b::is_auto.eq(false))
+            .filter(b::is_buy_now.eq(false))
+            .order(b::id.asc())
+            .select((b::bidder_id, b::max_amount))
+            .load::<(i64, Option<i64>)>(&mut self.raw_connection())
+            .expect("bids")
+            .into_iter()
+            .map(|(bidder, max)| (bidder, max.expect("a submission row carries its maximum")))
+            .collect()
+    }
+
+    /// The leader's maximum (proxy bidding), held in full.
+    pub fn leader_max(&self, id: i64) -> Option<i64> {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::auctions::dsl as a;
+        a::auctions
+            .find(id)
+            .select(a::leader_max)
+            .first(&mut self.raw_connection())
+            .expect("auction row")
+    }
+
     /// (user_id, balance, locked) of every wallet with money held.
     pub fn holds(&self) -> Vec<(i64, i64, i64)> {
         use diesel::prelude::*;
