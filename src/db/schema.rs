@@ -234,6 +234,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watchlist (user_id, auction_id) {
+        user_id -> BigInt,
+        auction_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(bids -> auctions (auction_id));
@@ -245,6 +253,7 @@ diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> regions (region_id));
 diesel::joinable!(products -> users (seller_id));
 diesel::joinable!(trades -> products (product_id));
+diesel::joinable!(watchlist -> auctions (auction_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -263,4 +272,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payouts,
     once_keys,
     live_watchers,
+    watchlist,
 );

@@ -20,6 +20,7 @@ pub mod seed;
 pub mod sessions;
 pub mod users;
 pub mod wallet;
+pub mod watchlist;
 
 use diesel::result::Error as DieselError;
 

@@ -19,6 +19,7 @@ use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::refunds::RefundError;
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
+use crate::services::watchlist::WatchError;
 use crate::web::ctx::Ctx;
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +191,7 @@ use_case_errors! {
     ChangePasswordError { not_found: [NotFound], forbidden: [] }
     SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
     ReactivateError { not_found: [NotFound], forbidden: [] }
+    WatchError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

@@ -202,6 +202,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/me/listings", web::get().to(auctions::mine::my_listings))
         .route("/me/bids", web::get().to(auctions::mine::my_bids))
+        .route(
+            "/auctions/{id}/watch",
+            web::post().to(auctions::watch::watch),
+        )
+        .route(
+            "/me/watchlist",
+            web::get().to(auctions::watch::my_watchlist),
+        )
         .route("/uploads/{name}", web::get().to(uploads::image))
         .route("/admin/auctions", web::get().to(admin::auctions))
         .route(

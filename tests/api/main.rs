@@ -36,3 +36,4 @@ mod shutdown;
 mod suspension;
 mod uploads;
 mod wallet;
+mod watchlist;

@@ -32,6 +32,8 @@ pub struct ShowPage {
     pub is_seller: bool,
     pub is_winner: bool,
     pub is_leader: bool,
+    /// The viewer has starred it (their watchlist).
+    pub watching: bool,
     pub can_edit: bool,
     pub error: Option<String>,
     pub amount: String,
@@ -48,15 +50,22 @@ pub(crate) async fn show_page(
     let ctx = Ctx::load(req).await?;
     let tz = state.settings.timezone;
     let live = state.live.clone();
-    let (a, auction_state) = db(state, move |conn| {
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let ((a, auction_state), watching) = db(state, move |conn| {
         let watchers = live.watchers_everywhere(conn, id);
-        load_auction_and_state(conn, id, tz, watchers)
+        let Some(found) = load_auction_and_state(conn, id, tz, watchers)? else {
+            return Ok(None);
+        };
+        let watching = match viewer {
+            Some(me) => crate::services::watchlist::is_watching(conn, me, id)?,
+            None => false,
+        };
+        Ok::<_, anyhow::Error>(Some((found, watching)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
     let st = a.status();
     let win = window(a.starts_at, a.ends_at, now());
-    let viewer = ctx.user.as_ref().map(|u| u.id);
     let is_seller = viewer == Some(a.seller_id);
     let cannot_bid = if !st.is_open() || win == Window::Ended {
         Some("This auction has ended.".to_owned())
@@ -81,6 +90,7 @@ pub(crate) async fn show_page(
         is_seller,
         is_winner: viewer.is_some() && a.winner_id == viewer,
         is_leader: viewer.is_some() && a.leader_id == viewer,
+        watching,
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
         error,
         amount,
