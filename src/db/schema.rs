@@ -242,6 +242,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        auction_id -> Nullable<BigInt>,
+        product_id -> Nullable<BigInt>,
+        trade_id -> Nullable<BigInt>,
+        merchant_uid -> Nullable<Text>,
+        payout_id -> Nullable<BigInt>,
+        title -> Nullable<Text>,
+        amount -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(bids -> auctions (auction_id));
@@ -273,4 +290,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     once_keys,
     live_watchers,
     watchlist,
+    notifications,
 );

@@ -15,6 +15,7 @@ use crate::first_for_update;
 use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
 use crate::services::images;
+use crate::services::notify;
 use crate::services::wallet::move_money;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
@@ -297,6 +298,8 @@ pub fn place_bid(
             );
             // Sent before the writes: PostgreSQL delivers it only if everything below commits.
             events::notify(conn, &event)?;
+            let displaced = previous.filter(|p| *p != bidder_id);
+            notify::outbid(conn, displaced, auction_id, &a.title, amount)?;
             match previous {
                 Some(leader) if leader == bidder_id => {
                     // Raising one's own lead moves only the difference.
@@ -421,6 +424,10 @@ pub fn buy_now(
                     .map(|l| (l, a.current_price)),
             );
             events::notify(conn, &event)?;
+            let displaced = a.leader_id.filter(|l| *l != buyer_id);
+            notify::outbid(conn, displaced, auction_id, &a.title, price)?;
+            let sold = notify::Ending::Sold { winner: buyer_id };
+            notify::auction_ended(conn, auction_id, &a.title, a.seller_id, sold, price)?;
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
                 release(conn, auction_id, leader, a.current_price)?;
             }
@@ -509,20 +516,28 @@ pub fn close_auction(
         let event = AuctionEvent::new(auction_id, None);
         events::notify(conn, &event)?;
         let below_reserve = a.reserve_price.is_some_and(|r| a.current_price < r);
-        let (status, winner) = match a.leader_id {
+        let (status, winner, ending) = match a.leader_id {
             Some(leader) if below_reserve => {
                 // No sale below the seller's secret reserve: the highest bid's hold goes back.
                 lock_wallets(conn, &[leader])?;
                 release(conn, auction_id, leader, a.current_price)?;
-                (AuctionStatus::ReserveNotMet, None)
+                let ending = notify::Ending::ReserveNotMet { leader };
+                (AuctionStatus::ReserveNotMet, None, ending)
             }
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
                 pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;
-                (AuctionStatus::Sold, Some((leader, a.current_price())))
+                let ending = notify::Ending::Sold { winner: leader };
+                (
+                    AuctionStatus::Sold,
+                    Some((leader, a.current_price())),
+                    ending,
+                )
             }
-            None => (AuctionStatus::NoBids, None),
+            None => (AuctionStatus::NoBids, None, notify::Ending::NoBids),
         };
+        let price = a.current_price();
+        notify::auction_ended(conn, auction_id, &a.title, a.seller_id, ending, price)?;
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::status.eq(status.as_str()),

@@ -8,6 +8,7 @@ pub mod bidding;
 pub mod events;
 pub mod images;
 pub mod market;
+pub mod notify;
 pub mod password;
 pub mod payments;
 pub mod payments_admin;

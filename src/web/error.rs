@@ -12,6 +12,7 @@ use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidErr
 use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
 };
+use crate::services::notify::OpenNotificationError;
 use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payments_admin::RecheckError;
@@ -192,6 +193,7 @@ use_case_errors! {
     SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
     ReactivateError { not_found: [NotFound], forbidden: [] }
     WatchError { not_found: [NotFound], forbidden: [] }
+    OpenNotificationError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

@@ -13,7 +13,9 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod market;
+pub mod me_live;
 pub mod next;
+pub mod notifications;
 pub mod pager;
 pub mod pages;
 pub mod password;
@@ -210,6 +212,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/me/watchlist",
             web::get().to(auctions::watch::my_watchlist),
         )
+        .route("/notifications", web::get().to(notifications::list))
+        .route(
+            "/notifications/read-all",
+            web::post().to(notifications::read_all),
+        )
+        .route("/notifications/{id}", web::get().to(notifications::open))
+        .route("/me/live", web::get().to(me_live::me_live))
+        .route("/static/js/me.js", web::get().to(pages::me_script))
         .route("/uploads/{name}", web::get().to(uploads::image))
         .route("/admin/auctions", web::get().to(admin::auctions))
         .route(

@@ -25,6 +25,7 @@ mod live;
 mod market;
 mod market_checkout;
 mod market_vbank;
+mod notifications;
 mod once;
 mod payments;
 mod payouts;
