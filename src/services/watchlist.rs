@@ -1,8 +1,6 @@
 //! The watchlist (issue 13 item 8): auctions a member starred. A star is a row in `watchlist`;
 //! watching is free (no money moves) and says nothing to the seller.
 
-use std::collections::HashSet;
-
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, users, watchlist};
@@ -76,23 +74,6 @@ pub fn is_watching(conn: &mut DbConnection, user_id: UserId, auction_id: i64) ->
         .count()
         .get_result(conn)?;
     Ok(n > 0)
-}
-
-/// Which of `auction_ids` the member watches (one query, for a page of cards).
-pub fn watched_among(
-    conn: &mut DbConnection,
-    user_id: UserId,
-    auction_ids: &[i64],
-) -> QueryResult<HashSet<i64>> {
-    if auction_ids.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let ids: Vec<i64> = watchlist::table
-        .filter(watchlist::user_id.eq(user_id))
-        .filter(watchlist::auction_id.eq_any(auction_ids))
-        .select(watchlist::auction_id)
-        .load(conn)?;
-    Ok(ids.into_iter().collect())
 }
 
 /// One watched auction and the display name of its leader (when it has one).

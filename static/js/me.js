@@ -17,7 +17,7 @@
 
   function connect() {
     var socket = new WebSocket(url);
-    socket.onopen = function () { attempt = 0; };
+    socket.onopen = function () { attempt = 0; toasts.setAttribute("data-live", "on"); };
     socket.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -32,6 +32,7 @@
       }
     };
     socket.onclose = function (ev) {
+      toasts.setAttribute("data-live", "off");
       // 1008: the session ended; a new login gets a new page.
       if (ev.code === 1008) return;
       attempt += 1;

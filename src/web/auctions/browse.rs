@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::domain::text::search_text;
 use crate::domain::Won;
 use crate::services::auctions::{self, ListFilter, Sort, PER_PAGE};
+use crate::services::now;
 use crate::services::reference::{Category, Region};
-use crate::services::{now, watchlist};
 use crate::web::auctions::{opt_id, Card};
 use crate::web::{db, page_number, render, AppError, AppState, Ctx, Pager};
 
@@ -75,16 +75,8 @@ pub async fn browse(
         page,
     };
     let viewer = ctx.user.as_ref().map(|u| u.id);
-    let (rows, total, watched) = db(&state, move |conn| {
-        let (rows, total) = auctions::browse(conn, &filter)?;
-        let watched = match viewer {
-            Some(me) => {
-                let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
-                watchlist::watched_among(conn, me, &ids)?
-            }
-            None => Default::default(),
-        };
-        Ok::<_, anyhow::Error>((rows, total, watched))
+    let (rows, total) = db(&state, move |conn| {
+        auctions::browse_starred(conn, &filter, viewer).map_err(anyhow::Error::new)
     })
     .await?;
     let at = now();
@@ -107,8 +99,8 @@ pub async fn browse(
     let page_view = ListPage {
         cards: rows
             .iter()
-            .map(|a| Card {
-                watched: watched.contains(&a.id),
+            .map(|(a, watched)| Card {
+                watched: *watched,
                 ..Card::new(a, at)
             })
             .collect(),
