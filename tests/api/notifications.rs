@@ -572,3 +572,48 @@ async fn the_member_socket_is_only_for_logged_in_members_on_pages_of_this_site(d
             .is_err()
     );
 }
+
+/// Two server processes on one PostgreSQL database: a member's socket on one hears of an outbid
+/// placed through the other (`NOTIFY user_events`, delivered on commit to every process).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_member_socket_hears_of_a_bid_placed_through_another_server_process() {
+    if !crate::helpers::postgres_or_skip(
+        "the_member_socket_hears_of_a_bid_placed_through_another_server_process",
+    ) {
+        return;
+    }
+    let app = spawn_app(Db::Postgres).await;
+    let other = app.spawn_process().await;
+    let seller = app.sign_up("seller").await;
+    let alice = app.funded("alice", 100_000).await;
+    app.funded("bora", 100_000).await;
+    let id = app.list(&seller, &Listing::new("Kettle")).await;
+    assert_eq!(app.bid(&alice, id, 10_000).await.0, StatusCode::SEE_OTHER);
+
+    // Alice's header is open on the other process; Bora bids through this one.
+    let there = other.browser();
+    assert_eq!(
+        there
+            .log_in("alice", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut remote = there.me_ws().await;
+    expect_frame(&mut remote, "me", "₩90,000").await;
+    let bora = app.client();
+    bora.log_in("bora", crate::helpers::PASSWORD).await;
+    assert_eq!(app.bid(&bora, id, 11_000).await.0, StatusCode::SEE_OTHER);
+    expect_frame(&mut remote, "me", "class=\"unread-badge\">1<").await;
+    expect_frame(&mut remote, "notification", "You were outbid on “Kettle”").await;
+
+    // And the other way round: Alice's socket here, Bora's bid through the other process.
+    let mut local = alice.me_ws().await;
+    expect_frame(&mut local, "me", "₩100,000").await;
+    assert_eq!(app.bid(&alice, id, 12_000).await.0, StatusCode::SEE_OTHER);
+    let bora_there = other.browser();
+    bora_there.log_in("bora", crate::helpers::PASSWORD).await;
+    assert_eq!(bora_there.bid(id, 13_000).await.0, StatusCode::SEE_OTHER);
+    expect_frame(&mut local, "me", "class=\"unread-badge\">2<").await;
+    app.assert_audit_clean();
+}
