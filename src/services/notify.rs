@@ -369,6 +369,17 @@ pub fn notify_ending_soon(conn: &mut DbConnection, at: NaiveDateTime) -> anyhow:
         ON CONFLICT DO NOTHING \
         RETURNING user_id";
     let until = at + ENDING_SOON;
+    // Most passes find no auction in the window: then no write transaction at all.
+    let any_due: Option<i64> = crate::db::schema::auctions::table
+        .filter(crate::db::schema::auctions::status.eq("active"))
+        .filter(crate::db::schema::auctions::ends_at.gt(at))
+        .filter(crate::db::schema::auctions::ends_at.le(until))
+        .select(crate::db::schema::auctions::id)
+        .first(conn)
+        .optional()?;
+    if any_due.is_none() {
+        return Ok(0);
+    }
     write_tx(conn, |conn| {
         let told: Vec<Told> = match conn {
             DbConnection::Pg(c) => diesel::sql_query(SQL)
