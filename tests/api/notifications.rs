@@ -9,11 +9,13 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    both_databases, connect_me, expect_frame, local_in, next_frame, spawn_app, Browser, Db,
-    Listing, TestApp,
+    both_databases, connect_me, expect_frame, local_in, next_frame, spawn_app, spawn_app_with,
+    Browser, Db, Listing, TestApp,
 };
 use crate::market::{act, list_product, product_page, trade_ids};
-use crate::payments::{checkout, come_back, start_card_topup};
+use crate::payments::{
+    checkout, come_back, deposit, start_card_topup, start_vbank_topup, vbank_of, wait_status,
+};
 
 both_databases!(
     a_bidder_outbid_by_another_is_told_once_and_sees_the_badge_and_the_link,
@@ -22,7 +24,9 @@ both_databases!(
     ending_soon_reaches_each_bidder_and_watcher_once_but_not_the_seller_or_strangers,
     two_server_processes_tell_each_member_that_an_auction_ends_soon_once,
     market_trades_tell_the_other_side_at_each_step,
+    a_rejected_trade_tells_the_buyer_and_the_site_tells_both_sides_when_it_acts,
     a_paid_top_up_and_a_transferred_payout_are_told_to_their_member,
+    a_virtual_account_is_told_when_issued_paid_refunded_or_expired,
     notifications_are_paged_newest_first_and_read_one_by_one_or_all_at_once,
     nobody_opens_another_members_notification_or_marks_all_read_without_a_csrf_token,
     the_member_socket_pushes_the_badge_and_the_balance_when_another_member_outbids,
@@ -345,6 +349,85 @@ async fn market_trades_tell_the_other_side_at_each_step(db: Db) {
     app.assert_audit_clean();
 }
 
+/// Buy one unit as the product page offers it.
+async fn buy_one(app: &TestApp, b: &Browser, product: i64) {
+    let page = product_page(app, b, product).await;
+    let seen = crate::helpers::field_value(&page, "expected_price").unwrap_or_default();
+    let r = app
+        .post(
+            b,
+            &format!("/market/{product}/buy"),
+            &[("quantity", "1"), ("expected_price", seen.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// Wait (bounded) until the member has `n` notifications.
+async fn wait_for(app: &TestApp, username: &str, n: usize) {
+    for _ in 0..150 {
+        if kinds(app, username).len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_rejected_trade_tells_the_buyer_and_the_site_tells_both_sides_when_it_acts(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.market_auto_confirm = Duration::from_secs(1);
+        s.market_respond_within = Duration::from_secs(4);
+    })
+    .await;
+    let seller = app.sign_up("seller").await;
+    let buyer = app.funded("buyer", 100_000).await;
+    let rejected = list_product(&app, &seller, "Lamp", "1000", "1").await;
+    let confirmed = list_product(&app, &seller, "Desk", "2000", "1").await;
+    let ignored = list_product(&app, &seller, "Chair", "3000", "1").await;
+    for p in [rejected, confirmed, ignored] {
+        buy_one(&app, &buyer, p).await;
+    }
+    let html = product_page(&app, &seller, rejected).await;
+    let trade = trade_ids(&html, "reject")[0];
+    assert_eq!(
+        act(&app, &seller, trade, "reject").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let html = product_page(&app, &seller, confirmed).await;
+    let trade = trade_ids(&html, "approve")[0];
+    assert_eq!(
+        act(&app, &seller, trade, "approve").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // The scheduler confirms the approved one after 1 s and cancels the unanswered one after 4 s.
+    wait_for(&app, "buyer", 4).await;
+    wait_for(&app, "seller", 5).await;
+    let mut told_buyer = kinds(&app, "buyer");
+    told_buyer.sort();
+    assert_eq!(
+        told_buyer,
+        vec![
+            "trade_approved",
+            "trade_auto_confirmed",
+            "trade_cancelled",
+            "trade_rejected"
+        ]
+    );
+    let mut told_seller = kinds(&app, "seller");
+    told_seller.sort();
+    assert_eq!(
+        told_seller,
+        vec![
+            "trade_auto_confirmed",
+            "trade_cancelled",
+            "trade_requested",
+            "trade_requested",
+            "trade_requested"
+        ]
+    );
+    app.assert_audit_clean();
+}
+
 async fn a_paid_top_up_and_a_transferred_payout_are_told_to_their_member(db: Db) {
     let app = spawn_app(db).await;
     let member = app.sign_up("minji").await;
@@ -394,6 +477,64 @@ async fn a_paid_top_up_and_a_transferred_payout_are_told_to_their_member(db: Db)
     let (_, list) = app.get_html(&member, "/notifications").await;
     assert!(
         list.contains("Your payout of ₩30,000 was transferred to your bank account."),
+        "{list}"
+    );
+    app.assert_audit_clean();
+}
+
+async fn a_virtual_account_is_told_when_issued_paid_refunded_or_expired(db: Db) {
+    let app = spawn_app_with(db, |s| s.portone.vbank_due = Duration::from_secs(3)).await;
+    let member = app.sign_up("minji").await;
+    let uid = start_vbank_topup(&app, &member, "70,000").await;
+    assert_eq!(kinds(&app, "minji"), vec!["account_issued"]);
+    let (imp_uid, _) = vbank_of(&app, &uid);
+    assert_eq!(deposit(&app, &imp_uid).await, StatusCode::OK);
+    wait_status(&app, &uid, "paid").await;
+    assert_eq!(kinds(&app, "minji"), vec!["account_issued", "payment_paid"]);
+    // A refund of part of it, back to a refund account.
+    let r = app
+        .post(
+            &member,
+            &format!("/payments/{uid}/cancel"),
+            &[
+                ("amount", "20,000"),
+                ("reason", "not needed"),
+                ("refund_bank", "088"),
+                ("refund_account", "110-123-456789"),
+                ("refund_holder", "김민지"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        kinds(&app, "minji"),
+        vec!["account_issued", "payment_paid", "payment_refunded"]
+    );
+    // Another account left unpaid expires at its deadline (3 s here).
+    let unpaid = start_vbank_topup(&app, &member, "10,000").await;
+    wait_status(&app, &unpaid, "expired").await;
+    assert_eq!(
+        kinds(&app, "minji"),
+        vec![
+            "account_issued",
+            "payment_paid",
+            "payment_refunded",
+            "account_issued",
+            "payment_expired"
+        ]
+    );
+    let (_, list) = app.get_html(&member, "/notifications").await;
+    assert!(
+        list.contains("₩20,000 of your payment was refunded."),
+        "{list}"
+    );
+    assert!(
+        list.contains("The virtual account for ₩10,000 expired unpaid."),
         "{list}"
     );
     app.assert_audit_clean();
