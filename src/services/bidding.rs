@@ -426,8 +426,7 @@ pub fn buy_now(
             events::notify(conn, &event)?;
             let displaced = a.leader_id.filter(|l| *l != buyer_id);
             notify::outbid(conn, displaced, auction_id, &a.title, price)?;
-            let sold = notify::Ending::Sold { winner: buyer_id };
-            notify::auction_ended(conn, auction_id, &a.title, a.seller_id, sold, price)?;
+            notify::auction_ended(conn, &a, Some(buyer_id), AuctionStatus::Sold, price)?;
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
                 release(conn, auction_id, leader, a.current_price)?;
             }
@@ -516,28 +515,21 @@ pub fn close_auction(
         let event = AuctionEvent::new(auction_id, None);
         events::notify(conn, &event)?;
         let below_reserve = a.reserve_price.is_some_and(|r| a.current_price < r);
-        let (status, winner, ending) = match a.leader_id {
+        let (status, winner) = match a.leader_id {
             Some(leader) if below_reserve => {
                 // No sale below the seller's secret reserve: the highest bid's hold goes back.
                 lock_wallets(conn, &[leader])?;
                 release(conn, auction_id, leader, a.current_price)?;
-                let ending = notify::Ending::ReserveNotMet { leader };
-                (AuctionStatus::ReserveNotMet, None, ending)
+                (AuctionStatus::ReserveNotMet, None)
             }
             Some(leader) => {
                 lock_wallets(conn, &[leader, a.seller_id])?;
                 pay_seller(conn, auction_id, leader, a.seller_id, 0, a.current_price)?;
-                let ending = notify::Ending::Sold { winner: leader };
-                (
-                    AuctionStatus::Sold,
-                    Some((leader, a.current_price())),
-                    ending,
-                )
+                (AuctionStatus::Sold, Some((leader, a.current_price())))
             }
-            None => (AuctionStatus::NoBids, None, notify::Ending::NoBids),
+            None => (AuctionStatus::NoBids, None),
         };
-        let price = a.current_price();
-        notify::auction_ended(conn, auction_id, &a.title, a.seller_id, ending, price)?;
+        notify::auction_ended(conn, &a, a.leader_id, status, a.current_price())?;
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::status.eq(status.as_str()),

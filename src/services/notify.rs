@@ -17,6 +17,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::notifications;
 use crate::db::{write_tx, DbConnection};
+use crate::domain::auction::AuctionStatus;
 use crate::domain::notification::NotificationKind;
 use crate::domain::{UserId, Won};
 use crate::services::now;
@@ -159,40 +160,33 @@ pub fn outbid(
     }
 }
 
-/// The outcome of an auction, to its seller and its winner or leading bidder: `won`/`sold`,
-/// `no_sale`, or `reserve_not_met`/`bid_below_reserve`. `price` is the final price.
+/// The outcome of auction `a` (closed, or bought now), to its seller and to `leader` — the
+/// winner, or the leading bidder below the reserve: `won`/`sold`, `no_sale`, or
+/// `bid_below_reserve`/`reserve_not_met`, with the final `price`. Other statuses tell nobody.
 pub fn auction_ended(
     conn: &mut DbConnection,
-    auction_id: i64,
-    title: &str,
-    seller: UserId,
-    outcome: Ending,
+    a: &crate::services::auctions::Auction,
+    leader: Option<UserId>,
+    status: AuctionStatus,
     price: Won,
 ) -> QueryResult<()> {
-    let about = |kind| Notice::auction(kind, auction_id, title, Some(price));
-    match outcome {
-        Ending::Sold { winner } => {
+    let about = |kind| Notice::auction(kind, a.id, &a.title, Some(price));
+    match (status, leader) {
+        (AuctionStatus::Sold, Some(winner)) => {
             notify(conn, winner, &about(NotificationKind::Won))?;
-            notify(conn, seller, &about(NotificationKind::Sold))
+            notify(conn, a.seller_id, &about(NotificationKind::Sold))
         }
-        Ending::NoBids => notify(
+        (AuctionStatus::NoBids, _) => notify(
             conn,
-            seller,
-            &Notice::auction(NotificationKind::NoSale, auction_id, title, None),
+            a.seller_id,
+            &Notice::auction(NotificationKind::NoSale, a.id, &a.title, None),
         ),
-        Ending::ReserveNotMet { leader } => {
+        (AuctionStatus::ReserveNotMet, Some(leader)) => {
             notify(conn, leader, &about(NotificationKind::BidBelowReserve))?;
-            notify(conn, seller, &about(NotificationKind::ReserveNotMet))
+            notify(conn, a.seller_id, &about(NotificationKind::ReserveNotMet))
         }
+        _ => Ok(()),
     }
-}
-
-/// How an auction ended, for [`auction_ended`].
-#[derive(Debug, Clone, Copy)]
-pub enum Ending {
-    Sold { winner: UserId },
-    NoBids,
-    ReserveNotMet { leader: UserId },
 }
 
 /// One stored notification.
