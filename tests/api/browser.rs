@@ -322,6 +322,9 @@ async fn an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloadi
         .await
         .unwrap();
     assert_eq!(still, serde_json::json!(true), "A's page did not reload");
+    if std::env::var("NEIGHBORBID_SCREENSHOT").is_ok() {
+        std::fs::write("/tmp/neighborbid-notify.png", a.screenshot().await.unwrap()).unwrap();
+    }
     // The notice links to the notification, which leads to the auction and is then read.
     a.find(Locator::Css("#me-toasts a"))
         .await
