@@ -253,6 +253,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watchlist (user_id, auction_id) {
+        user_id -> BigInt,
+        auction_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        auction_id -> Nullable<BigInt>,
+        product_id -> Nullable<BigInt>,
+        trade_id -> Nullable<BigInt>,
+        merchant_uid -> Nullable<Text>,
+        payout_id -> Nullable<BigInt>,
+        title -> Nullable<Text>,
+        amount -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(payments -> users (user_id));
 diesel::joinable!(bids -> auctions (auction_id));
@@ -266,6 +291,7 @@ diesel::joinable!(products -> users (seller_id));
 diesel::joinable!(trades -> products (product_id));
 diesel::joinable!(trade_disputes -> trades (trade_id));
 diesel::joinable!(trade_disputes -> users (user_id));
+diesel::joinable!(watchlist -> auctions (auction_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -285,4 +311,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     once_keys,
     live_watchers,
     trade_disputes,
+    watchlist,
+    notifications,
 );

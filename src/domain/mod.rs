@@ -7,6 +7,7 @@ pub mod image;
 pub mod ledger;
 pub mod market;
 pub mod money;
+pub mod notification;
 pub mod text;
 
 pub use account::{DisplayName, Password, Username};

@@ -1,7 +1,8 @@
 //! The scheduler inside the server: opens scheduled auctions at their start, closes due
 //! auctions within about a second of their end (a sale becomes a trade), and confirms trades
-//! (market and auction) whose auto-confirm time has passed; each in its own transaction, so one failure never blocks
-//! the others; now and then it also deletes expired session rows. Several processes may run it at once on PostgreSQL: a row another
+//! (market and auction) whose auto-confirm time has passed; each in its own transaction, so one
+//! failure never blocks the others; every couple of seconds it tells the bidders and watchers
+//! of auctions about to end; now and then it also deletes expired session rows. Several processes may run it at once on PostgreSQL: a row another
 //! process is closing is skipped (`FOR UPDATE SKIP LOCKED`).
 
 pub mod payments;
@@ -34,6 +35,20 @@ fn purge(pool: &DbPool) -> anyhow::Result<()> {
     let forgotten = crate::db::once::forget_older_than(&mut conn, ONCE_KEYS_KEPT)?;
     if forgotten > 0 {
         tracing::info!(forgotten, "old one-time keys deleted");
+    }
+    Ok(())
+}
+
+/// How often the scheduler looks for auctions about to end ("ending in 10 minutes").
+pub const ENDING_SOON_EVERY: Duration = Duration::from_secs(2);
+
+/// Tell the bidders and watchers of auctions ending within ten minutes, once each (the
+/// database decides who was told already, so several processes may run this at once).
+fn ending_soon(pool: &DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let told = crate::services::notify::notify_ending_soon(&mut conn, now())?;
+    if told > 0 {
+        tracing::info!(told, "members told an auction ends within ten minutes");
     }
     Ok(())
 }
@@ -84,12 +99,22 @@ pub fn spawn(
         .name("scheduler".to_owned())
         .spawn(move || {
             let mut last_purge: Option<std::time::Instant> = None;
+            let mut last_ending_soon: Option<std::time::Instant> = None;
             let mut outage = Outage::new("scheduler", TICK);
             let stopping = || flag.load(Ordering::Relaxed) || live.is_shutting_down();
             while !stopping() {
                 match tick(&pool, &live, auto_confirm, &stopping) {
                     Ok(()) => outage.passed(),
                     Err(e) => outage.failed(&e),
+                }
+                if !outage.is_on()
+                    && !stopping()
+                    && last_ending_soon.is_none_or(|at| at.elapsed() >= ENDING_SOON_EVERY)
+                {
+                    last_ending_soon = Some(std::time::Instant::now());
+                    if let Err(e) = ending_soon(&pool) {
+                        outage.failed(&e);
+                    }
                 }
                 if !outage.is_on() && last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     match purge(&pool) {

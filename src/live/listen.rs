@@ -1,4 +1,5 @@
-//! PostgreSQL `LISTEN auction_events` on a dedicated connection, feeding the relay. diesel's
+//! PostgreSQL `LISTEN auction_events` (and `user_events`, the per-member signals) on a
+//! dedicated connection, feeding the relay (and the members' sockets). diesel's
 //! notification iterator does not block, so the connection is polled every few milliseconds.
 //!
 //! The connection can be lost (a database restart, `pg_terminate_backend`, a network cut):
@@ -14,6 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::Connection;
 
+use crate::db::USER_CHANNEL;
 use crate::live::LiveHub;
 use crate::services::events::{AuctionEvent, CHANNEL};
 
@@ -75,6 +77,7 @@ pub fn spawn(
                         tracing::info!("LISTEN connection back; resynchronising watchers");
                         if let Some(hub) = hub.upgrade() {
                             hub.resync();
+                            hub.resync_members();
                         }
                     }
                     connected_before = true;
@@ -121,7 +124,7 @@ fn listen(
     on_listening: &mut dyn FnMut(),
 ) -> anyhow::Result<()> {
     let mut conn = PgConnection::establish(url)?;
-    conn.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    conn.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {USER_CHANNEL}"))?;
     on_listening();
     let mut last_heard = Instant::now();
     loop {
@@ -132,6 +135,14 @@ fn listen(
         for n in conn.notifications_iter() {
             let n = n?;
             got = true;
+            if n.channel == USER_CHANNEL {
+                match (n.payload.parse::<i64>(), hub.upgrade()) {
+                    (Ok(user_id), Some(hub)) => hub.member_changed(user_id),
+                    (Ok(_), None) => return Ok(()),
+                    (Err(e), _) => tracing::warn!(error = %e, "unreadable member event"),
+                }
+                continue;
+            }
             match serde_json::from_str::<AuctionEvent>(&n.payload) {
                 Ok(event) => {
                     if tx.send(event).is_err() {

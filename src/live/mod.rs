@@ -52,6 +52,9 @@ pub struct LiveHub {
     shutting_down: watch::Sender<bool>,
     /// This process's name in the shared watcher counts ([`crate::services::presence`]).
     process: String,
+    /// Per-member channels of this process's `/me/live` sockets: a message means "your
+    /// notifications or wallet changed; read them again".
+    members: Mutex<HashMap<i64, broadcast::Sender<()>>>,
 }
 
 /// How often this process writes its watcher counts for the others (and reads theirs into
@@ -122,7 +125,19 @@ impl LiveHub {
             sessions_ended: broadcast::channel(CHANNEL_CAPACITY).0,
             shutting_down: watch::channel(false).0,
             process: crate::db::once::fresh_key(),
+            members: Mutex::new(HashMap::new()),
         });
+        // SQLite: members signalled by a transaction are heard here once it commits (on
+        // PostgreSQL they come through `LISTEN user_events`).
+        let weak = Arc::downgrade(&hub);
+        crate::db::on_user_signals(&pool, move |ids| {
+            if let Some(hub) = weak.upgrade() {
+                for id in ids {
+                    hub.member_changed(*id);
+                }
+            }
+        })
+        .map_err(std::io::Error::other)?;
         let weak = Arc::downgrade(&hub);
         let relay_pool = pool.clone();
         std::thread::Builder::new()
@@ -145,6 +160,32 @@ impl LiveHub {
             .entry(auction_id)
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe()
+    }
+
+    /// Hear of changes to a member's notifications or wallet (their `/me/live` socket).
+    pub fn subscribe_member(&self, user_id: i64) -> broadcast::Receiver<()> {
+        lock(&self.members)
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// A member's notifications or wallet changed (a committed transaction said so): their
+    /// sockets in this process read them again.
+    pub fn member_changed(&self, user_id: i64) {
+        let mut members = lock(&self.members);
+        if let Some(tx) = members.get(&user_id) {
+            if tx.send(()).is_err() {
+                members.remove(&user_id);
+            }
+        }
+    }
+
+    /// Every member socket of this process reads its figures again (after the `LISTEN`
+    /// connection came back).
+    pub fn resync_members(&self) {
+        let mut members = lock(&self.members);
+        members.retain(|_, tx| tx.send(()).is_ok());
     }
 
     /// How many sockets watch the auction: this process's, live, plus what the other server

@@ -161,6 +161,8 @@ pub struct CurrentUser {
     pub region_id: RegionId,
     pub balance: Won,
     pub locked: Won,
+    /// Unread notifications (the header's badge).
+    pub unread: i64,
 }
 
 #[derive(Queryable)]
@@ -172,10 +174,12 @@ struct UserWalletRow {
     region_id: i64,
     balance: i64,
     locked: i64,
+    unread: Option<i64>,
 }
 
 /// The user a session cookie claims, with their wallet — `None` when that session has ended
-/// or expired, or the user is suspended. One query: session row, user and wallet.
+/// or expired, or the user is suspended. One query: session row, user and wallet (and the
+/// unread notifications).
 pub fn current_user(
     conn: &mut DbConnection,
     key: &SessionKey,
@@ -195,6 +199,13 @@ pub fn current_user(
             users::region_id,
             wallets::balance,
             wallets::locked,
+            // The header's unread count, in the same query (the partial index
+            // `notifications_unread_idx`).
+            crate::db::schema::notifications::table
+                .filter(crate::db::schema::notifications::user_id.eq(key.user_id))
+                .filter(crate::db::schema::notifications::read_at.is_null())
+                .count()
+                .single_value(),
         ))
         .first(conn)
         .optional()?;
@@ -206,6 +217,7 @@ pub fn current_user(
         region_id: r.region_id,
         balance: Won::from_stored(r.balance),
         locked: Won::from_stored(r.locked),
+        unread: r.unread.unwrap_or(0),
     }))
 }
 

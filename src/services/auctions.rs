@@ -487,8 +487,26 @@ macro_rules! filtered {
 
 /// One page of listings and the number of matches: two queries, whatever the page holds.
 pub fn browse(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<(Vec<Auction>, i64)> {
+    let (rows, total) = browse_starred(conn, f, None)?;
+    Ok((rows.into_iter().map(|(a, _)| a).collect(), total))
+}
+
+/// [`browse`], each listing with whether `viewer` watches it (the star on its card), in the
+/// same two queries.
+pub fn browse_starred(
+    conn: &mut DbConnection,
+    f: &ListFilter,
+    viewer: Option<UserId>,
+) -> QueryResult<(Vec<(Auction, bool)>, i64)> {
+    use crate::db::schema::watchlist;
     let total: i64 = filtered!(f).count().get_result(conn)?;
-    let mut q = filtered!(f).select(Auction::as_select());
+    // No member has id 0: a visitor watches nothing.
+    let starred = diesel::dsl::exists(
+        watchlist::table
+            .filter(watchlist::auction_id.eq(auctions::id))
+            .filter(watchlist::user_id.eq(viewer.unwrap_or(0))),
+    );
+    let mut q = filtered!(f).select((Auction::as_select(), starred));
     q = match f.sort {
         Sort::EndingSoon if f.ended => q.order((auctions::ends_at.desc(), auctions::id.desc())),
         Sort::EndingSoon => q.order((auctions::ends_at.asc(), auctions::id.asc())),

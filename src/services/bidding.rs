@@ -16,6 +16,7 @@ use crate::services::auctions::Auction;
 use crate::services::events::{self, AuctionEvent};
 use crate::services::images;
 use crate::services::market;
+use crate::services::notify;
 use crate::services::wallet::move_money;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
@@ -336,6 +337,14 @@ pub fn place_bid(
             let event = AuctionEvent::new(auction_id, outbid);
             // Sent before the writes: PostgreSQL delivers it only if everything below commits.
             events::notify(conn, &event)?;
+            // The displaced leader is told the price that beat them.
+            notify::outbid(
+                conn,
+                outbid.map(|(l, _)| l),
+                auction_id,
+                &a.title,
+                Won::from_stored(price),
+            )?;
             for (who, at, max) in &rows {
                 let entry = Entry {
                     amount: *at,
@@ -476,6 +485,9 @@ pub fn buy_now(
                     .map(|l| (l, a.held())),
             );
             events::notify(conn, &event)?;
+            let displaced = a.leader_id.filter(|l| *l != buyer_id);
+            notify::outbid(conn, displaced, auction_id, &a.title, price)?;
+            notify::auction_ended(conn, &a, Some(buyer_id), AuctionStatus::Sold, price)?;
             if let Some(leader) = a.leader_id.filter(|l| *l != buyer_id) {
                 release(conn, auction_id, leader, a.held())?;
             }
@@ -607,6 +619,7 @@ pub fn close_auction(
             }
             None => (AuctionStatus::NoBids, None),
         };
+        notify::auction_ended(conn, &a, a.leader_id, status, a.current_price())?;
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::status.eq(status.as_str()),

@@ -8,6 +8,7 @@ pub mod bidding;
 pub mod events;
 pub mod images;
 pub mod market;
+pub mod notify;
 pub mod password;
 pub mod payments;
 pub mod payments_admin;
@@ -20,6 +21,7 @@ pub mod seed;
 pub mod sessions;
 pub mod users;
 pub mod wallet;
+pub mod watchlist;
 
 use diesel::result::Error as DieselError;
 

@@ -11,8 +11,10 @@ use crate::db::once::{self, OnceKey};
 use crate::db::schema::{payouts, users};
 use crate::db::{lock_wallets, write_tx, DbConnection};
 use crate::domain::bank::BankAccount;
+use crate::domain::notification::NotificationKind;
 use crate::domain::{LedgerKind, UserId, Won};
 use crate::first_for_update;
+use crate::services::notify::Notice;
 use crate::services::now;
 use crate::services::wallet::{apply_movement, move_money, Movement};
 
@@ -222,6 +224,12 @@ pub fn decide_payout(
             ),
         };
         apply_movement(conn, &movement)?;
+        let kind = match status {
+            PayoutStatus::Transferred => NotificationKind::PayoutDone,
+            _ => NotificationKind::PayoutRejected,
+        };
+        let told = Notice::payout(kind, payout_id, payout.amount());
+        crate::services::notify::notify(conn, payout.user_id, &told)?;
         let note = note.trim();
         diesel::update(payouts::table.find(payout_id))
             .set((

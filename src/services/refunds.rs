@@ -528,6 +528,12 @@ fn settle_done(pool: &DbPool, refund_id: i64) -> Result<RefundStatus, RefundErro
                 ))
                 .execute(conn)?;
         }
+        let told = crate::services::notify::Notice::payment(
+            crate::domain::notification::NotificationKind::PaymentRefunded,
+            &payment.merchant_uid,
+            Some(Won::from_stored(refund.amount)),
+        );
+        crate::services::notify::notify(conn, refund.user_id, &told)?;
         tracing::info!(amount = refund.amount, "refund settled");
         Ok(RefundStatus::Done)
     })

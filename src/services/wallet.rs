@@ -44,7 +44,8 @@ pub fn apply_movement(conn: &mut DbConnection, m: &Movement) -> QueryResult<()> 
             ledger_entries::created_at.eq(at),
         ))
         .execute(conn)?;
-    Ok(())
+    // The member's header (wallet balance) is pushed once this commits.
+    crate::db::signal_user(conn, m.user_id)
 }
 
 /// One movement between or inside wallets (no idempotency key): `kind`, the two deltas, and

@@ -2,3 +2,4 @@
 //! pushes again after a commit. They read through services and know nothing of HTTP.
 
 pub mod auction;
+pub mod notification;

@@ -43,6 +43,16 @@ impl Ctx {
         crate::db::once::fresh_key()
     }
 
+    /// The header's live figures (unread notifications, available money) of the logged-in member.
+    pub fn header_bar(&self) -> Option<crate::views::notification::HeaderBar> {
+        self.user
+            .as_ref()
+            .map(|u| crate::views::notification::HeaderBar {
+                unread: u.unread,
+                balance: u.balance,
+            })
+    }
+
     /// A stored UTC time in the site's time zone.
     pub fn time(&self, utc: &NaiveDateTime) -> String {
         utc.and_utc()

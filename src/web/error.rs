@@ -13,6 +13,7 @@ use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
     DisputeError, ResolveError,
 };
+use crate::services::notify::OpenNotificationError;
 use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payments_admin::RecheckError;
@@ -20,6 +21,7 @@ use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::refunds::RefundError;
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
+use crate::services::watchlist::WatchError;
 use crate::web::ctx::Ctx;
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +195,8 @@ use_case_errors! {
     ChangePasswordError { not_found: [NotFound], forbidden: [] }
     SuspendError { not_found: [NotFound], forbidden: [OwnAccount, Admin] }
     ReactivateError { not_found: [NotFound], forbidden: [] }
+    WatchError { not_found: [NotFound], forbidden: [] }
+    OpenNotificationError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

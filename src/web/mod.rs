@@ -14,7 +14,9 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod market;
+pub mod me_live;
 pub mod next;
+pub mod notifications;
 pub mod pager;
 pub mod pages;
 pub mod password;
@@ -203,6 +205,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/me/listings", web::get().to(auctions::mine::my_listings))
         .route("/me/bids", web::get().to(auctions::mine::my_bids))
+        .route(
+            "/auctions/{id}/watch",
+            web::post().to(auctions::watch::watch),
+        )
+        .route(
+            "/me/watchlist",
+            web::get().to(auctions::watch::my_watchlist),
+        )
+        .route("/notifications", web::get().to(notifications::list))
+        .route(
+            "/notifications/read-all",
+            web::post().to(notifications::read_all),
+        )
+        .route("/notifications/{id}", web::get().to(notifications::open))
+        .route("/me/live", web::get().to(me_live::me_live))
+        .route("/static/js/me.js", web::get().to(pages::me_script))
         .route("/uploads/{name}", web::get().to(uploads::image))
         .route("/admin/auctions", web::get().to(admin::auctions))
         .route(

@@ -49,6 +49,13 @@ pub async fn live_script() -> HttpResponse {
         .body(include_str!("../../static/js/live.js"))
 }
 
+pub async fn me_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/js/me.js"))
+}
+
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

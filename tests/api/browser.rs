@@ -12,6 +12,7 @@ use crate::helpers::{both_databases, spawn_app, Db, Listing, TestApp, PASSWORD};
 both_databases!(
     two_browsers_see_each_others_bids_without_reloading,
     a_card_top_up_runs_through_the_checkout_window_in_a_real_browser,
+    an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloading,
 );
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -291,5 +292,92 @@ async fn a_card_top_up_runs_through_the_checkout_window_in_a_real_browser(db: Db
     let (c, r) = app.log_in("c_minji", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.wallet(&c).await, (50_000, 0));
+    app.assert_audit_clean();
+}
+
+/// A neighbour outbid by another in a second browser sees the header's badge, the notice and
+/// the released money appear without reloading (the member socket, `/me/live`). The auction is
+/// local, so no live panel is open: only the member socket can tell A.
+async fn an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloading(db: Db) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("n_seller").await;
+    for name in ["n_minji", "n_jisoo"] {
+        let c = app.sign_up(name).await;
+        assert_eq!(
+            app.top_up(&c, "100000").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let id = app.list(&seller, &Listing::new("Record player")).await;
+
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let a = browser(&driver, &profiles.path().join("a")).await;
+    let b = browser(&driver, &profiles.path().join("b")).await;
+    log_in(&app, &a, "n_minji").await;
+    log_in(&app, &b, "n_jisoo").await;
+    let page = app.url(&format!("/auctions/{id}"));
+    a.goto(&page).await.unwrap();
+    bid_in_panel(&a, "12000").await;
+    wait_text(&a, "#wallet-balance", "₩88,000").await;
+    // A waits on the auctions list with the member socket open.
+    a.goto(&app.url("/auctions")).await.unwrap();
+    a.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#me-toasts[data-live=on]"))
+        .await
+        .unwrap();
+    a.execute("window.__still_here = true; return true;", vec![])
+        .await
+        .unwrap();
+
+    b.goto(&page).await.unwrap();
+    bid_in_panel(&b, "13000").await;
+    wait_text(&b, "#wallet-balance", "₩87,000").await;
+
+    wait_text(&a, "#unread-count", "1").await;
+    wait_text(&a, "#me-toasts", "You were outbid on “Record player”").await;
+    wait_text(&a, "#wallet-balance", "₩100,000").await;
+    let still = a
+        .execute("return window.__still_here === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(still, serde_json::json!(true), "A's page did not reload");
+    if std::env::var("NEIGHBORBID_SCREENSHOT").is_ok() {
+        std::fs::write("/tmp/neighborbid-notify.png", a.screenshot().await.unwrap()).unwrap();
+    }
+    // The notice links to the notification, which leads to the auction and is then read.
+    a.find(Locator::Css("#me-toasts a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if a.current_url().await.unwrap().as_str() == page {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(a.current_url().await.unwrap().as_str(), page);
+    // Read now: the badge is hidden (the socket may redraw the header meanwhile; look again).
+    let mut shown = String::from("?");
+    for _ in 0..100 {
+        if let Ok(el) = a.find(Locator::Css("#unread-count")).await {
+            if let Ok(text) = el.text().await {
+                shown = text;
+                if shown.is_empty() {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, "", "read: the badge is hidden");
+    a.close().await.unwrap();
+    b.close().await.unwrap();
     app.assert_audit_clean();
 }

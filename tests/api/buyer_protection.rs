@@ -25,6 +25,7 @@ both_databases!(
     a_disputed_market_trade_paid_from_the_wallet_is_resolved_for_the_seller,
     strangers_and_members_cannot_dispute_or_resolve_what_is_not_theirs,
     a_confirm_racing_a_resolution_moves_the_money_exactly_once,
+    each_side_of_an_auction_trade_is_told_of_its_confirmation_dispute_and_resolution,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -82,6 +83,19 @@ fn count_kind(app: &TestApp, kind: &str) -> i64 {
         .count()
         .get_result(&mut app.raw_connection())
         .expect("count")
+}
+
+/// The kinds of a member's notifications about trades, oldest first.
+fn trade_notices(app: &TestApp, username: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::notifications as n;
+    n::table
+        .filter(n::user_id.eq(app.user_id(username)))
+        .filter(n::trade_id.is_not_null())
+        .order(n::id.asc())
+        .select(n::kind)
+        .load(&mut app.raw_connection())
+        .expect("notifications")
 }
 
 async fn dispute(app: &TestApp, b: &Browser, trade: i64, reason: &str) -> reqwest::Response {
@@ -284,6 +298,15 @@ async fn an_unconfirmed_win_is_confirmed_by_the_scheduler_after_the_period_but_n
     }
     assert_eq!(status, "confirmed", "the scheduler confirmed it");
     assert_eq!(app.wallet(&forgetful).await, (38_000, 0));
+    assert_eq!(
+        trade_notices(&app, "forgetful"),
+        vec!["trade_auto_confirmed"],
+        "both sides are told the site confirmed it"
+    );
+    assert_eq!(
+        trade_notices(&app, "seller"),
+        vec!["trade_disputed", "trade_auto_confirmed"]
+    );
     assert_eq!(
         app.wallet(&seller).await,
         (12_000, 0),
@@ -670,5 +693,80 @@ async fn a_confirm_racing_a_resolution_moves_the_money_exactly_once(db: Db) {
         count_kind(&app, "settle_in") + count_kind(&app, "bid_release"),
         4
     );
+    app.assert_audit_clean();
+}
+
+async fn each_side_of_an_auction_trade_is_told_of_its_confirmation_dispute_and_resolution(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin("boss").await;
+    let seller = app.sign_up("seller").await;
+    let buyer = app.funded("buyer", 100_000).await;
+    let _stranger = app.funded("stranger", 100_000).await;
+
+    // Confirmed by the buyer: the seller is told, the buyer (who acted) is not.
+    let kept = won_auction(&app, &seller, &buyer, "Teapot", 20_000).await;
+    assert_eq!(
+        app.confirm_auction_trade(&buyer, kept).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(trade_notices(&app, "seller"), vec!["trade_confirmed"]);
+    assert!(trade_notices(&app, "buyer").is_empty());
+
+    // Disputed by the buyer: the seller is told; the seller's own side tells the buyer.
+    let argued = won_auction(&app, &seller, &buyer, "Kettle", 30_000).await;
+    let (trade, _) = trade_of(&app, argued);
+    let r = dispute(&app, &buyer, trade, "The lid is cracked.").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        trade_notices(&app, "seller"),
+        vec!["trade_confirmed", "trade_disputed"]
+    );
+    assert!(trade_notices(&app, "buyer").is_empty());
+    let r = dispute(&app, &seller, trade, "It was whole when it left.").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(trade_notices(&app, "buyer"), vec!["trade_disputed"]);
+
+    // Resolved: both sides are told once, and the notice leads to the auction's page.
+    let r = resolve(
+        &app,
+        &admin,
+        trade,
+        "refund_buyer",
+        "The photos show the crack.",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        trade_notices(&app, "seller"),
+        vec!["trade_confirmed", "trade_disputed", "trade_resolved"]
+    );
+    assert_eq!(
+        trade_notices(&app, "buyer"),
+        vec!["trade_disputed", "trade_resolved"]
+    );
+    assert!(trade_notices(&app, "stranger").is_empty());
+    assert!(trade_notices(&app, "boss").is_empty());
+    let (_, list) = app.get_html(&buyer, "/notifications").await;
+    assert!(
+        list.contains("An admin resolved the dispute on the trade of “Kettle”"),
+        "{list}"
+    );
+    // Opening it leads to the auction's page.
+    let newest: i64 = {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::notifications as n;
+        n::table
+            .filter(n::user_id.eq(app.user_id("buyer")))
+            .order(n::id.desc())
+            .select(n::id)
+            .first(&mut app.raw_connection())
+            .expect("a notification")
+    };
+    let r = app.get(&buyer, &format!("/notifications/{newest}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/auctions/{argued}"));
+    assert_eq!(app.wallet(&buyer).await, (80_000, 0));
+    assert_eq!(app.wallet(&seller).await, (20_000, 0));
     app.assert_audit_clean();
 }

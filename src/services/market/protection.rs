@@ -21,10 +21,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::once::{self, OnceKey};
-use crate::db::schema::{auctions, trade_disputes, trades};
+use crate::db::schema::{auctions, products, trade_disputes, trades};
 use crate::db::{lock_wallets, write_tx, DbConnection};
 use crate::domain::market::{Reason, Resolution, TradeId, TradeStatus};
-use crate::domain::{LedgerKind, UserId};
+use crate::domain::notification::NotificationKind;
+use crate::domain::{LedgerKind, UserId, Won};
+use crate::services::notify::{self, Notice};
 use crate::services::now;
 use crate::services::wallet::move_money;
 
@@ -80,6 +82,29 @@ fn lock_any_trade(
         }
     };
     Ok(find_trade(conn, id)?.map(|trade| (product, trade)))
+}
+
+/// A notification of `kind` about `trade`, named after its product or auction.
+fn notice(
+    conn: &mut DbConnection,
+    kind: NotificationKind,
+    item: TradeItem,
+    trade: &TradeRow,
+) -> QueryResult<Notice> {
+    let amount = Some(Won::from_stored(trade.price));
+    Ok(match item {
+        TradeItem::Product(p) => {
+            let name: String = products::table.find(p).select(products::name).first(conn)?;
+            Notice::trade(kind, trade.id, p, &name, amount)
+        }
+        TradeItem::Auction(a) => {
+            let title: String = auctions::table
+                .find(a)
+                .select(auctions::title)
+                .first(conn)?;
+            Notice::auction_trade(kind, trade.id, a, &title, amount)
+        }
+    })
 }
 
 fn auction_reference(auction_id: i64) -> String {
@@ -246,6 +271,15 @@ pub fn confirm(
         if let Some(p) = product {
             update_units_and_status(conn, p.id, p.units_left)?;
         }
+        // The buyer confirmed: the seller hears of it; the site confirmed: both do.
+        if by == Confirmer::Scheduler {
+            let auto = notice(conn, NotificationKind::TradeAutoConfirmed, item, &trade)?;
+            notify::notify(conn, trade.buyer_id, &auto)?;
+            notify::notify(conn, trade.seller_id, &auto)?;
+        } else {
+            let confirmed = notice(conn, NotificationKind::TradeConfirmed, item, &trade)?;
+            notify::notify(conn, trade.seller_id, &confirmed)?;
+        }
         Ok(item)
     })
 }
@@ -342,6 +376,14 @@ pub fn open_dispute(
                     trade_disputes::created_at.eq(at),
                 ))
                 .execute(conn)?;
+            // The other side hears of it (and reads the reason on the trade's page).
+            let other = if user == trade.buyer_id {
+                trade.seller_id
+            } else {
+                trade.buyer_id
+            };
+            let disputed = notice(conn, NotificationKind::TradeDisputed, item, &trade)?;
+            notify::notify(conn, other, &disputed)?;
             Ok(item)
         })
     })
@@ -413,6 +455,9 @@ pub fn resolve_dispute(
             if let Some(p) = product {
                 update_units_and_status(conn, p.id, p.units_left)?;
             }
+            let resolved = notice(conn, NotificationKind::TradeResolved, item, &trade)?;
+            notify::notify(conn, trade.buyer_id, &resolved)?;
+            notify::notify(conn, trade.seller_id, &resolved)?;
             Ok(Resolved {
                 item,
                 outcome,

@@ -10,7 +10,9 @@ use crate::db::once::{self, OnceKey};
 use crate::db::schema::trades;
 use crate::db::{is_unique_violation, lock_wallets, write_tx, DbConnection};
 use crate::domain::market::{ProductId, Quantity, TradeId, TradeStatus};
+use crate::domain::notification::NotificationKind;
 use crate::domain::{UserId, Won};
+use crate::services::notify::{self, Notice};
 use crate::services::now;
 
 use super::*;
@@ -107,6 +109,13 @@ pub fn buy(
                 .get_result(conn)?;
             hold(conn, trade_id, buyer_id, price.get())?;
             update_units_and_status(conn, product_id, product.units_left - quantity)?;
+            let requested = trade_notice(
+                NotificationKind::TradeRequested,
+                trade_id,
+                &product,
+                price.get(),
+            );
+            notify::notify(conn, product.seller_id, &requested)?;
             Ok(Bought { trade_id, price })
         })
     });
@@ -228,6 +237,13 @@ pub fn card_paid(conn: &mut DbConnection, trade_id: TradeId, amount: i64) -> Que
         .execute(conn)?;
     hold(conn, trade_id, trade.buyer_id, trade.price)?;
     update_units_and_status(conn, product_id, product.units_left)?;
+    let requested = trade_notice(
+        NotificationKind::TradeRequested,
+        trade_id,
+        &product,
+        trade.price,
+    );
+    notify::notify(conn, trade.seller_id, &requested)?;
     Ok(true)
 }
 
@@ -309,6 +325,13 @@ pub fn decide(
                     ))
                     .execute(conn)?;
                 update_units_and_status(conn, product_id, product.units_left)?;
+                let approved = trade_notice(
+                    NotificationKind::TradeApproved,
+                    trade_id,
+                    &product,
+                    trade.price,
+                );
+                notify::notify(conn, trade.buyer_id, &approved)?;
             }
             Decision::Reject => {
                 lock_wallets(conn, &[trade.buyer_id])?;
@@ -318,6 +341,13 @@ pub fn decide(
                 release(conn, trade_id, trade.buyer_id, trade.price)?;
                 hold_card_refund(conn, trade_id)?;
                 update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+                let rejected = trade_notice(
+                    NotificationKind::TradeRejected,
+                    trade_id,
+                    &product,
+                    trade.price,
+                );
+                notify::notify(conn, trade.buyer_id, &rejected)?;
             }
         }
         Ok(product_id)
@@ -391,6 +421,17 @@ pub fn cancel_trade(
         release(conn, trade_id, trade.buyer_id, trade.price)?;
         hold_card_refund(conn, trade_id)?;
         update_units_and_status(conn, product_id, product.units_left + trade.quantity)?;
+        // The buyer cancelled: the seller hears of it; the site cancelled: both do.
+        let cancelled = trade_notice(
+            NotificationKind::TradeCancelled,
+            trade_id,
+            &product,
+            trade.price,
+        );
+        if by == TradeCanceller::Scheduler {
+            notify::notify(conn, trade.buyer_id, &cancelled)?;
+        }
+        notify::notify(conn, trade.seller_id, &cancelled)?;
         Ok(product_id)
     })
 }
@@ -422,4 +463,20 @@ pub fn cancel_unanswered_trades(conn: &mut DbConnection) -> anyhow::Result<usize
         }
     }
     Ok(cancelled)
+}
+
+/// A notification about trade `trade_id` of `product` at `price`.
+fn trade_notice(
+    kind: NotificationKind,
+    trade_id: TradeId,
+    product: &ProductRow,
+    price: i64,
+) -> Notice {
+    Notice::trade(
+        kind,
+        trade_id,
+        product.id,
+        &product.name,
+        Some(Won::from_stored(price)),
+    )
 }

@@ -82,16 +82,26 @@ pub fn expire_due_vbanks(pool: &DbPool, portone: &PortOne) -> anyhow::Result<usi
     };
     sweep(pool, portone, due, |row| {
         let mut conn = connection(pool)?;
-        let closed = diesel::update(
-            payments::table
-                .find(row.id)
-                .filter(payments::status.eq(Status::Ready.as_str())),
-        )
-        .set((
-            payments::status.eq(Status::Expired.as_str()),
-            payments::updated_at.eq(now()),
-        ))
-        .execute(&mut *conn)?;
-        Ok(closed > 0)
+        crate::db::write_tx(&mut conn, |conn| -> anyhow::Result<bool> {
+            let closed = diesel::update(
+                payments::table
+                    .find(row.id)
+                    .filter(payments::status.eq(Status::Ready.as_str())),
+            )
+            .set((
+                payments::status.eq(Status::Expired.as_str()),
+                payments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if closed > 0 {
+                let told = crate::services::notify::Notice::payment(
+                    crate::domain::notification::NotificationKind::PaymentExpired,
+                    &row.merchant_uid,
+                    Some(row.amount()),
+                );
+                crate::services::notify::notify(conn, row.user_id, &told)?;
+            }
+            Ok(closed > 0)
+        })
     })
 }

@@ -43,6 +43,14 @@ pub(super) fn close_unpaid_trade(
         if closed == 0 {
             return Ok(false);
         }
+        if status == Status::Expired {
+            let told = crate::services::notify::Notice::payment(
+                crate::domain::notification::NotificationKind::PaymentExpired,
+                &row.merchant_uid,
+                Some(row.amount()),
+            );
+            crate::services::notify::notify(conn, row.user_id, &told)?;
+        }
         market::card_unpaid(conn, trade_id)?;
         Ok(true)
     })

@@ -79,16 +79,29 @@ pub(super) fn issue(
         .unwrap_or(deadline)
         .naive_utc();
     let mut conn = connection(pool)?;
-    diesel::update(payments::table.filter(payments::merchant_uid.eq(order.merchant_uid)))
-        .set((
-            payments::imp_uid.eq(&issued.imp_uid),
-            payments::vbank_code.eq(issued.vbank_code.as_deref().or(Some(order.bank_code))),
-            payments::vbank_name.eq(issued.vbank_name.as_deref()),
-            payments::vbank_num.eq(issued.vbank_num.as_deref()),
-            payments::vbank_holder.eq(issued.vbank_holder.as_deref()),
-            payments::vbank_due.eq(Some(due_at)),
-            payments::updated_at.eq(now()),
-        ))
-        .execute(&mut *conn)?;
+    crate::db::write_tx(&mut conn, |conn| -> anyhow::Result<()> {
+        let owners: Vec<i64> =
+            diesel::update(payments::table.filter(payments::merchant_uid.eq(order.merchant_uid)))
+                .set((
+                    payments::imp_uid.eq(&issued.imp_uid),
+                    payments::vbank_code.eq(issued.vbank_code.as_deref().or(Some(order.bank_code))),
+                    payments::vbank_name.eq(issued.vbank_name.as_deref()),
+                    payments::vbank_num.eq(issued.vbank_num.as_deref()),
+                    payments::vbank_holder.eq(issued.vbank_holder.as_deref()),
+                    payments::vbank_due.eq(Some(due_at)),
+                    payments::updated_at.eq(now()),
+                ))
+                .returning(payments::user_id)
+                .get_results(conn)?;
+        for owner in owners {
+            let told = crate::services::notify::Notice::payment(
+                crate::domain::notification::NotificationKind::AccountIssued,
+                order.merchant_uid,
+                Some(order.amount),
+            );
+            crate::services::notify::notify(conn, owner, &told)?;
+        }
+        Ok(())
+    })?;
     Ok(Ok(due_at))
 }

@@ -246,6 +246,12 @@ fn credit(
                 idempotency_key: Some(found.imp_uid.clone()),
             },
         )?;
+        let told = crate::services::notify::Notice::payment(
+            crate::domain::notification::NotificationKind::PaymentPaid,
+            &row.merchant_uid,
+            Some(row.amount()),
+        );
+        crate::services::notify::notify(conn, row.user_id, &told)?;
         if let Some(trade_id) = row.trade_id {
             // The same transaction holds the price for the trade and hands it to the seller.
             if !market::card_paid(conn, trade_id, row.amount)? {

@@ -74,8 +74,9 @@ pub async fn browse(
         sort: Sort::parse(&query.sort),
         page,
     };
+    let viewer = ctx.user.as_ref().map(|u| u.id);
     let (rows, total) = db(&state, move |conn| {
-        auctions::browse(conn, &filter).map_err(anyhow::Error::new)
+        auctions::browse_starred(conn, &filter, viewer).map_err(anyhow::Error::new)
     })
     .await?;
     let at = now();
@@ -96,7 +97,13 @@ pub async fn browse(
         ],
     );
     let page_view = ListPage {
-        cards: rows.iter().map(|a| Card::new(a, at)).collect(),
+        cards: rows
+            .iter()
+            .map(|(a, watched)| Card {
+                watched: *watched,
+                ..Card::new(a, at)
+            })
+            .collect(),
         total,
         pager,
         regions: reference.regions.clone(),

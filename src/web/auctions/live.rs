@@ -57,7 +57,7 @@ enum ClientFrame {
 }
 
 /// Only pages of this site may open the socket: `Origin` must name the host the request came to.
-fn same_origin(req: &HttpRequest) -> bool {
+pub(crate) fn same_origin(req: &HttpRequest) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
@@ -118,7 +118,7 @@ pub async fn live(
 
 /// Whether a logged-in socket may go on. A database that cannot answer ends nothing (the
 /// next check decides); an anonymous socket has nothing to check.
-async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
+pub(crate) async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
     let Some(key) = user else { return true };
     match live_session(state, key.clone()).await {
         Ok(live) => live,
@@ -130,7 +130,7 @@ async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
 }
 
 /// The close frame for a socket whose session has ended.
-fn session_ended() -> actix_ws::CloseReason {
+pub(crate) fn session_ended() -> actix_ws::CloseReason {
     actix_ws::CloseReason {
         code: actix_ws::CloseCode::Policy,
         description: Some("Your session has ended. Log in again.".to_owned()),
@@ -138,7 +138,7 @@ fn session_ended() -> actix_ws::CloseReason {
 }
 
 /// The close frame for every socket when the server shuts down.
-fn going_away() -> actix_ws::CloseReason {
+pub(crate) fn going_away() -> actix_ws::CloseReason {
     actix_ws::CloseReason {
         code: actix_ws::CloseCode::Away,
         description: Some("The server is restarting. Reconnect in a moment.".to_owned()),
@@ -290,7 +290,11 @@ async fn run(
 
 /// Send one frame; a client that does not take it within `limit` (its buffers full because it
 /// stopped reading) counts as gone, so a slow reader cannot hold the socket open forever.
-async fn send(ws: &mut actix_ws::Session, frame: String, limit: std::time::Duration) -> bool {
+pub(crate) async fn send(
+    ws: &mut actix_ws::Session,
+    frame: String,
+    limit: std::time::Duration,
+) -> bool {
     matches!(
         tokio::time::timeout(limit, ws.text(frame)).await,
         Ok(Ok(()))

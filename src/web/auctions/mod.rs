@@ -9,6 +9,7 @@ pub mod listing_form;
 pub mod live;
 pub mod mine;
 pub mod show;
+pub mod watch;
 
 use chrono::NaiveDateTime;
 
@@ -30,6 +31,8 @@ pub struct Card {
     pub time_left: String,
     pub status_label: &'static str,
     pub open: bool,
+    /// The viewer has starred it (their watchlist).
+    pub watched: bool,
 }
 
 impl Card {
@@ -49,6 +52,7 @@ impl Card {
             },
             status_label: status.label(),
             open: status.is_open(),
+            watched: false,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct ShowPage {
     pub is_leader: bool,
     /// The leader's own maximum (shown to them only).
     pub my_max: Option<Won>,
+    /// The viewer has starred it (their watchlist).
+    pub watching: bool,
     pub can_edit: bool,
     pub error: Option<String>,
     pub amount: String,
@@ -56,25 +58,28 @@ pub(crate) async fn show_page(
     let ctx = Ctx::load(req).await?;
     let tz = state.settings.timezone;
     let live = state.live.clone();
-    let viewer_id = ctx.user.as_ref().map(|u| u.id);
-    let (a, auction_state, trade) = db(state, move |conn| {
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let (a, auction_state, trade, watching) = db(state, move |conn| {
         let watchers = live.watchers_everywhere(conn, id);
         let Some((a, st)) = load_auction_and_state(conn, id, tz, watchers)? else {
             return Ok(None);
         };
-        let trade = match viewer_id {
+        let trade = match viewer {
             Some(v) if a.status() == AuctionStatus::Sold => {
                 market::auction_trade_for(conn, id, v).map_err(anyhow::Error::new)?
             }
             _ => None,
         };
-        Ok::<_, anyhow::Error>(Some((a, st, trade)))
+        let watching = match viewer {
+            Some(me) => crate::services::watchlist::is_watching(conn, me, id)?,
+            None => false,
+        };
+        Ok::<_, anyhow::Error>(Some((a, st, trade, watching)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
     let st = a.status();
     let win = window(a.starts_at, a.ends_at, now());
-    let viewer = ctx.user.as_ref().map(|u| u.id);
     let is_seller = viewer == Some(a.seller_id);
     let cannot_bid = if !st.is_open() || win == Window::Ended {
         Some("This auction has ended.".to_owned())
@@ -100,6 +105,7 @@ pub(crate) async fn show_page(
         is_winner: viewer.is_some() && a.winner_id == viewer,
         is_leader: viewer.is_some() && a.leader_id == viewer,
         my_max: (viewer.is_some() && a.leader_id == viewer).then(|| Won::from_stored(a.held())),
+        watching,
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
         error,
         amount,

@@ -67,6 +67,36 @@ impl Browser {
     }
 }
 
+/// Open the member socket (`/me/live`) on the server at `base`, sending `origin` and the jar's
+/// cookies for `base`.
+pub async fn connect_me(base: &str, jar: Option<&Jar>, origin: Option<&str>) -> Result<Ws, Error> {
+    let url = format!("{}/me/live", base.replace("http://", "ws://"));
+    let mut request = url.into_client_request()?;
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("origin"));
+    }
+    if let Some(cookies) = jar.and_then(|j| j.cookies(&base.parse().expect("url"))) {
+        request.headers_mut().insert(
+            "cookie",
+            cookies.to_str().expect("cookie").parse().expect("cookie"),
+        );
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+impl Browser {
+    /// Open this member's socket (`/me/live`) on this browser's server, as a page would.
+    pub async fn me_ws(&self) -> Ws {
+        connect_me(&self.base, Some(&self.jar), Some(&self.base))
+            .await
+            .expect("the member socket opens")
+    }
+}
+
 /// The next JSON text frame, or `None` after `wait` (or when the socket ends).
 pub async fn next_frame(ws: &mut Ws, wait: Duration) -> Option<serde_json::Value> {
     use futures_util::StreamExt;
