@@ -332,6 +332,10 @@ async fn the_watchlist_socket_pushes_rows_only_for_the_auctions_its_member_watch
 
     let mut ws = watcher.watchlist_ws().await;
     watch_frames_until(&mut ws, watched, "no bids").await;
+    // Another member follows the other auction in the same process: its changes are rendered
+    // for them, on the channel every watchlist of the process shares.
+    let mut others = other.watchlist_ws().await;
+    watch_frames_until(&mut others, unwatched, "no bids").await;
     // Without `?watchlist=1` (any other page), no rows at all.
     let mut header = watcher.me_ws().await;
     // A hostile query asks for nothing more.
@@ -359,6 +363,8 @@ async fn the_watchlist_socket_pushes_rows_only_for_the_auctions_its_member_watch
         "a row of an auction not watched was pushed: {before:?}"
     );
     assert!(!html.contains("Unwatched radio"), "{html}");
+    let (before, _) = watch_frames_until(&mut others, unwatched, "Neighbour alice").await;
+    assert!(!before.contains(&watched), "{before:?}");
     // Nothing more comes for the other auction.
     while let Some(frame) = next_frame(&mut ws, Duration::from_millis(500)).await {
         assert_ne!(frame["type"], "watch", "{frame}");
