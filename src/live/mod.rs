@@ -30,13 +30,27 @@ const MIN_GAP: Duration = Duration::from_millis(20);
 const CHANNEL_CAPACITY: usize = 32;
 
 /// One committed change, rendered once for every watcher of the auction.
-#[derive(Debug)]
 pub struct LiveUpdate {
     /// The `state` frame (JSON text) every watcher gets.
     pub frame: String,
     /// Bidders whose hold was released by this change, and how much.
     pub outbid: Vec<(i64, Won)>,
+    /// The state the frame was rendered from (the watchlists render their rows from it).
+    pub state: Arc<AuctionState>,
 }
+
+impl std::fmt::Debug for LiveUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveUpdate")
+            .field("auction", &self.state.id)
+            .field("outbid", &self.outbid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Updates a watchlist socket may fall behind by before it reads its rows again (one channel
+/// carries every quietly watched auction of the process).
+const QUIET_CAPACITY: usize = 256;
 
 /// The per-auction channels of this process, and the relay's queue.
 pub struct LiveHub {
@@ -55,6 +69,43 @@ pub struct LiveHub {
     /// Per-member channels of this process's `/me/live` sockets: a message means "your
     /// notifications or wallet changed; read them again".
     members: Mutex<HashMap<i64, broadcast::Sender<()>>>,
+    /// Auctions watched quietly (the members' watchlists) and by how many sockets: the relay
+    /// renders them too, but they are not in any panel's watcher count.
+    quiet: Mutex<HashMap<i64, usize>>,
+    /// Every update of a quietly watched auction; each socket keeps those it asked for.
+    quiet_tx: broadcast::Sender<Arc<LiveUpdate>>,
+}
+
+/// A socket's quiet interest in some auctions ([`LiveHub::watch_quietly`]): its updates arrive
+/// on [`QuietWatch::rx`]; dropping it ends the interest.
+pub struct QuietWatch {
+    hub: std::sync::Weak<LiveHub>,
+    ids: std::collections::HashSet<i64>,
+    pub rx: broadcast::Receiver<Arc<LiveUpdate>>,
+}
+
+impl QuietWatch {
+    /// Whether this socket asked for the auction.
+    pub fn wants(&self, auction_id: i64) -> bool {
+        self.ids.contains(&auction_id)
+    }
+}
+
+impl Drop for QuietWatch {
+    fn drop(&mut self) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        let mut quiet = lock(&hub.quiet);
+        for id in &self.ids {
+            if let Some(n) = quiet.get_mut(id) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    quiet.remove(id);
+                }
+            }
+        }
+    }
 }
 
 /// How often this process writes its watcher counts for the others (and reads theirs into
@@ -126,6 +177,8 @@ impl LiveHub {
             shutting_down: watch::channel(false).0,
             process: crate::db::once::fresh_key(),
             members: Mutex::new(HashMap::new()),
+            quiet: Mutex::new(HashMap::new()),
+            quiet_tx: broadcast::channel(QUIET_CAPACITY).0,
         });
         // SQLite: members signalled by a transaction are heard here once it commits (on
         // PostgreSQL they come through `LISTEN user_events`).
@@ -160,6 +213,29 @@ impl LiveHub {
             .entry(auction_id)
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe()
+    }
+
+    /// Watch auctions without being counted as a watcher (a member's watchlist): the relay
+    /// renders their changes (made in this process or, on PostgreSQL, any other) and sends
+    /// them on the returned receiver, among those of other quiet sockets.
+    pub fn watch_quietly(self: &Arc<Self>, ids: impl IntoIterator<Item = i64>) -> QuietWatch {
+        let ids: std::collections::HashSet<i64> = ids.into_iter().collect();
+        // Subscribed before the interest is registered: nothing rendered for it is missed.
+        let rx = self.quiet_tx.subscribe();
+        let mut quiet = lock(&self.quiet);
+        for id in &ids {
+            *quiet.entry(*id).or_insert(0) += 1;
+        }
+        QuietWatch {
+            hub: Arc::downgrade(self),
+            ids,
+            rx,
+        }
+    }
+
+    /// Whether some socket of this process watches the auction quietly.
+    fn quietly_watched(&self, auction_id: i64) -> bool {
+        lock(&self.quiet).contains_key(&auction_id)
     }
 
     /// Hear of changes to a member's notifications or wallet (their `/me/live` socket).
@@ -247,11 +323,14 @@ impl LiveHub {
     /// Send every auction watched in this process its current state (after the `LISTEN`
     /// connection came back: what committed while nobody listened was never announced).
     pub fn resync(&self) {
-        let watched: Vec<i64> = lock(&self.channels)
+        let mut watched: Vec<i64> = lock(&self.channels)
             .iter()
             .filter(|(_, tx)| tx.receiver_count() > 0)
             .map(|(id, _)| *id)
             .collect();
+        watched.extend(lock(&self.quiet).keys().copied());
+        watched.sort_unstable();
+        watched.dedup();
         tracing::info!(auctions = watched.len(), "live panels resynchronised");
         for auction_id in watched {
             self.enqueue(AuctionEvent::new(auction_id, None));
@@ -336,9 +415,11 @@ fn relay(
             entry.1 = entry.1.min(e.at);
         }
         for (auction_id, (outbid, at)) in by_auction {
-            let Some(tx) = hub.sender(auction_id) else {
+            let tx = hub.sender(auction_id);
+            let quiet = hub.quietly_watched(auction_id);
+            if tx.is_none() && !quiet {
                 continue;
-            };
+            }
             let state = match pool.get() {
                 Ok(mut conn) => {
                     let watchers = hub.watchers_everywhere(&mut conn, auction_id);
@@ -348,10 +429,17 @@ fn relay(
             };
             match state {
                 Ok(Some(state)) => {
-                    let _ = tx.send(Arc::new(LiveUpdate {
+                    let update = Arc::new(LiveUpdate {
                         frame: state_frame(&state, Some(at)),
                         outbid,
-                    }));
+                        state: Arc::new(state),
+                    });
+                    if quiet {
+                        let _ = hub.quiet_tx.send(Arc::clone(&update));
+                    }
+                    if let Some(tx) = tx {
+                        let _ = tx.send(update);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => {

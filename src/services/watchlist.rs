@@ -113,3 +113,13 @@ pub fn watchlist_of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec
         })
         .collect())
 }
+
+/// The ids of the auctions [`watchlist_of`] shows (the member's socket follows them).
+pub fn watched_ids(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<i64>> {
+    watchlist::table
+        .filter(watchlist::user_id.eq(user_id))
+        .order((watchlist::created_at.desc(), watchlist::auction_id.desc()))
+        .limit(SHOWN)
+        .select(watchlist::auction_id)
+        .load(conn)
+}

@@ -23,6 +23,7 @@ pub struct BidView {
 /// What every viewer sees of an auction's money and history.
 pub struct AuctionState {
     pub id: i64,
+    pub title: String,
     pub status: AuctionStatus,
     pub is_national: bool,
     pub not_started: bool,
@@ -98,6 +99,7 @@ pub fn load_auction_and_state(
     let deadline = if not_started { a.starts_at } else { a.ends_at };
     let state = AuctionState {
         id: a.id,
+        title: a.title.clone(),
         status: st,
         is_national: a.is_national,
         not_started,

@@ -3,3 +3,4 @@
 
 pub mod auction;
 pub mod notification;
+pub mod watchlist;

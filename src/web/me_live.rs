@@ -6,6 +6,13 @@
 //! way the live panel does: the signal is a `NOTIFY user_events` sent inside the transaction
 //! ([`crate::db::signal_user`]), heard by every process's `LISTEN` thread.
 //!
+//! Opened from `/me/watchlist` (`/me/live?watchlist=1`), it also keeps that page's rows live:
+//! it reads the member's watched auctions once, watches them quietly (they do not count as
+//! watchers on the auction pages, [`crate::live::LiveHub::watch_quietly`]), pushes every row as
+//! it is now, then a row again after each committed change to one of them (in any process on
+//! PostgreSQL), as `{"type":"watch","auction":id,"html":…}`, rendered by the page's own row
+//! partial. Auctions starred or unstarred meanwhile are followed from the next page load.
+//!
 //! Only for logged-in members (403 otherwise), only from pages of this site (`Origin`), within
 //! the same per-member and per-address socket limits as the live panel; the session is checked
 //! like the live panel's (periodically and when this process ends one of the member's sessions).
@@ -19,10 +26,14 @@ use askama::Template;
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::live::Frame;
-use crate::services::notify;
+use std::sync::Arc;
+
+use crate::live::{Frame, LiveUpdate, QuietWatch};
 use crate::services::sessions::SessionKey;
+use crate::services::watchlist;
+use crate::services::{notify, now};
 use crate::views::notification::{sentence, HeaderBar, MeBar, MeToast};
+use crate::views::watchlist::{WatchRow, WatchRowFragment};
 use crate::web::auctions::live::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::extract::live_session;
 use crate::web::{db, session, AppError, AppState};
@@ -57,10 +68,15 @@ pub async fn me_live(
     })?;
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
+    let watchlist = req
+        .query_string()
+        .split('&')
+        .any(|pair| pair == "watchlist=1")
+        .then(|| session::csrf_token(&req.get_session()));
     // Subscribed before the first read, so nothing committed in between is missed.
     let rx = state.live.subscribe_member(key.user_id);
     actix_web::rt::spawn(async move {
-        run(state, key, ws, stream, rx).await;
+        run(state, key, ws, stream, rx, watchlist).await;
         drop(slot);
     });
     Ok(response)
@@ -100,6 +116,99 @@ async fn figures(state: &AppState, user_id: i64) -> Option<Figures> {
     }
 }
 
+/// A watchlist row for the page (`{"type":"watch","auction":…,"html":…}`).
+#[derive(serde::Serialize)]
+struct WatchFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    auction: i64,
+    html: &'a str,
+}
+
+fn watch_frame(row: &WatchRow, csrf_token: &str) -> String {
+    let html = WatchRowFragment { row, csrf_token }
+        .render()
+        .unwrap_or_default();
+    serde_json::to_string(&WatchFrame {
+        kind: "watch",
+        auction: row.id,
+        html: &html,
+    })
+    .unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The member's watched auctions, watched quietly from now on (`None`: the database failed).
+async fn follow_watchlist(state: &AppState, user_id: i64) -> Option<QuietWatch> {
+    let ids = db(state, move |conn| {
+        watchlist::watched_ids(conn, user_id).map_err(anyhow::Error::new)
+    })
+    .await;
+    match ids {
+        Ok(ids) => Some(state.live.watch_quietly(ids)),
+        Err(e) => {
+            tracing::warn!(
+                user.id = user_id,
+                error = format!("{e:#}"),
+                "watchlist failed"
+            );
+            None
+        }
+    }
+}
+
+/// Every watched row as it is now (on opening, and after falling behind).
+async fn watch_rows(state: &AppState, user_id: i64) -> Option<Vec<WatchRow>> {
+    let tz = state.settings.timezone;
+    let loaded = db(state, move |conn| {
+        watchlist::watchlist_of(conn, user_id).map_err(anyhow::Error::new)
+    })
+    .await;
+    match loaded {
+        Ok(list) => {
+            let at = now();
+            Some(
+                list.iter()
+                    .map(|w| WatchRow::from_watched(w, user_id, at, tz))
+                    .collect(),
+            )
+        }
+        Err(e) => {
+            tracing::warn!(
+                user.id = user_id,
+                error = format!("{e:#}"),
+                "watchlist failed"
+            );
+            None
+        }
+    }
+}
+
+/// Push the rows of the auctions `quiet` follows; `false` when the socket is gone.
+async fn push_rows(
+    ws: &mut actix_ws::Session,
+    rows: Vec<WatchRow>,
+    quiet: &QuietWatch,
+    csrf_token: &str,
+    limit: std::time::Duration,
+) -> bool {
+    for row in rows.iter().filter(|r| quiet.wants(r.id)) {
+        if !send(ws, watch_frame(row, csrf_token), limit).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// The next update of a quietly watched auction (never, without a watchlist).
+async fn next_quiet(
+    quiet: &mut Option<(QuietWatch, String)>,
+) -> Result<Arc<LiveUpdate>, RecvError> {
+    match quiet {
+        Some((q, _)) => q.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn frame(kind: &str, html: &str) -> String {
     Frame {
         kind,
@@ -115,6 +224,7 @@ async fn run(
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<()>,
+    watchlist: Option<String>,
 ) {
     let mut stream = stream
         .max_frame_size(MAX_FRAME)
@@ -142,6 +252,17 @@ async fn run(
         }
         None => false,
     };
+    // The watchlist: followed first, then read, so a change committed in between is pushed.
+    let mut quiet: Option<(QuietWatch, String)> = None;
+    let mut ok = ok;
+    if let (true, Some(csrf_token)) = (ok, watchlist) {
+        if let Some(q) = follow_watchlist(&state, user_id).await {
+            if let Some(rows) = watch_rows(&state, user_id).await {
+                ok = push_rows(&mut ws, rows, &q, &csrf_token, idle_limit).await;
+            }
+            quiet = Some((q, csrf_token));
+        }
+    }
     if ok {
         loop {
             tokio::select! {
@@ -176,6 +297,25 @@ async fn run(
                         let toast = MeToast { id, sentence: text }.render().unwrap_or_default();
                         sent = sent && send(&mut ws, frame("notification", &toast), idle_limit).await;
                     }
+                    if !sent {
+                        break;
+                    }
+                }
+                update = next_quiet(&mut quiet) => {
+                    let Some((q, csrf_token)) = quiet.as_ref() else { continue };
+                    let sent = match update {
+                        Ok(update) if q.wants(update.state.id) => {
+                            let row = WatchRow::from_state(&update.state, user_id);
+                            send(&mut ws, watch_frame(&row, csrf_token), idle_limit).await
+                        }
+                        Ok(_) => true,
+                        // Fell behind: every row as it is now.
+                        Err(RecvError::Lagged(_)) => match watch_rows(&state, user_id).await {
+                            Some(rows) => push_rows(&mut ws, rows, q, csrf_token, idle_limit).await,
+                            None => true,
+                        },
+                        Err(RecvError::Closed) => false,
+                    };
                     if !sent {
                         break;
                     }

@@ -13,6 +13,7 @@ both_databases!(
     two_browsers_see_each_others_bids_without_reloading,
     a_card_top_up_runs_through_the_checkout_window_in_a_real_browser,
     an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloading,
+    a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_still_works,
 );
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -379,5 +380,70 @@ async fn an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloadi
     assert_eq!(shown, "", "read: the badge is hidden");
     a.close().await.unwrap();
     b.close().await.unwrap();
+    app.assert_audit_clean();
+}
+
+/// A member's watchlist open in a real browser: bids by others change the row's price and
+/// leader without a reload (the member socket with `?watchlist=1`, `static/js/me.js`), and the
+/// unstar button of a pushed row still works (it carries the member's CSRF token).
+async fn a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_still_works(db: Db) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("w_seller").await;
+    let watcher = app.sign_up("w_watcher").await;
+    let alice = app.funded("w_alice", 100_000).await;
+    let bora = app.funded("w_bora", 100_000).await;
+    let id = app.list(&seller, &Listing::new("Oak stool")).await;
+    let r = app
+        .post(
+            &watcher,
+            &format!("/auctions/{id}/watch"),
+            &[("watch", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let w = browser(&driver, &profiles.path().join("w")).await;
+    log_in(&app, &w, "w_watcher").await;
+    w.goto(&app.url("/me/watchlist")).await.unwrap();
+    w.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#me-toasts[data-live=on]"))
+        .await
+        .unwrap();
+    w.execute("window.__still_here = true; return true;", vec![])
+        .await
+        .unwrap();
+    let row = format!("tr[data-auction-id=\"{id}\"]");
+    wait_text(&w, &row, "no bids").await;
+
+    assert_eq!(app.bid(&alice, id, 15_000).await.0, StatusCode::SEE_OTHER);
+    wait_text(&w, &row, "Neighbour w_alice").await;
+    assert_eq!(app.bid(&bora, id, 20_000).await.0, StatusCode::SEE_OTHER);
+    let text = wait_text(&w, &row, "Neighbour w_bora").await;
+    assert!(text.contains("₩16,000"), "{text}");
+    let still = w
+        .execute("return window.__still_here === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        still,
+        serde_json::json!(true),
+        "the watchlist did not reload"
+    );
+
+    // The pushed row's star unwatches.
+    w.find(Locator::Css(&format!("{row} button.star")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&w, "main", "You are not watching any auction").await;
+    w.close().await.unwrap();
     app.assert_audit_clean();
 }

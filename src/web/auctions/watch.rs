@@ -6,11 +6,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::auction::AuctionStatus;
-use crate::domain::Won;
 use crate::services::now;
-use crate::services::watchlist::{self, Watched};
-use crate::web::auctions::Card;
+use crate::services::watchlist;
+use crate::views::watchlist::WatchRow;
 use crate::web::next::safe_next;
 use crate::web::{db, render, see_other, AppError, AppState, Ctx, SessionUser};
 
@@ -52,16 +50,8 @@ pub async fn watch(
     Ok(see_other(&back))
 }
 
-pub struct WatchRow {
-    pub card: Card,
-    pub leader_name: Option<String>,
-    pub you_lead: bool,
-    pub status: AuctionStatus,
-    pub ends_at: String,
-    pub min_bid: Option<Won>,
-}
-
-/// `/me/watchlist`: every starred auction as it is now (price, leader, state, end).
+/// `/me/watchlist`: every starred auction as it is now (price, leader, state, end). With
+/// JavaScript, the member's socket (`/me/live?watchlist=1`) keeps the rows live.
 #[derive(Template)]
 #[template(path = "auctions/watchlist.html")]
 pub struct WatchlistPage {
@@ -77,24 +67,8 @@ pub async fn my_watchlist(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRe
     .await?;
     let at = now();
     let rows = list
-        .into_iter()
-        .map(
-            |Watched {
-                 auction: a,
-                 leader_name,
-             }| {
-                let mut card = Card::new(&a, at);
-                card.watched = true;
-                WatchRow {
-                    you_lead: a.leader_id == Some(me),
-                    leader_name,
-                    status: a.status(),
-                    ends_at: ctx.time(&a.ends_at),
-                    min_bid: a.status().is_open().then(|| a.prices().minimum_bid()),
-                    card,
-                }
-            },
-        )
+        .iter()
+        .map(|w| WatchRow::from_watched(w, me, at, ctx.tz))
         .collect();
     render(StatusCode::OK, &WatchlistPage { ctx, rows })
 }

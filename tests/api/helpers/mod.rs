@@ -28,7 +28,9 @@ pub use cutter::CommitCutter;
 pub use html::{field_value, journal_rows, local_in, min_bid, won_in};
 pub(crate) use pg::both_databases;
 pub use pg::{own_cluster, postgres_or_skip, Db};
-pub use ws::{close_code, connect, connect_me, expect_frame, next_frame, send_text};
+pub use ws::{
+    close_code, connect, connect_me, connect_me_to, expect_frame, next_frame, send_text, Ws,
+};
 
 /// Every test member's password.
 pub const PASSWORD: &str = "tulip-garden-42";

@@ -70,7 +70,17 @@ impl Browser {
 /// Open the member socket (`/me/live`) on the server at `base`, sending `origin` and the jar's
 /// cookies for `base`.
 pub async fn connect_me(base: &str, jar: Option<&Jar>, origin: Option<&str>) -> Result<Ws, Error> {
-    let url = format!("{}/me/live", base.replace("http://", "ws://"));
+    connect_me_to(base, "/me/live", jar, origin).await
+}
+
+/// Open the member socket at `path` (`/me/live?watchlist=1`: as the watchlist page opens it).
+pub async fn connect_me_to(
+    base: &str,
+    path: &str,
+    jar: Option<&Jar>,
+    origin: Option<&str>,
+) -> Result<Ws, Error> {
+    let url = format!("{}{path}", base.replace("http://", "ws://"));
     let mut request = url.into_client_request()?;
     if let Some(origin) = origin {
         request
@@ -94,6 +104,18 @@ impl Browser {
         connect_me(&self.base, Some(&self.jar), Some(&self.base))
             .await
             .expect("the member socket opens")
+    }
+
+    /// Open this member's socket as `/me/watchlist` does (its rows kept live).
+    pub async fn watchlist_ws(&self) -> Ws {
+        connect_me_to(
+            &self.base,
+            "/me/live?watchlist=1",
+            Some(&self.jar),
+            Some(&self.base),
+        )
+        .await
+        .expect("the watchlist socket opens")
     }
 }
 
