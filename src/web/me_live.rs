@@ -34,8 +34,8 @@ use crate::services::watchlist;
 use crate::services::{notify, now};
 use crate::views::notification::{sentence, HeaderBar, MeBar, MeToast};
 use crate::views::watchlist::{WatchRow, WatchRowFragment};
-use crate::web::auctions::live::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::extract::live_session;
+use crate::web::sockets::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::{db, session, AppError, AppState};
 
 /// Largest frame a client may send (it has nothing to say but pongs).

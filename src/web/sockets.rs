@@ -1,8 +1,17 @@
-//! How many live sockets one user and one client address may hold open in this process. A slot
-//! is taken before the WebSocket handshake and given back when the socket's task ends.
+//! What every live socket shares (the auction panel's and the member's `/me/live`): how many
+//! one user and one client address may hold open in this process (a slot is taken before the
+//! WebSocket handshake and given back when the socket's task ends), the origin check, the
+//! session check, the close frames, and sending with a time limit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use crate::services::sessions::SessionKey;
+use crate::web::extract::live_session;
+use crate::web::AppState;
 
 /// The open-socket counts, per `user:ID` and `ip:ADDR`.
 pub struct SocketSlots {
@@ -66,6 +75,58 @@ impl Drop for SocketSlot {
             }
         }
     }
+}
+
+/// Only pages of this site may open the socket: `Origin` must name the host the request came to.
+pub fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let info = req.connection_info();
+    let host = info.host();
+    origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+/// Whether a logged-in socket may go on. A database that cannot answer ends nothing (the
+/// next check decides); an anonymous socket has nothing to check.
+pub async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
+    let Some(key) = user else { return true };
+    match live_session(state, key.clone()).await {
+        Ok(live) => live,
+        Err(e) => {
+            e.log();
+            true
+        }
+    }
+}
+
+/// The close frame for a socket whose session has ended.
+pub fn session_ended() -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: actix_ws::CloseCode::Policy,
+        description: Some("Your session has ended. Log in again.".to_owned()),
+    }
+}
+
+/// The close frame for every socket when the server shuts down.
+pub fn going_away() -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: actix_ws::CloseCode::Away,
+        description: Some("The server is restarting. Reconnect in a moment.".to_owned()),
+    }
+}
+
+/// Send one frame; a client that does not take it within `limit` (its buffers full because it
+/// stopped reading) counts as gone, so a slow reader cannot hold the socket open forever.
+pub async fn send(ws: &mut actix_ws::Session, frame: String, limit: std::time::Duration) -> bool {
+    matches!(
+        tokio::time::timeout(limit, ws.text(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@
 use std::time::Instant;
 
 use actix_session::SessionExt;
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::AggregatedMessage;
 use futures_util::StreamExt;
@@ -33,6 +32,7 @@ use crate::services::sessions::SessionKey;
 use crate::services::{auctions, now};
 use crate::views::auction::load_state;
 use crate::web::extract::live_session;
+use crate::web::sockets::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::{db, session, AppError, AppState};
 
 /// Largest frame a client may send.
@@ -54,20 +54,6 @@ enum ClientFrame {
         #[serde(default)]
         key: String,
     },
-}
-
-/// Only pages of this site may open the socket: `Origin` must name the host the request came to.
-pub(crate) fn same_origin(req: &HttpRequest) -> bool {
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let info = req.connection_info();
-    let host = info.host();
-    origin == format!("http://{host}") || origin == format!("https://{host}")
 }
 
 pub async fn live(
@@ -114,35 +100,6 @@ pub async fn live(
         drop(slot);
     });
     Ok(response)
-}
-
-/// Whether a logged-in socket may go on. A database that cannot answer ends nothing (the
-/// next check decides); an anonymous socket has nothing to check.
-pub(crate) async fn session_stands(state: &AppState, user: Option<&SessionKey>) -> bool {
-    let Some(key) = user else { return true };
-    match live_session(state, key.clone()).await {
-        Ok(live) => live,
-        Err(e) => {
-            e.log();
-            true
-        }
-    }
-}
-
-/// The close frame for a socket whose session has ended.
-pub(crate) fn session_ended() -> actix_ws::CloseReason {
-    actix_ws::CloseReason {
-        code: actix_ws::CloseCode::Policy,
-        description: Some("Your session has ended. Log in again.".to_owned()),
-    }
-}
-
-/// The close frame for every socket when the server shuts down.
-pub(crate) fn going_away() -> actix_ws::CloseReason {
-    actix_ws::CloseReason {
-        code: actix_ws::CloseCode::Away,
-        description: Some("The server is restarting. Reconnect in a moment.".to_owned()),
-    }
 }
 
 async fn snapshot(state: &AppState, id: i64) -> Option<String> {
@@ -286,19 +243,6 @@ async fn run(
         }
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_reason)).await;
-}
-
-/// Send one frame; a client that does not take it within `limit` (its buffers full because it
-/// stopped reading) counts as gone, so a slow reader cannot hold the socket open forever.
-pub(crate) async fn send(
-    ws: &mut actix_ws::Session,
-    frame: String,
-    limit: std::time::Duration,
-) -> bool {
-    matches!(
-        tokio::time::timeout(limit, ws.text(frame)).await,
-        Ok(Ok(()))
-    )
 }
 
 pub fn outbid_message(amount: Won) -> String {
