@@ -12,6 +12,12 @@
   var buyNow = panel.querySelector("form.buy-now-form");
   var socket = null;
   var attempt = 0;
+  // Whether the neighbour typed in (or emptied) the amount field since their last answer: a
+  // state frame then leaves the field alone instead of putting the next minimum in it.
+  // `filled` is what the page or this script last put there.
+  var edited = false;
+  var amountField = form && form.querySelector("input[name=amount]");
+  var filled = amountField ? amountField.value : "";
 
   function setStatus(text, cls) {
     if (status) { status.textContent = text; status.className = "live-status " + cls; }
@@ -43,15 +49,24 @@
         var state = document.getElementById("auction-state");
         var min = state && state.getAttribute("data-min-bid");
         var input = form && form.querySelector("input[name=amount]");
-        if (input && min && document.activeElement !== input) input.value = min;
+        // The next minimum goes in only while the neighbour has not typed their own amount.
+        if (input && min && !edited && input.value === filled && document.activeElement !== input) {
+          input.value = min;
+          filled = min;
+        }
         if (buyNow && state && state.getAttribute("data-buy-now-offered") === "false") buyNow.hidden = true;
         if (state && state.getAttribute("data-status") !== "active" && state.getAttribute("data-status") !== "scheduled") {
           if (form) form.hidden = true;
           if (buyNow) buyNow.hidden = true;
         }
       } else {
-        // An answer to a bid or buy-now: the next one is a new intent with a new key.
+        // An answer to a bid or buy-now: the next one is a new intent with a new key, and the
+        // field follows the minimum again.
         freshKeys();
+        if (msg.type !== "outbid") {
+          edited = false;
+          if (amountField) filled = amountField.value;
+        }
         // Outbid: the "you lead, your maximum is held" line (only the leader has it) is stale.
         if (msg.type === "outbid") {
           var leading = panel.querySelector("p.leading");
@@ -70,6 +85,10 @@
   }
 
   if (form) {
+    if (amountField) {
+      amountField.addEventListener("input", function () { edited = true; });
+      amountField.addEventListener("change", function () { edited = true; });
+    }
     form.addEventListener("submit", function (ev) {
       if (!socket || socket.readyState !== WebSocket.OPEN) return; // plain form post
       ev.preventDefault();

@@ -141,6 +141,11 @@ async fn bid_in_panel(b: &Client, amount: &str) {
         .unwrap();
     input.clear().await.unwrap();
     input.send_keys(amount).await.unwrap();
+    let typed = input.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(
+        typed, amount,
+        "the field holds what was typed (a live update must not refill it)"
+    );
     b.find(Locator::Css("form.bid-form button[type=submit]"))
         .await
         .unwrap()
