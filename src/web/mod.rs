@@ -24,6 +24,7 @@ pub mod passwords;
 pub mod payments;
 pub mod payouts;
 pub mod portone_sim;
+pub mod profiles;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
@@ -281,6 +282,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/trades/{id}/reject", web::post().to(market::trade::reject))
         .route("/trades/{id}/cancel", web::post().to(market::trade::cancel))
+        .route("/trades/{id}/review", web::post().to(market::trade::review))
+        .route("/users/{id}", web::get().to(profiles::show))
         .route(
             "/trades/{id}/confirm",
             web::post().to(market::trade::confirm),

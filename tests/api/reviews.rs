@@ -1,0 +1,313 @@
+//! Profiles and reviews (issue 14 item 4): once a trade is confirmed, its buyer and its seller
+//! may each review the other once (1–5 stars and a comment of at most 500 characters); the
+//! reviews move the member's trust score on `/users/{id}`.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{both_databases, field_value, spawn_app, Browser, Db, Listing, TestApp};
+use crate::market::{act, list_product, product_page, trade_ids};
+
+both_databases!(
+    a_review_is_refused_before_the_trade_completes_and_accepted_once_after,
+    ratings_out_of_range_and_long_comments_are_refused_and_nothing_is_written,
+    the_profile_shows_completed_trades_listings_reviews_and_the_trust_score,
+    a_comment_with_html_is_shown_as_text,
+);
+
+// ---------------------------------------------------------------- helpers
+
+async fn buy(app: &TestApp, buyer: &Browser, product: i64) {
+    let (_, page) = app.get_html(buyer, &format!("/market/{product}")).await;
+    let seen = field_value(&page, "expected_price").unwrap();
+    let r = app
+        .post(
+            buyer,
+            &format!("/market/{product}/buy"),
+            &[("quantity", "1"), ("expected_price", &seen)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// `buyer` buys one unit of `product` and the seller approves: the trade's id.
+async fn approved_trade(app: &TestApp, seller: &Browser, buyer: &Browser, product: i64) -> i64 {
+    buy(app, buyer, product).await;
+    let html = product_page(app, seller, product).await;
+    let trade = *trade_ids(&html, "approve").last().expect("a request");
+    assert_eq!(
+        act(app, seller, trade, "approve").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    trade
+}
+
+/// A trade of `product` the buyer confirmed.
+async fn confirmed_trade(app: &TestApp, seller: &Browser, buyer: &Browser, product: i64) -> i64 {
+    let trade = approved_trade(app, seller, buyer, product).await;
+    assert_eq!(
+        act(app, buyer, trade, "confirm").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    trade
+}
+
+async fn review(
+    app: &TestApp,
+    b: &Browser,
+    trade: i64,
+    rating: &str,
+    comment: &str,
+) -> reqwest::Response {
+    app.post(
+        b,
+        &format!("/trades/{trade}/review"),
+        &[("rating", rating), ("comment", comment)],
+    )
+    .await
+}
+
+/// (author, subject, rating, comment) of every review, oldest first.
+fn reviews(app: &TestApp) -> Vec<(i64, i64, i32, String)> {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::reviews as r;
+    r::table
+        .order(r::id.asc())
+        .select((r::author_id, r::subject_id, r::rating, r::comment))
+        .load(&mut app.raw_connection())
+        .expect("reviews")
+}
+
+fn notices(app: &TestApp, username: &str, kind: &str) -> i64 {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::notifications as n;
+    n::table
+        .filter(n::user_id.eq(app.user_id(username)))
+        .filter(n::kind.eq(kind))
+        .count()
+        .get_result(&mut app.raw_connection())
+        .expect("notifications")
+}
+
+/// The text of the element with `class="{class}"` on a page.
+fn class_text(html: &str, class: &str) -> String {
+    let marker = format!("class=\"{class}\">");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{class} on the page: {html}"));
+    let rest = &html[at + marker.len()..];
+    rest[..rest.find('<').unwrap()].trim().to_owned()
+}
+
+fn assert_refused(status: StatusCode) {
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+// ---------------------------------------------------------------- tests
+
+async fn a_review_is_refused_before_the_trade_completes_and_accepted_once_after(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller").await;
+    let buyer = app.funded("buyer", 40_000).await;
+    let stranger = app.sign_up("stranger").await;
+    let product = list_product(&app, &seller, "Kettle", "15000", "1").await;
+    buy(&app, &buyer, product).await;
+    let trade = trade_ids(&product_page(&app, &seller, product).await, "approve")[0];
+
+    // Requested: not completed.
+    let r = review(&app, &buyer, trade, "5", "Great").await;
+    assert_refused(r.status());
+    assert!(r.text().await.unwrap().contains("not completed yet"));
+    // Approved: not completed.
+    assert_eq!(
+        act(&app, &seller, trade, "approve").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_refused(review(&app, &buyer, trade, "5", "Great").await.status());
+    assert_refused(review(&app, &seller, trade, "5", "Great").await.status());
+    // Disputed: not completed.
+    let r = app
+        .post(
+            &seller,
+            &format!("/trades/{trade}/dispute"),
+            &[("reason", "The buyer does not answer.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_refused(review(&app, &buyer, trade, "1", "Rude").await.status());
+    // No review form on an open trade.
+    assert!(trade_ids(&product_page(&app, &buyer, product).await, "review").is_empty());
+    assert!(reviews(&app).is_empty());
+
+    // The buyer confirms receipt after all: completed.
+    assert_eq!(
+        act(&app, &buyer, trade, "confirm").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        trade_ids(&product_page(&app, &buyer, product).await, "review"),
+        [trade]
+    );
+    // A stranger may not review it, before or after.
+    let r = review(&app, &stranger, trade, "1", "Never met them").await;
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&r.status()),
+        "{}",
+        r.status()
+    );
+    let r = review(&app, &buyer, trade, "5", "Kind and on time.").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (seller_id, buyer_id) = (app.user_id("seller"), app.user_id("buyer"));
+    assert_eq!(
+        reviews(&app),
+        [(buyer_id, seller_id, 5, "Kind and on time.".to_owned())]
+    );
+    assert_eq!(notices(&app, "seller", "review_received"), 1);
+    // Once only.
+    let r = review(&app, &buyer, trade, "1", "Changed my mind").await;
+    assert_refused(r.status());
+    assert!(r.text().await.unwrap().contains("already reviewed"));
+    assert!(trade_ids(&product_page(&app, &buyer, product).await, "review").is_empty());
+    // The other side may review too, once.
+    assert_eq!(
+        review(&app, &seller, trade, "4", "").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_refused(review(&app, &seller, trade, "4", "").await.status());
+    assert_eq!(notices(&app, "buyer", "review_received"), 1);
+    let r = review(&app, &stranger, trade, "1", "Never met them").await;
+    assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&r.status()));
+    // Garbage from a stranger learns nothing about the trade either.
+    let r = review(&app, &stranger, trade, "x", "").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        review(&app, &buyer, 999_999, "5", "").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(reviews(&app).len(), 2);
+    app.assert_audit_clean();
+}
+
+async fn ratings_out_of_range_and_long_comments_are_refused_and_nothing_is_written(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller").await;
+    let buyer = app.funded("buyer", 40_000).await;
+    let product = list_product(&app, &seller, "Kettle", "15000", "1").await;
+    let trade = confirmed_trade(&app, &seller, &buyer, product).await;
+    for bad in ["0", "6", "-1", "five", "", "4.5", "99999999999999999999"] {
+        let r = review(&app, &buyer, trade, bad, "ok").await;
+        assert_refused(r.status());
+    }
+    let long = "가".repeat(501);
+    let r = review(&app, &buyer, trade, "5", &long).await;
+    assert_refused(r.status());
+    assert!(r.text().await.unwrap().contains("at most 500"));
+    let r = app
+        .post(
+            &buyer,
+            &format!("/trades/{trade}/review"),
+            &[("comment", "no rating")],
+        )
+        .await;
+    assert_refused(r.status());
+    let r = review(&app, &buyer, trade, "5", "bidi \u{202E}evil").await;
+    assert_refused(r.status());
+    assert!(reviews(&app).is_empty());
+    assert_eq!(notices(&app, "seller", "review_received"), 0);
+    // Exactly 500 characters is fine.
+    let full = "가".repeat(500);
+    assert_eq!(
+        review(&app, &buyer, trade, "3", &full).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(reviews(&app)[0].3, full);
+    app.assert_audit_clean();
+}
+
+async fn the_profile_shows_completed_trades_listings_reviews_and_the_trust_score(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller").await;
+    let alice = app.funded("alice", 100_000).await;
+    let bob = app.funded("bob", 100_000).await;
+    let visitor = app.client();
+    let product = list_product(&app, &seller, "Chairs", "10000", "2").await;
+    let t1 = confirmed_trade(&app, &seller, &alice, product).await;
+    let t2 = confirmed_trade(&app, &seller, &bob, product).await;
+    // An open (approved, unconfirmed) purchase does not count.
+    let other = list_product(&app, &seller, "Lamp", "5000", "3").await;
+    approved_trade(&app, &seller, &alice, other).await;
+    let auction = app.list(&seller, &Listing::new("Old bicycle")).await;
+    assert_eq!(
+        review(&app, &alice, t1, "5", "Lovely chairs")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        review(&app, &bob, t2, "1", "Late").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        review(&app, &seller, t1, "4", "Quick payer").await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let seller_id = app.user_id("seller");
+    let (status, page) = app.get_html(&visitor, &format!("/users/{seller_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(class_text(&page, "profile-name"), "Neighbour seller");
+    assert!(!class_text(&page, "profile-neighbourhood").is_empty());
+    assert_eq!(class_text(&page, "sales-count"), "2");
+    assert_eq!(class_text(&page, "purchases-count"), "0");
+    assert_eq!(class_text(&page, "reviews-count"), "2");
+    // 36.5 + 0.5 (5★) − 1.0 (1★)
+    assert_eq!(class_text(&page, "trust-score"), "36.0");
+    assert!(page.contains("Every member starts at 36.5"), "{page}");
+    assert!(page.contains(&format!("href=\"/auctions/{auction}\"")));
+    assert!(page.contains(&format!("href=\"/market/{other}\"")));
+    assert!(
+        !page.contains(&format!("href=\"/market/{product}\"")),
+        "sold out"
+    );
+    // Newest first.
+    let (late, lovely) = (
+        page.find("Late").unwrap(),
+        page.find("Lovely chairs").unwrap(),
+    );
+    assert!(late < lovely);
+
+    let alice_id = app.user_id("alice");
+    let (_, page) = app.get_html(&visitor, &format!("/users/{alice_id}")).await;
+    assert_eq!(class_text(&page, "purchases-count"), "1");
+    assert_eq!(class_text(&page, "sales-count"), "0");
+    assert_eq!(class_text(&page, "trust-score"), "36.7");
+    assert!(page.contains("Quick payer"));
+
+    for bad in ["/users/999999", "/users/abc", "/users/-1"] {
+        let (status, _) = app.get_html(&visitor, bad).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    app.assert_audit_clean();
+}
+
+async fn a_comment_with_html_is_shown_as_text(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller").await;
+    let buyer = app.funded("buyer", 40_000).await;
+    let product = list_product(&app, &seller, "Kettle", "15000", "1").await;
+    let trade = confirmed_trade(&app, &seller, &buyer, product).await;
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    assert_eq!(
+        review(&app, &buyer, trade, "2", hostile).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = app
+        .get_html(&app.client(), &format!("/users/{}", app.user_id("seller")))
+        .await;
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{page}"
+    );
+    app.assert_audit_clean();
+}
