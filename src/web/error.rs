@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::db;
-use crate::services::accounts::SignUpError;
+use crate::services::accounts::{SignUpError, UpdateProfileError};
 use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
 use crate::services::market::{
@@ -199,6 +199,7 @@ use_case_errors! {
     WatchError { not_found: [NotFound], forbidden: [] }
     OpenNotificationError { not_found: [NotFound], forbidden: [] }
     ReviewError { not_found: [NotFound], forbidden: [NotParty] }
+    UpdateProfileError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

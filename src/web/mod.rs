@@ -2,6 +2,7 @@
 //! Handlers are thin: extract → parse → one service call → choose the response.
 
 pub mod account;
+pub mod account_profile;
 pub mod admin;
 pub mod admin_disputes;
 pub mod admin_payments;
@@ -304,6 +305,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin", web::get().to(admin::dashboard))
         .route("/admin/audit", web::get().to(admin::audit))
+        .service(
+            web::resource("/account")
+                .route(web::get().to(account_profile::form))
+                .route(web::post().to(account_profile::update)),
+        )
         .service(
             web::resource("/account/password")
                 .route(web::get().to(password::form))

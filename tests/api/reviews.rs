@@ -12,6 +12,8 @@ both_databases!(
     ratings_out_of_range_and_long_comments_are_refused_and_nothing_is_written,
     the_profile_shows_completed_trades_listings_reviews_and_the_trust_score,
     a_comment_with_html_is_shown_as_text,
+    a_member_changes_their_display_name_on_the_account_page,
+    a_second_neighbourhood_change_within_a_week_is_refused,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -310,4 +312,132 @@ async fn a_comment_with_html_is_shown_as_text(db: Db) {
         "{page}"
     );
     app.assert_audit_clean();
+}
+
+// ---------------------------------------------------------------- the account page
+
+/// Neighbourhoods other than the one `sign_up` picks.
+fn other_neighbourhoods(app: &TestApp) -> Vec<i64> {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::regions as r;
+    r::table
+        .filter(r::level.eq(3))
+        .filter(r::id.ne(3))
+        .order(r::id.asc())
+        .select(r::id)
+        .load(&mut app.raw_connection())
+        .expect("regions")
+}
+
+fn region_of(app: &TestApp, username: &str) -> i64 {
+    use diesel::prelude::*;
+    use neighborbid::db::schema::users as u;
+    u::table
+        .find(app.user_id(username))
+        .select(u::region_id)
+        .first(&mut app.raw_connection())
+        .expect("user")
+}
+
+async fn save_profile(app: &TestApp, b: &Browser, name: &str, region: i64) -> reqwest::Response {
+    app.post(
+        b,
+        "/account",
+        &[("display_name", name), ("region_id", &region.to_string())],
+    )
+    .await
+}
+
+async fn a_member_changes_their_display_name_on_the_account_page(db: Db) {
+    let app = spawn_app(db).await;
+    let me = app.sign_up("minji").await;
+    let (status, page) = app.get_html(&me, "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        field_value(&page, "display_name").as_deref(),
+        Some("Neighbour minji")
+    );
+    let r = save_profile(&app, &me, "  민지네 가게 ", 3).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let profile = format!("/users/{}", app.user_id("minji"));
+    let (_, page) = app.get_html(&app.client(), &profile).await;
+    assert_eq!(class_text(&page, "profile-name"), "민지네 가게");
+    // The sign-up rule: not empty, at most 40 characters, no invisible characters.
+    let long = "a".repeat(41);
+    for bad in [
+        "",
+        "   ",
+        long.as_str(),
+        "evil\u{202E}name",
+        "<b>\u{200B}</b>",
+    ] {
+        let r = save_profile(&app, &me, bad, 3).await;
+        assert_refused(r.status());
+    }
+    for bad in ["", "abc", "1", "999999"] {
+        let r = app
+            .post(
+                &me,
+                "/account",
+                &[("display_name", "ok"), ("region_id", bad)],
+            )
+            .await;
+        assert_refused(r.status());
+    }
+    let (_, page) = app.get_html(&app.client(), &profile).await;
+    assert_eq!(class_text(&page, "profile-name"), "민지네 가게");
+    assert_eq!(region_of(&app, "minji"), 3);
+    // Not logged in: nothing to change.
+    let r = save_profile(&app, &app.client(), "Intruder", 3).await;
+    assert!(!r.status().is_server_error() && !r.status().is_success());
+    if r.status() == StatusCode::SEE_OTHER {
+        let to = r.headers()["location"].to_str().unwrap();
+        assert!(to.starts_with("/login"), "{to}");
+    }
+    assert_eq!(
+        class_text(
+            &app.get_html(&app.client(), &profile).await.1,
+            "profile-name"
+        ),
+        "민지네 가게"
+    );
+}
+
+async fn a_second_neighbourhood_change_within_a_week_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let me = app.sign_up("minji").await;
+    let others = other_neighbourhoods(&app);
+    assert!(others.len() >= 2, "the seed has neighbourhoods");
+    // The first change is allowed.
+    let r = save_profile(&app, &me, "Minji", others[0]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(region_of(&app, "minji"), others[0]);
+    // Keeping it and changing the name is no neighbourhood change.
+    let r = save_profile(&app, &me, "Minji K", others[0]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A second change within the week is refused with the date it is allowed again.
+    let r = save_profile(&app, &me, "Minji K", others[1]).await;
+    assert_refused(r.status());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("less than a week ago"), "{page}");
+    let next = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(page.contains(&next), "{page}");
+    assert_eq!(region_of(&app, "minji"), others[0]);
+    // A week later it is allowed again.
+    {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::users as u;
+        let week_ago = chrono::Utc::now().naive_utc()
+            - chrono::Duration::days(7)
+            - chrono::Duration::minutes(1);
+        diesel::update(u::table.find(app.user_id("minji")))
+            .set(u::region_changed_at.eq(Some(week_ago)))
+            .execute(&mut app.raw_connection())
+            .unwrap();
+    }
+    let r = save_profile(&app, &me, "Minji K", others[1]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(region_of(&app, "minji"), others[1]);
 }
