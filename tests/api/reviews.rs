@@ -14,6 +14,7 @@ both_databases!(
     a_comment_with_html_is_shown_as_text,
     a_member_changes_their_display_name_on_the_account_page,
     a_second_neighbourhood_change_within_a_week_is_refused,
+    a_won_auction_is_reviewed_from_its_page_and_a_refunded_trade_never_is,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -440,4 +441,85 @@ async fn a_second_neighbourhood_change_within_a_week_is_refused(db: Db) {
     let r = save_profile(&app, &me, "Minji K", others[1]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(region_of(&app, "minji"), others[1]);
+}
+
+// ---------------------------------------------------------------- auction trades
+
+/// `seller` lists an auction at `price`; `winner` bids it and wins when the scheduler closes it.
+async fn won_auction(app: &TestApp, seller: &Browser, winner: &Browser, title: &str) -> i64 {
+    let mut l = Listing::new(title);
+    l.start_price = "20000".into();
+    l.ends_at = crate::helpers::local_in(2);
+    let id = app.list(seller, &l).await;
+    assert_eq!(app.bid(winner, id, 20_000).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.wait_closed(id).await, "sold");
+    id
+}
+
+async fn a_won_auction_is_reviewed_from_its_page_and_a_refunded_trade_never_is(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin("boss").await;
+    let seller = app.sign_up("seller").await;
+    let winner = app.funded("winner", 50_000).await;
+    let desk = won_auction(&app, &seller, &winner, "Desk").await;
+    let lamp = won_auction(&app, &seller, &winner, "Lamp").await;
+    let (desk_trade, _) = app.auction_trade(desk).unwrap();
+    let (lamp_trade, _) = app.auction_trade(lamp).unwrap();
+
+    // The auction's page links the seller's profile.
+    let (_, page) = app.get_html(&winner, &format!("/auctions/{desk}")).await;
+    assert!(page.contains(&format!("href=\"/users/{}\"", app.user_id("seller"))));
+    assert!(trade_ids(&page, "review").is_empty());
+    assert_refused(review(&app, &winner, desk_trade, "5", "").await.status());
+    assert_eq!(
+        act(&app, &winner, desk_trade, "confirm").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for side in [&winner, &seller] {
+        let (_, page) = app.get_html(side, &format!("/auctions/{desk}")).await;
+        assert_eq!(trade_ids(&page, "review"), [desk_trade]);
+    }
+    assert_eq!(
+        review(&app, &winner, desk_trade, "5", "Solid desk")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        review(&app, &seller, desk_trade, "5", "Paid at once")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Disputed and refunded to the buyer: never completed, never reviewed.
+    let r = app
+        .post(
+            &winner,
+            &format!("/trades/{lamp_trade}/dispute"),
+            &[("reason", "It never came.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post(
+            &admin,
+            &format!("/admin/disputes/{lamp_trade}/resolve"),
+            &[
+                ("outcome", "refund_buyer"),
+                ("reason", "No proof of delivery."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_refused(review(&app, &winner, lamp_trade, "1", "").await.status());
+    assert_refused(review(&app, &seller, lamp_trade, "1", "").await.status());
+    assert_eq!(reviews(&app).len(), 2);
+
+    let (_, page) = app
+        .get_html(&app.client(), &format!("/users/{}", app.user_id("seller")))
+        .await;
+    assert_eq!(class_text(&page, "sales-count"), "1");
+    assert_eq!(class_text(&page, "trust-score"), "37.0");
+    app.assert_audit_clean();
 }
