@@ -28,6 +28,7 @@ diesel::table! {
         role -> Text,
         is_active -> Bool,
         created_at -> Timestamp,
+        region_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -293,6 +294,18 @@ diesel::joinable!(trade_disputes -> trades (trade_id));
 diesel::joinable!(trade_disputes -> users (user_id));
 diesel::joinable!(watchlist -> auctions (auction_id));
 
+diesel::table! {
+    reviews (id) {
+        id -> BigInt,
+        trade_id -> BigInt,
+        author_id -> BigInt,
+        subject_id -> BigInt,
+        rating -> Integer,
+        comment -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     categories,
@@ -313,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     trade_disputes,
     watchlist,
     notifications,
+    reviews,
 );

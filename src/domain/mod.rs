@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod market;
 pub mod money;
 pub mod notification;
+pub mod review;
 pub mod text;
 
 pub use account::{DisplayName, Password, Username};

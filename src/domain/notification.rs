@@ -46,10 +46,12 @@ pub enum NotificationKind {
     PayoutDone,
     /// A payout was rejected; the money is back in your wallet.
     PayoutRejected,
+    /// The other side of a completed trade reviewed you.
+    ReviewReceived,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 21] = [
+    pub const ALL: [NotificationKind; 22] = [
         Self::Outbid,
         Self::Won,
         Self::Sold,
@@ -71,6 +73,7 @@ impl NotificationKind {
         Self::PaymentRefunded,
         Self::PayoutDone,
         Self::PayoutRejected,
+        Self::ReviewReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +99,7 @@ impl NotificationKind {
             Self::PaymentRefunded => "payment_refunded",
             Self::PayoutDone => "payout_done",
             Self::PayoutRejected => "payout_rejected",
+            Self::ReviewReceived => "review_received",
         }
     }
 

@@ -262,3 +262,59 @@ pub fn create_or_promote_admin(
     )
     .map(AdminOutcome::Created)
 }
+
+/// How often a member may move to another neighbourhood.
+pub const REGION_CHANGE_EVERY: chrono::Duration = chrono::Duration::days(7);
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateProfileError {
+    #[error("No such account.")]
+    NotFound,
+    #[error("Choose your neighbourhood from the list.")]
+    NotNeighbourhood,
+    #[error("You changed your neighbourhood less than a week ago; you can change it again after {} UTC.", .next.format("%Y-%m-%d %H:%M"))]
+    RegionTooSoon { next: NaiveDateTime },
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+crate::unexpected_error!(UpdateProfileError);
+
+/// The member changes their display name and neighbourhood. The neighbourhood may change at
+/// most once every [`REGION_CHANGE_EVERY`]; keeping the same one is no change.
+#[tracing::instrument(skip(conn, display_name), fields(user.id = user_id))]
+pub fn update_profile(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    display_name: &DisplayName,
+    region_id: RegionId,
+) -> Result<(), UpdateProfileError> {
+    write_tx(conn, |conn| {
+        let (current, changed_at): (i64, Option<NaiveDateTime>) = users::table
+            .find(user_id)
+            .select((users::region_id, users::region_changed_at))
+            .first(conn)
+            .optional()?
+            .ok_or(UpdateProfileError::NotFound)?;
+        let at = now();
+        if region_id != current {
+            if !crate::services::reference::is_neighbourhood(conn, region_id)? {
+                return Err(UpdateProfileError::NotNeighbourhood);
+            }
+            if let Some(next) = changed_at.map(|t| t + REGION_CHANGE_EVERY) {
+                if at < next {
+                    return Err(UpdateProfileError::RegionTooSoon { next });
+                }
+            }
+            diesel::update(users::table.find(user_id))
+                .set((
+                    users::region_id.eq(region_id),
+                    users::region_changed_at.eq(Some(at)),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(users::table.find(user_id))
+            .set(users::display_name.eq(display_name.as_str()))
+            .execute(conn)?;
+        Ok(())
+    })
+}

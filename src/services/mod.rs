@@ -17,6 +17,7 @@ pub mod presence;
 pub mod reconcile;
 pub mod reference;
 pub mod refunds;
+pub mod reviews;
 pub mod seed;
 pub mod sessions;
 pub mod users;

@@ -63,6 +63,9 @@ pub fn sentence(n: &Notification) -> String {
         K::PayoutRejected => format!(
             "Your payout of {amount} was rejected; the money is back in your wallet."
         ),
+        K::ReviewReceived => format!(
+            "The other side of the trade of “{title}” reviewed you: see it on your profile."
+        ),
     }
 }
 

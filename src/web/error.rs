@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::db;
-use crate::services::accounts::SignUpError;
+use crate::services::accounts::{SignUpError, UpdateProfileError};
 use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
 use crate::services::market::{
@@ -19,6 +19,7 @@ use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payments_admin::RecheckError;
 use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
 use crate::services::refunds::RefundError;
+use crate::services::reviews::ReviewError;
 use crate::services::users::{ReactivateError, SuspendError};
 use crate::services::wallet::DepositError;
 use crate::services::watchlist::WatchError;
@@ -197,6 +198,8 @@ use_case_errors! {
     ReactivateError { not_found: [NotFound], forbidden: [] }
     WatchError { not_found: [NotFound], forbidden: [] }
     OpenNotificationError { not_found: [NotFound], forbidden: [] }
+    ReviewError { not_found: [NotFound], forbidden: [NotParty] }
+    UpdateProfileError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

@@ -2,6 +2,7 @@
 //! Handlers are thin: extract → parse → one service call → choose the response.
 
 pub mod account;
+pub mod account_profile;
 pub mod admin;
 pub mod admin_disputes;
 pub mod admin_payments;
@@ -24,6 +25,7 @@ pub mod passwords;
 pub mod payments;
 pub mod payouts;
 pub mod portone_sim;
+pub mod profiles;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
@@ -281,6 +283,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/trades/{id}/reject", web::post().to(market::trade::reject))
         .route("/trades/{id}/cancel", web::post().to(market::trade::cancel))
+        .route("/trades/{id}/review", web::post().to(market::trade::review))
+        .route("/users/{id}", web::get().to(profiles::show))
         .route(
             "/trades/{id}/confirm",
             web::post().to(market::trade::confirm),
@@ -301,6 +305,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin", web::get().to(admin::dashboard))
         .route("/admin/audit", web::get().to(admin::audit))
+        .service(
+            web::resource("/account")
+                .route(web::get().to(account_profile::form))
+                .route(web::post().to(account_profile::update)),
+        )
         .service(
             web::resource("/account/password")
                 .route(web::get().to(password::form))

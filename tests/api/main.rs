@@ -34,6 +34,7 @@ mod portone;
 mod proxy;
 mod refunds;
 mod resilience;
+mod reviews;
 mod sessions;
 mod shutdown;
 mod suspension;

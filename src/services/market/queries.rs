@@ -149,6 +149,8 @@ pub struct TradeView {
     pub payment: Option<CheckoutPayment>,
     /// Each side's reason, when the trade was disputed.
     pub disputes: Vec<super::DisputeNote>,
+    /// Who already reviewed this trade (its buyer, its seller, both or neither).
+    pub reviewers: Vec<UserId>,
 }
 
 /// A trade's payment at checkout (card or virtual account), as its pages show it.
@@ -201,6 +203,10 @@ pub(super) fn trade_views(
     let names = user_names(conn, &people)?;
     let trade_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
     let mut disputes = super::dispute_notes(conn, &trade_ids)?;
+    let mut reviewers: HashMap<i64, Vec<UserId>> = HashMap::new();
+    for (trade, author) in crate::services::reviews::reviewers_of(conn, &trade_ids)? {
+        reviewers.entry(trade).or_default().push(author);
+    }
     let checkout: HashMap<i64, CheckoutPayment> = {
         use crate::db::schema::payments;
         payments::table
@@ -238,6 +244,7 @@ pub(super) fn trade_views(
             }
             .unwrap_or_default(),
             disputes: disputes.remove(&trade.id).unwrap_or_default(),
+            reviewers: reviewers.remove(&trade.id).unwrap_or_default(),
             buyer_name: names.get(&trade.buyer_id).cloned().unwrap_or_default(),
             seller_name: names.get(&trade.seller_id).cloned().unwrap_or_default(),
             trade,

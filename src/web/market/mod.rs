@@ -108,6 +108,12 @@ pub struct TradeLine {
     pub pay_by: Option<String>,
     /// `card` or `vbank` for a trade paid at checkout; empty when paid from the wallet.
     pub payment_method: String,
+    /// The viewer is a side of this confirmed trade and has not reviewed it yet.
+    pub can_review: bool,
+    /// The viewer already reviewed this trade.
+    pub reviewed: bool,
+    /// The other side's profile.
+    pub other_url: String,
 }
 
 /// One side's reason in a dispute, as the trade pages show it.
@@ -141,8 +147,17 @@ impl TradeLine {
             })
             .collect();
         let my_side_given = t.disputes.iter().any(|d| d.user_id == viewer);
+        let reviewed = t.reviewers.contains(&viewer);
+        let other = if is_seller {
+            t.trade.buyer_id
+        } else {
+            t.trade.seller_id
+        };
         TradeLine {
             id: t.trade.id,
+            can_review: (is_buyer || is_seller) && status == TradeStatus::Confirmed && !reviewed,
+            reviewed: (is_buyer || is_seller) && reviewed,
+            other_url: format!("/users/{other}"),
             item_url: item.map(TradeItem::path).unwrap_or_default(),
             item_kind: match item {
                 Some(TradeItem::Auction(_)) => "Auction",

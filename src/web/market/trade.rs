@@ -10,10 +10,12 @@ use crate::db::DbConnection;
 use crate::domain::bank::BankAccount;
 use crate::domain::market::Reason;
 use crate::domain::market::{parse_price, Quantity, TradeId};
+use crate::domain::review::{Rating, ReviewComment};
 use crate::domain::Won;
 use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeItem};
 use crate::services::payments::{self as payments_service, CheckoutMethod};
 use crate::services::refunds as refunds_service;
+use crate::services::reviews as reviews_service;
 use crate::web::market::show::{refused, show_page};
 use crate::web::session::flash;
 use crate::web::{db, db_once, retry_lost, see_other, AppError, AppState, Ctx, SessionUser};
@@ -460,6 +462,64 @@ pub async fn dispute(
     {
         Ok(item) => {
             flash(&user.session, "success", done);
+            Ok(see_other(&item.path()))
+        }
+        Err(e) => {
+            let why = AppError::from(e).into_reasons()?;
+            let item = item_of(&state, trade_id).await?;
+            refused_at(&req, &state, item, why.join(" ")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- review
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReviewForm {
+    /// 1 to 5.
+    pub rating: String,
+    pub comment: String,
+}
+
+/// The buyer or the seller of a confirmed trade reviews the other side, once.
+#[tracing::instrument(skip_all, fields(user.id = user.id, trade.id = %path))]
+pub async fn review(
+    req: HttpRequest,
+    user: SessionUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<ReviewForm>,
+) -> Result<HttpResponse, AppError> {
+    let trade_id = path.into_inner();
+    let me = user.id;
+    let parsed = Rating::parse(&form.rating)
+        .and_then(|rating| ReviewComment::parse(&form.comment).map(|comment| (rating, comment)));
+    let (rating, comment) = match parsed {
+        Ok(valid) => valid,
+        Err(why) => {
+            // Only the trade's two sides learn anything about it.
+            let party = db(&state, move |conn| {
+                market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
+            })
+            .await?
+            .filter(|t| t.buyer_id == me || t.seller_id == me)
+            .ok_or(AppError::NotFound)?;
+            let item = TradeItem::of(&party).ok_or(AppError::NotFound)?;
+            return refused_at(&req, &state, item, why).await;
+        }
+    };
+    match db(&state, move |conn| {
+        reviews_service::leave_review(conn, trade_id, me, rating, &comment)
+    })
+    .await
+    {
+        Ok(item) => {
+            flash(
+                &user.session,
+                "success",
+                "Thank you: your review is on their profile.",
+            );
             Ok(see_other(&item.path()))
         }
         Err(e) => {
