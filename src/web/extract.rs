@@ -36,7 +36,9 @@ impl Ctx {
         if user.is_none() && session::names_a_user(&session) {
             session::forget(&session);
         }
+        let lang = crate::web::lang::negotiate(req, user.as_ref());
         let ctx = Ctx {
+            lang,
             user,
             csrf_token: session::csrf_token(&session),
             tz: state.settings.timezone,
