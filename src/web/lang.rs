@@ -72,6 +72,7 @@ pub async fn set(
         .max_age(Duration::days(365))
         .same_site(SameSite::Lax)
         .http_only(true)
+        .secure(state.settings.is_https())
         .finish();
     Ok(response.cookie(cookie).finish())
 }
