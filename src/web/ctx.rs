@@ -19,6 +19,9 @@ pub struct Ctx {
     pub path: String,
     /// The page's language ([`crate::web::lang::negotiate`]).
     pub lang: Lang,
+    /// Where the language toggle comes back to: this page when it was a GET, else the page the
+    /// form was sent from (a form answered with its errors has a POST-only address).
+    pub back: String,
     pub(crate) session: Option<Session>,
 }
 
@@ -32,6 +35,7 @@ impl Ctx {
             tz: chrono_tz::Asia::Seoul,
             path: "/".to_owned(),
             lang: Lang::En,
+            back: "/".to_owned(),
             session: None,
         }
     }

@@ -133,6 +133,16 @@ async fn the_toggle_sets_a_cookie_that_wins_over_accept_language_and_comes_back_
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(html_lang(&page(&b, "/").await), "en");
 
+    // On a page answered to a POST (a refused bid), the toggle comes back to a page one can
+    // GET, not to the POST-only address.
+    let seller = app.sign_up("seller").await;
+    let id = app.list(&seller, &Listing::new("Lamp")).await;
+    let bidder = app.funded("bidder", 50_000).await;
+    let (status, html) = app.bid(&bidder, id, 1).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let back = crate::helpers::field_value(&html, "back").expect("the toggle's back");
+    assert!(!back.ends_with("/bids"), "{back}");
+
     // `back` off the site goes home.
     for next in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
         let r = toggle(&app, &b, "ko", next).await;
