@@ -4,6 +4,10 @@
 //! (`domain` holds pure types and rules; `config` is read by all). No module imports one that
 //! imports it back: `tests/layers.rs` reads `src/` and fails on a cycle or an upward import.
 
+// The translations (`locales/ko.yml`, `locales/en.yml`), embedded at compile time. No fallback
+// language: a missing key shows as `ko.some.key` on the page, which the tests look for.
+rust_i18n::i18n!("locales");
+
 pub mod config;
 pub mod db;
 pub mod domain;

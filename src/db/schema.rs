@@ -28,6 +28,7 @@ diesel::table! {
         role -> Text,
         is_active -> Bool,
         created_at -> Timestamp,
+        locale -> Nullable<Text>,
         region_changed_at -> Nullable<Timestamp>,
     }
 }

@@ -4,6 +4,7 @@ pub mod account;
 pub mod auction;
 pub mod bank;
 pub mod image;
+pub mod lang;
 pub mod ledger;
 pub mod market;
 pub mod money;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{sessions, users, wallets};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
+use crate::domain::lang::Lang;
 use crate::domain::{DisplayName, Password, RegionId, UserId, Username, Won};
 use crate::services::now;
 use crate::services::sessions::SessionKey;
@@ -163,6 +164,8 @@ pub struct CurrentUser {
     pub locked: Won,
     /// Unread notifications (the header's badge).
     pub unread: i64,
+    /// The language they chose with the header's toggle (`users.locale`), if any.
+    pub locale: Option<Lang>,
 }
 
 #[derive(Queryable)]
@@ -175,6 +178,7 @@ struct UserWalletRow {
     balance: i64,
     locked: i64,
     unread: Option<i64>,
+    locale: Option<String>,
 }
 
 /// The user a session cookie claims, with their wallet — `None` when that session has ended
@@ -206,6 +210,7 @@ pub fn current_user(
                 .filter(crate::db::schema::notifications::read_at.is_null())
                 .count()
                 .single_value(),
+            users::locale,
         ))
         .first(conn)
         .optional()?;
@@ -218,7 +223,17 @@ pub fn current_user(
         balance: Won::from_stored(r.balance),
         locked: Won::from_stored(r.locked),
         unread: r.unread.unwrap_or(0),
+        locale: r.locale.as_deref().and_then(Lang::parse),
     }))
+}
+
+/// Save the language a member chose with the header's toggle (it follows them to a new
+/// browser).
+pub fn set_locale(conn: &mut DbConnection, user: UserId, lang: Lang) -> QueryResult<()> {
+    diesel::update(users::table.find(user))
+        .set(users::locale.eq(Some(lang.code())))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -5,6 +5,9 @@
 use actix_session::Session;
 use chrono::NaiveDateTime;
 
+use crate::domain::auction::AuctionStatus;
+use crate::domain::lang::Lang;
+use crate::domain::Won;
 use crate::services::accounts::CurrentUser;
 use crate::web::session::{self, Flash};
 
@@ -14,17 +17,25 @@ pub struct Ctx {
     pub csrf_token: String,
     pub tz: chrono_tz::Tz,
     pub path: String,
+    /// The page's language ([`crate::web::lang::negotiate`]).
+    pub lang: Lang,
+    /// Where the language toggle comes back to: this page when it was a GET, else the page the
+    /// form was sent from (a form answered with its errors has a POST-only address).
+    pub back: String,
     pub(crate) session: Option<Session>,
 }
 
 impl Ctx {
-    /// For pages rendered without a request (error pages).
+    /// For pages rendered without a request (error pages). English: the error titles and
+    /// messages are not translated yet, so the page says `lang="en"` rather than claim Korean.
     pub fn anonymous() -> Ctx {
         Ctx {
             user: None,
             csrf_token: String::new(),
             tz: chrono_tz::Asia::Seoul,
             path: "/".to_owned(),
+            lang: Lang::En,
+            back: "/".to_owned(),
             session: None,
         }
     }
@@ -51,6 +62,75 @@ impl Ctx {
                 unread: u.unread,
                 balance: u.balance,
             })
+    }
+
+    /// The text of a translation key in the page's language (`{{ ctx.t("nav.auctions") }}`).
+    /// A missing key shows as `ko.nav.auctions`, never as an error.
+    pub fn t(&self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.lang.code()).into_owned()
+    }
+
+    /// Money as the page's language writes it: `12,000원` (ko), `₩12,000` (en).
+    pub fn money(&self, w: &Won) -> String {
+        self.lang.money(*w)
+    }
+
+    /// A key's text with `%{n}` replaced (`{{ ctx.t_n("list.min_price", x) }}`).
+    pub fn t_n(&self, key: &str, n: impl std::fmt::Display) -> String {
+        self.t(key).replace("%{n}", &n.to_string())
+    }
+
+    /// A count: `{key}.one` when it is 1, else `{key}.other`, with `%{n}` replaced.
+    pub fn t_count(&self, key: &str, n: impl std::fmt::Display) -> String {
+        let n = n.to_string();
+        let form = if n == "1" { "one" } else { "other" };
+        self.t(&format!("{key}.{form}")).replace("%{n}", &n)
+    }
+
+    /// An auction's status in the page's language.
+    pub fn status(&self, st: &AuctionStatus) -> String {
+        self.t(match st {
+            AuctionStatus::Scheduled => "status.scheduled",
+            AuctionStatus::Active => "status.active",
+            AuctionStatus::Sold => "status.sold",
+            AuctionStatus::NoBids => "status.no_bids",
+            AuctionStatus::ReserveNotMet => "status.reserve_not_met",
+            AuctionStatus::Cancelled => "status.cancelled",
+        })
+    }
+
+    /// How long is left (`2d 4h left` / `2일 4시간 남음`), `ended` at zero.
+    pub fn time_left(&self, secs: i64) -> String {
+        if secs <= 0 {
+            return self.t("time.ended");
+        }
+        let (d, h, m, s) = (
+            secs / 86_400,
+            secs % 86_400 / 3600,
+            secs % 3600 / 60,
+            secs % 60,
+        );
+        let (key, a, b) = if d > 0 {
+            ("time.left_dh", d, h)
+        } else if h > 0 {
+            ("time.left_hm", h, m)
+        } else if m > 0 {
+            ("time.left_ms", m, s)
+        } else {
+            ("time.left_s", s, 0)
+        };
+        self.t(key)
+            .replace("%{a}", &a.to_string())
+            .replace("%{b}", &b.to_string())
+    }
+
+    /// A list card's time or state line.
+    pub fn card_time(&self, card: &crate::web::auctions::Card) -> String {
+        match (card.open, card.not_started) {
+            (true, true) => self.t("time.starts_soon"),
+            (true, false) => self.time_left(card.secs_left),
+            (false, _) => self.status(&card.status),
+        }
     }
 
     /// A stored UTC time in the site's time zone.

@@ -36,15 +36,28 @@ impl Ctx {
         if user.is_none() && session::names_a_user(&session) {
             session::forget(&session);
         }
+        let lang = crate::web::lang::negotiate(req, user.as_ref());
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let back = if req.method() == actix_web::http::Method::GET {
+            path.clone()
+        } else {
+            req.headers()
+                .get(actix_web::http::header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::web::next::local_path)
+                .unwrap_or_else(|| "/".to_owned())
+        };
         let ctx = Ctx {
+            lang,
+            back,
             user,
             csrf_token: session::csrf_token(&session),
             tz: state.settings.timezone,
-            path: req
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned(),
+            path,
             session: Some(session),
         };
         Ok(ctx)

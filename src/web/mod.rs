@@ -14,6 +14,7 @@ pub mod ctx;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod lang;
 pub mod market;
 pub mod me_live;
 pub mod next;
@@ -252,6 +253,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(account::login)),
         )
         .service(web::resource("/logout").route(web::post().to(account::logout)))
+        .service(web::resource("/lang").route(web::post().to(lang::set)))
         .route("/wallet", web::get().to(wallet::show))
         .service(web::resource("/wallet/top-up").route(web::post().to(wallet::top_up)))
         .service(

@@ -21,6 +21,7 @@ mod checkout;
 mod cli;
 mod health;
 mod hostile;
+mod languages;
 mod limits;
 mod live;
 mod market;

@@ -30,6 +30,10 @@ pub struct Card {
     pub bid_count: i32,
     pub time_left: String,
     pub status_label: &'static str,
+    /// For the card's words in the page's language ([`crate::web::ctx::Ctx::card_time`]).
+    pub status: crate::domain::auction::AuctionStatus,
+    pub not_started: bool,
+    pub secs_left: i64,
     pub open: bool,
     /// The viewer has starred it (their watchlist).
     pub watched: bool,
@@ -51,6 +55,9 @@ impl Card {
                 (false, _) => status.label().to_owned(),
             },
             status_label: status.label(),
+            status,
+            not_started: window(a.starts_at, a.ends_at, at) == Window::NotStarted,
+            secs_left: (a.ends_at - at).num_seconds(),
             open: status.is_open(),
             watched: false,
         }

@@ -21,11 +21,23 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A fresh client (no cookies) for the server at `base`.
+    /// A fresh client (no cookies) for the server at `base`. It asks for English
+    /// (`Accept-Language: en`): the tests written before the site spoke Korean read English
+    /// sentences; [`Browser::speaking`] chooses another header, or none.
     pub fn new(base: &str) -> Browser {
+        Browser::speaking(base, Some("en"))
+    }
+
+    /// A fresh client sending this `Accept-Language` (or none).
+    pub fn speaking(base: &str, accept_language: Option<&str>) -> Browser {
         let jar = Arc::new(Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(al) = accept_language {
+            headers.insert("accept-language", al.parse().expect("a header value"));
+        }
         let client = Client::builder()
             .cookie_provider(jar.clone())
+            .default_headers(headers)
             .redirect(redirect::Policy::none())
             // Drop idle connections before the server's 5 s keep-alive does: reusing one the
             // server is closing at that moment fails with a reset under heavy load.
@@ -45,6 +57,10 @@ impl Browser {
     pub fn forwarded_for(base: &str, client_ip: &str) -> Browser {
         let jar = Arc::new(Jar::default());
         let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "accept-language",
+            reqwest::header::HeaderValue::from_static("en"),
+        );
         headers.insert(
             "x-forwarded-for",
             client_ip.parse().expect("a header value"),
@@ -309,6 +325,11 @@ impl TestApp {
     /// A new browser-like client for this app: its own cookie jar, no automatic redirects.
     pub fn client(&self) -> Browser {
         Browser::new(&self.address)
+    }
+
+    /// A new client sending this `Accept-Language` (or none), instead of the default English.
+    pub fn client_speaking(&self, accept_language: Option<&str>) -> Browser {
+        Browser::speaking(&self.address, accept_language)
     }
 
     /// A new client whose requests carry `X-Forwarded-For: client_ip` (see

@@ -1,0 +1,78 @@
+//! The page's language, decided in one place ([`negotiate`]), and the header's toggle
+//! (`POST /lang`).
+//!
+//! Order: the `lang` cookie (set by the toggle), else the logged-in member's saved choice
+//! (`users.locale`), else `Accept-Language` (q-values respected, `ko`/`en` only), else Korean.
+//! Anything but exactly `ko` or `en` in the cookie or the form is ignored.
+//!
+//! The toggle is a POST (with the CSRF token every form carries) rather than a GET link: it
+//! changes state (a cookie, and the member's profile when logged in), and a GET would let any
+//! other site (an `<img>`, a prefetch) switch a member's saved language.
+
+use actix_web::cookie::{time::Duration, Cookie, SameSite};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::domain::lang::Lang;
+use crate::services::accounts::{self, CurrentUser};
+use crate::web::ctx::Ctx;
+use crate::web::error::AppError;
+use crate::web::next::safe_next;
+use crate::web::{db, AppState};
+
+/// The cookie the toggle sets.
+pub const COOKIE: &str = "lang";
+
+/// The language of this request's page.
+pub fn negotiate(req: &HttpRequest, user: Option<&CurrentUser>) -> Lang {
+    req.cookie(COOKIE)
+        .and_then(|c| Lang::parse(c.value()))
+        .or_else(|| user.and_then(|u| u.locale))
+        .or_else(|| {
+            req.headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::negotiate)
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    #[serde(default)]
+    lang: String,
+    /// The page to come back to. Not `next`: the toggle is on every page, and a page's own
+    /// `next` field (the login form's) must stay the only one of that name.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /lang` (`lang`, `back`): keep the choice in the cookie (a year) and, for a logged-in
+/// member, in their profile; back to `back` when it is a path on this site, else `/`. An
+/// unknown `lang` changes nothing.
+pub async fn set(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    form: web::Form<LangForm>,
+) -> Result<HttpResponse, AppError> {
+    let next = safe_next(&form.back).unwrap_or_else(|| "/".to_owned());
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((actix_web::http::header::LOCATION, next));
+    let Some(lang) = Lang::parse(&form.lang) else {
+        return Ok(response.finish());
+    };
+    if let Some(user) = ctx.user.as_ref().map(|u| u.id) {
+        db(&state, move |conn| {
+            accounts::set_locale(conn, user, lang).map_err(anyhow::Error::new)
+        })
+        .await?;
+    }
+    let cookie = Cookie::build(COOKIE, lang.code())
+        .path("/")
+        .max_age(Duration::days(365))
+        .same_site(SameSite::Lax)
+        .http_only(true)
+        .secure(state.settings.is_https())
+        .finish();
+    Ok(response.cookie(cookie).finish())
+}
