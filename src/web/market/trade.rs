@@ -302,18 +302,56 @@ where
     E: From<anyhow::Error> + Send + 'static,
     AppError: From<E>,
 {
-    match db(&state, step).await {
+    let done_step = db(&state, step).await;
+    if done_step.is_ok() {
+        send_card_refund(&state, trade_id).await;
+    }
+    answer(&req, &state, &user, trade_id, done, done_step).await
+}
+
+/// The answer to a trade's step: back to the product's or auction's page with `done` flashed,
+/// or that page again (422) with the reason the step was refused.
+async fn answer<E>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &SessionUser,
+    trade_id: TradeId,
+    done: &str,
+    result: Result<TradeItem, E>,
+) -> Result<HttpResponse, AppError>
+where
+    AppError: From<E>,
+{
+    match result {
         Ok(item) => {
-            send_card_refund(&state, trade_id).await;
             flash(&user.session, "success", done);
             Ok(see_other(&item.path()))
         }
         Err(e) => {
             let why = AppError::from(e).into_reasons()?;
-            let item = item_of(&state, trade_id).await?;
-            refused_at(&req, &state, item, why.join(" ")).await
+            let item = item_of(state, trade_id).await?;
+            refused_at(req, state, item, why.join(" ")).await
         }
     }
+}
+
+/// A trade's form refused before anything ran (its fields did not parse): the page again with
+/// `why` — for the trade's two sides only; anyone else learns nothing about it (404).
+async fn refused_form(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    trade_id: TradeId,
+    me: i64,
+    why: String,
+) -> Result<HttpResponse, AppError> {
+    let party = db(state, move |conn| {
+        market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
+    })
+    .await?
+    .filter(|t| t.buyer_id == me || t.seller_id == me)
+    .ok_or(AppError::NotFound)?;
+    let item = TradeItem::of(&party).ok_or(AppError::NotFound)?;
+    refused_at(req, state, item, why).await
 }
 
 async fn decide(
@@ -440,36 +478,16 @@ pub async fn dispute(
     let me = user.id;
     let reason = match Reason::parse(&form.reason) {
         Ok(r) => r,
-        Err(why) => {
-            // Only the trade's two sides learn anything about it.
-            let party = db(&state, move |conn| {
-                market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
-            })
-            .await?
-            .filter(|t| t.buyer_id == me || t.seller_id == me)
-            .ok_or(AppError::NotFound)?;
-            let item = TradeItem::of(&party).ok_or(AppError::NotFound)?;
-            return refused_at(&req, &state, item, why).await;
-        }
+        Err(why) => return refused_form(&req, &state, trade_id, me, why).await,
     };
     let key = OnceKey::parse(me, "trade_dispute", &form.idempotency_key)
         .map(|k| k.for_request(&trade_id.to_string()));
     let done = "Dispute opened. The money stays held and nothing is confirmed automatically; an admin reads both sides and decides. The decision and its reason will show here.";
-    match db_once(&state, key.is_some(), move |conn| {
+    let opened = db_once(&state, key.is_some(), move |conn| {
         market_service::open_dispute(conn, trade_id, me, &reason, key.as_ref())
     })
-    .await
-    {
-        Ok(item) => {
-            flash(&user.session, "success", done);
-            Ok(see_other(&item.path()))
-        }
-        Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            let item = item_of(&state, trade_id).await?;
-            refused_at(&req, &state, item, why.join(" ")).await
-        }
-    }
+    .await;
+    answer(&req, &state, &user, trade_id, done, opened).await
 }
 
 // ---------------------------------------------------------------- review
@@ -497,35 +515,12 @@ pub async fn review(
         .and_then(|rating| ReviewComment::parse(&form.comment).map(|comment| (rating, comment)));
     let (rating, comment) = match parsed {
         Ok(valid) => valid,
-        Err(why) => {
-            // Only the trade's two sides learn anything about it.
-            let party = db(&state, move |conn| {
-                market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
-            })
-            .await?
-            .filter(|t| t.buyer_id == me || t.seller_id == me)
-            .ok_or(AppError::NotFound)?;
-            let item = TradeItem::of(&party).ok_or(AppError::NotFound)?;
-            return refused_at(&req, &state, item, why).await;
-        }
+        Err(why) => return refused_form(&req, &state, trade_id, me, why).await,
     };
-    match db(&state, move |conn| {
+    let reviewed = db(&state, move |conn| {
         reviews_service::leave_review(conn, trade_id, me, rating, &comment)
     })
-    .await
-    {
-        Ok(item) => {
-            flash(
-                &user.session,
-                "success",
-                "Thank you: your review is on their profile.",
-            );
-            Ok(see_other(&item.path()))
-        }
-        Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            let item = item_of(&state, trade_id).await?;
-            refused_at(&req, &state, item, why.join(" ")).await
-        }
-    }
+    .await;
+    let done = "Thank you: your review is on their profile.";
+    answer(&req, &state, &user, trade_id, done, reviewed).await
 }
