@@ -386,6 +386,45 @@ async fn every_main_page_fits_a_phone_and_a_desktop_and_the_bottom_bar_shows_onl
             }
         }
     }
+    // Outbid again while the page is open: the bar's badge follows the header's over the
+    // member socket, without a reload.
+    phone
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#me-toasts[data-live=on]"))
+        .await
+        .unwrap();
+    let count = |b: &Client| {
+        let b = b.clone();
+        async move {
+            b.execute(
+                "const t = document.getElementById('tab-unread'); return [t.firstChild.nodeValue, t.hidden];",
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let before = count(&phone).await;
+    let unread: i64 = before[0].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        app.bid(&minji, auction, 30_000).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.bid(&jisoo, auction, 40_000).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let wanted = serde_json::json!([(unread + 1).to_string(), false]);
+    let mut seen = before;
+    for _ in 0..100 {
+        seen = count(&phone).await;
+        if seen == wanted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, wanted, "the bar's badge counts the new notification");
     let chats = phone
         .find(Locator::Css("nav.tabbar a.tab-chats"))
         .await
