@@ -16,7 +16,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 
 use crate::browser::{browser_available, start_driver, wait_text, Driver, CHROMIUM};
-use crate::helpers::{both_databases, spawn_app, Browser, Db, Listing, TestApp, PASSWORD};
+use crate::helpers::{
+    both_databases, spawn_app, spawn_app_with, Browser, Db, Listing, TestApp, PASSWORD,
+};
 
 both_databases!(
     every_main_page_fits_a_phone_and_a_desktop_and_the_bottom_bar_shows_only_on_the_phone,
@@ -516,7 +518,8 @@ async fn speak(app: &TestApp, b: &Client, lang: &str) {
 #[ignore = "writes docs/screenshots/; run by hand"]
 async fn screenshots() {
     assert!(browser_available(), "the screenshots need Chromium");
-    let app = spawn_app(Db::Sqlite).await;
+    // As a real site runs: without the development top-up (its warning box is not the wallet).
+    let app = spawn_app_with(Db::Sqlite, |s| s.dev_topup = false).await;
     let out = app.cli(&["seed-demo"], &[], None);
     assert!(out.status.success(), "{out:?}");
     let password = neighborbid::services::seed::DEMO_PASSWORD;
