@@ -5,6 +5,20 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// Every key of a language: its main file (`ko.yml`) and every area's file (`mobile.ko.yml`).
+fn keys_of(lang: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let mut all = keys(&format!("{lang}.yml"));
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+        let name = entry.unwrap_or_else(|e| panic!("{e}")).file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(&format!(".{lang}.yml")) {
+            all.extend(keys(&name));
+        }
+    }
+    all
+}
+
 fn keys(file: &str) -> BTreeSet<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("locales")
@@ -39,8 +53,8 @@ fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn korean_and_english_hold_the_same_keys() {
-    let ko = keys("ko.yml");
-    let en = keys("en.yml");
+    let ko = keys_of("ko");
+    let en = keys_of("en");
     assert!(!ko.is_empty());
     let only_ko: Vec<_> = ko.difference(&en).collect();
     let only_en: Vec<_> = en.difference(&ko).collect();
@@ -50,7 +64,7 @@ fn korean_and_english_hold_the_same_keys() {
 
 #[test]
 fn every_key_a_template_asks_for_is_translated() {
-    let ko = keys("ko.yml");
+    let ko = keys_of("ko");
     let mut files = Vec::new();
     templates(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),

@@ -30,6 +30,7 @@ pub mod profiles;
 pub mod ratelimit;
 pub mod session;
 pub mod sockets;
+pub mod tabs;
 pub mod upload;
 pub mod uploads;
 pub mod wallet;

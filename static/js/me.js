@@ -25,6 +25,15 @@
     return tpl.content.querySelector("tr");
   }
 
+  // The bottom bar (small screens) shows the header's unread count again.
+  function mirrorBadge() {
+    var count = document.getElementById("unread-count");
+    var tab = document.getElementById("tab-unread");
+    if (!count || !tab || !tab.firstChild) return;
+    tab.firstChild.nodeValue = count.textContent;
+    tab.hidden = count.hidden;
+  }
+
   function connect() {
     var socket = new WebSocket(url);
     socket.onopen = function () { attempt = 0; toasts.setAttribute("data-live", "on"); };
@@ -43,6 +52,7 @@
       if (msg.type === "me") {
         var old = document.getElementById("me-bar");
         if (old) old.replaceWith(fresh);
+        mirrorBadge();
       } else if (msg.type === "notification") {
         toasts.insertBefore(fresh, toasts.firstChild);
         while (toasts.children.length > 3) toasts.removeChild(toasts.lastChild);

@@ -16,12 +16,12 @@ both_databases!(
     a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_still_works,
 );
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// `None` (with a visible message) when Chromium is not installed, unless
 /// `NEIGHBORBID_REQUIRE_BROWSER=1` (CI) says the test must run.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let present =
         std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
     if !present {
@@ -33,9 +33,9 @@ fn browser_available() -> bool {
     present
 }
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Driver {
@@ -45,7 +45,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -120,7 +120,7 @@ async fn log_in(app: &TestApp, b: &Client, username: &str) {
 }
 
 /// Wait (bounded) until the element's text contains `needle`.
-async fn wait_text(b: &Client, css: &str, needle: &str) -> String {
+pub(crate) async fn wait_text(b: &Client, css: &str, needle: &str) -> String {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(el) = b.find(Locator::Css(css)).await {

@@ -27,6 +27,7 @@ mod live;
 mod market;
 mod market_checkout;
 mod market_vbank;
+mod mobile;
 mod notifications;
 mod once;
 mod payments;
