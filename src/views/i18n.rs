@@ -45,6 +45,21 @@ impl<T: Secs + ?Sized> Secs for &T {
     }
 }
 
+/// A past moment as a page shows it: `<time datetime="{{ m.iso }}" title="{{ m.full }}">{{ m.ago }}</time>`.
+/// Displayed alone, it is the full date and time.
+#[derive(Debug, Clone)]
+pub struct Moment {
+    pub iso: String,
+    pub full: String,
+    pub ago: String,
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
 impl Tr {
     pub fn new(lang: Lang, tz: chrono_tz::Tz) -> Tr {
         Tr { lang, tz }
@@ -54,6 +69,11 @@ impl Tr {
     /// `ko.nav.auctions`, never as an error.
     pub fn t(&self, key: &str) -> String {
         rust_i18n::t!(key, locale = self.lang.code()).into_owned()
+    }
+
+    /// The text of `{prefix}.{code}`: a stored code's words (`ctx.tk("trade_status", t.status)`).
+    pub fn tk(&self, prefix: &str, code: &str) -> String {
+        self.t(&format!("{prefix}.{code}"))
     }
 
     /// A key's text with `%{n}` replaced.
@@ -148,6 +168,15 @@ impl Tr {
             .with_timezone(&self.tz)
             .format("%Y-%m-%dT%H:%M:%S%:z")
             .to_string()
+    }
+
+    /// A past moment: its `datetime`, its full time and how long ago.
+    pub fn moment(&self, utc: &NaiveDateTime) -> Moment {
+        Moment {
+            iso: self.iso(utc),
+            full: self.time(utc),
+            ago: self.ago(utc),
+        }
     }
 
     /// How long ago, from now: `방금 전` / `just now`, `3분 전` / `3 minutes ago`, hours, days

@@ -76,6 +76,11 @@ impl Ctx {
         self.tr().t(key)
     }
 
+    /// The text of `{prefix}.{code}`: a stored code's words (`ctx.tk("trade_status", t.status)`).
+    pub fn tk(&self, prefix: &str, code: &str) -> String {
+        self.tr().tk(prefix, code)
+    }
+
     /// Money as the page's language writes it: `12,000원` (ko), `₩12,000` (en).
     pub fn money(&self, w: &Won) -> String {
         self.tr().money(w)
@@ -134,6 +139,11 @@ impl Ctx {
     /// `<time datetime="…">`'s value.
     pub fn iso(&self, utc: &NaiveDateTime) -> String {
         self.tr().iso(utc)
+    }
+
+    /// A past moment for `<time datetime title>` with how long ago.
+    pub fn moment(&self, utc: &NaiveDateTime) -> crate::views::i18n::Moment {
+        self.tr().moment(utc)
     }
 
     /// How long ago (`3분 전`, `3 minutes ago`; the date after a week).
