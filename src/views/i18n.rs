@@ -76,6 +76,47 @@ impl Tr {
         self.t(&format!("{prefix}.{code}"))
     }
 
+    /// A category's name: the seeded categories (migration `foundation`) by their slug's key
+    /// (`category.furniture`); any other shows its stored name.
+    pub fn category(&self, name: &str) -> String {
+        let slug = match name {
+            "Electronics" => "electronics",
+            "Furniture & interior" => "furniture",
+            "Home appliances" => "appliances",
+            "Books" => "books",
+            "Clothing" => "clothing",
+            "Sports & leisure" => "sports",
+            "Kids & baby" => "kids",
+            "Hobbies & games" => "hobby",
+            "Plants" => "plants",
+            "Other" => "other",
+            _ => return name.to_owned(),
+        };
+        self.tk("category", slug)
+    }
+
+    /// A journal line's reference as stored (`auction #7`, `trade #3`, `payout #2`,
+    /// `card payment …`, `refund of payment …`, `development top-up`: written once, in
+    /// English, by the use case that moved the money) in the page's language; anything else
+    /// as stored.
+    pub fn reference(&self, stored: &str) -> String {
+        const KNOWN: [(&str, &str); 7] = [
+            ("auction #", "ref.auction"),
+            ("trade #", "ref.trade"),
+            ("payout #", "ref.payout"),
+            ("card payment ", "ref.card_payment"),
+            ("virtual account payment ", "ref.vbank_payment"),
+            ("refund of payment ", "ref.refund"),
+            ("development top-up", "ref.dev_topup"),
+        ];
+        for (prefix, key) in KNOWN {
+            if let Some(rest) = stored.strip_prefix(prefix) {
+                return self.t_n(key, rest);
+            }
+        }
+        stored.to_owned()
+    }
+
     /// A key's text with `%{n}` replaced.
     pub fn t_n(&self, key: &str, n: impl std::fmt::Display) -> String {
         self.t(key).replace("%{n}", &n.to_string())
@@ -253,6 +294,20 @@ mod tests {
         // Far in the future: the date, not "just now".
         let later = secs_before(now, -3600);
         assert_eq!(en.ago_from(&later, &now), "30 Nov 2026 22:00");
+    }
+
+    #[test]
+    fn journal_references_are_written_in_the_pages_language() {
+        let ko = Tr::new(Lang::Ko, chrono_tz::Asia::Seoul);
+        let en = Tr::new(Lang::En, chrono_tz::Asia::Seoul);
+        assert_eq!(ko.reference("auction #7"), "경매 #7");
+        assert_eq!(en.reference("auction #7"), "auction #7");
+        assert_eq!(ko.reference("development top-up"), "개발용 충전");
+        assert_eq!(
+            en.reference("refund of payment topup_1"),
+            "refund of payment topup_1"
+        );
+        assert_eq!(ko.reference("something else"), "something else");
     }
 
     #[test]

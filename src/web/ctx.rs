@@ -81,6 +81,16 @@ impl Ctx {
         self.tr().tk(prefix, code)
     }
 
+    /// A journal line's stored reference in the page's language.
+    pub fn reference(&self, stored: &str) -> String {
+        self.tr().reference(stored)
+    }
+
+    /// A category's name in the page's language.
+    pub fn category(&self, name: &str) -> String {
+        self.tr().category(name)
+    }
+
     /// Money as the page's language writes it: `12,000원` (ko), `₩12,000` (en).
     pub fn money(&self, w: &Won) -> String {
         self.tr().money(w)

@@ -8,12 +8,12 @@ pub mod sell;
 pub mod show;
 pub mod trade;
 
-use crate::views::i18n::Moment;
 use crate::domain::image::thumb_name;
 use crate::domain::market::Resolution;
 use crate::domain::market::TradeStatus;
 use crate::domain::{UserId, Won};
 use crate::services::market::{ProductCard, TradeItem, TradeView};
+use crate::views::i18n::Moment;
 use crate::web::Ctx;
 
 /// Products on one page of `/market`.
