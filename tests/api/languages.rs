@@ -923,6 +923,21 @@ async fn each_live_socket_gets_its_fragments_in_its_own_language(db: Db) {
         bar.contains("88,000원"),
         "the wallet chip in Korean money: {bar}"
     );
+    // Her watchlist's rows too.
+    let r = app
+        .post(
+            &bidder,
+            &format!("/auctions/{id}/watch"),
+            &[("watch", "on"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut rows = saved.watchlist_ws().await;
+    let row = expect_frame(&mut rows, "watch", "관심 해제").await;
+    assert!(
+        row.contains("10,000원") && !row.contains("Unwatch"),
+        "{row}"
+    );
     let mut me_en = seller.me_ws().await;
     let bar = expect_frame(&mut me_en, "me", "Notifications").await;
     assert!(bar.contains("₩0"), "{bar}");
