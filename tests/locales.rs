@@ -1,19 +1,45 @@
-//! The translation files (`locales/ko.yml`, `locales/en.yml`) hold the same keys, and every key
-//! a template asks for (`ctx.t("…")`, `ctx.t_n("…", …)`, `ctx.t_count("…", …)`) is in both.
+//! The translation files (`locales/ko.yml` and `en.yml`, and each area's `locales/<area>.ko.yml`
+//! and `<area>.en.yml`) hold the same keys in both languages, no key is defined twice, and every
+//! key a template asks for (`ctx.t("…")`, `ctx.t_n("…", …)`, `ctx.t_ab("…", …)`,
+//! `ctx.t_count("…", …)`) is in both.
 //! (The page tests in `tests/api/languages.rs` catch a key the handlers build at run time.)
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Every key of a language: its main file (`ko.yml`) and every area's file (`mobile.ko.yml`).
-fn keys_of(lang: &str) -> BTreeSet<String> {
+/// Every translation file: (area, language, file name), `ko.yml` being area "".
+fn files() -> Vec<(String, String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
-    let mut all = keys(&format!("{lang}.yml"));
+    let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
-        let name = entry.unwrap_or_else(|e| panic!("{e}")).file_name();
-        let name = name.to_string_lossy();
-        if name.ends_with(&format!(".{lang}.yml")) {
-            all.extend(keys(&name));
+        let name = entry
+            .unwrap_or_else(|e| panic!("{e}"))
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(stem) = name.strip_suffix(".yml") else {
+            panic!("locales/{name}: only .yml files belong there");
+        };
+        let (area, lang) = stem.rsplit_once('.').unwrap_or(("", stem));
+        assert!(
+            lang == "ko" || lang == "en",
+            "locales/{name}: the language (ko or en) ends the name"
+        );
+        out.push((area.to_owned(), lang.to_owned(), name));
+    }
+    out.sort();
+    out
+}
+
+/// Every key of one language, over all its files; a key defined twice fails.
+fn all_keys(lang: &str) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for (_, l, file) in files() {
+        if l != lang {
+            continue;
+        }
+        for key in keys(&file) {
+            assert!(all.insert(key.clone()), "{key} is defined twice ({file})");
         }
     }
     all
@@ -53,18 +79,28 @@ fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn korean_and_english_hold_the_same_keys() {
-    let ko = keys_of("ko");
-    let en = keys_of("en");
-    assert!(!ko.is_empty());
-    let only_ko: Vec<_> = ko.difference(&en).collect();
-    let only_en: Vec<_> = en.difference(&ko).collect();
-    assert!(only_ko.is_empty(), "missing in en.yml: {only_ko:?}");
-    assert!(only_en.is_empty(), "missing in ko.yml: {only_en:?}");
+    let files = files();
+    assert!(files.len() >= 4, "{files:?}");
+    for (area, lang, file) in &files {
+        let other = if lang == "ko" { "en" } else { "ko" };
+        let twin = if area.is_empty() {
+            format!("{other}.yml")
+        } else {
+            format!("{area}.{other}.yml")
+        };
+        let mine = keys(file);
+        assert!(!mine.is_empty(), "{file} is empty");
+        let theirs = keys(&twin);
+        let missing: Vec<_> = mine.difference(&theirs).collect();
+        assert!(missing.is_empty(), "missing in {twin}: {missing:?}");
+    }
+    let (ko, en) = (all_keys("ko"), all_keys("en"));
+    assert_eq!(ko, en);
 }
 
 #[test]
 fn every_key_a_template_asks_for_is_translated() {
-    let ko = keys_of("ko");
+    let ko = all_keys("ko");
     let mut files = Vec::new();
     templates(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
@@ -75,6 +111,7 @@ fn every_key_a_template_asks_for_is_translated() {
         for (call, plural) in [
             ("ctx.t(\"", false),
             ("ctx.t_n(\"", false),
+            ("ctx.t_ab(\"", false),
             ("ctx.t_count(\"", true),
         ] {
             for (i, _) in text.match_indices(call) {

@@ -18,9 +18,11 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::db::DbPool;
+use crate::domain::lang::Lang;
 use crate::domain::Won;
 use crate::services::events::AuctionEvent;
 use crate::views::auction::{load_state, AuctionState, StateFragment};
+use crate::views::i18n::{lang_index, Tr, LANGS};
 
 /// The relay sends at most one snapshot per this interval; changes committed meanwhile are all
 /// in the next one (a burst of a thousand bids a second becomes fifty frames per watcher).
@@ -31,12 +33,20 @@ const CHANNEL_CAPACITY: usize = 32;
 
 /// One committed change, rendered once for every watcher of the auction.
 pub struct LiveUpdate {
-    /// The `state` frame (JSON text) every watcher gets.
-    pub frame: String,
+    /// The `state` frame (JSON text) every watcher gets, rendered once per language
+    /// ([`crate::views::i18n::LANGS`] order); each socket sends the one in its language.
+    pub frames: [String; 2],
     /// Bidders whose hold was released by this change, and how much.
     pub outbid: Vec<(i64, Won)>,
     /// The state the frame was rendered from (the watchlists render their rows from it).
     pub state: Arc<AuctionState>,
+}
+
+impl LiveUpdate {
+    /// The `state` frame in a watcher's language.
+    pub fn frame(&self, lang: Lang) -> &str {
+        &self.frames[lang_index(lang)]
+    }
 }
 
 impl std::fmt::Debug for LiveUpdate {
@@ -151,8 +161,8 @@ pub fn notice_frame(frame_type: &str, kind: &str, message: &str) -> String {
     .to_json()
 }
 
-pub fn state_frame(state: &AuctionState, at: Option<i64>) -> String {
-    let html = StateFragment { state }.render().unwrap_or_default();
+pub fn state_frame(state: &AuctionState, at: Option<i64>, ctx: Tr) -> String {
+    let html = StateFragment { state, ctx }.render().unwrap_or_default();
     Frame {
         kind: "state",
         html: &html,
@@ -430,7 +440,7 @@ fn relay(
             match state {
                 Ok(Some(state)) => {
                     let update = Arc::new(LiveUpdate {
-                        frame: state_frame(&state, Some(at)),
+                        frames: LANGS.map(|lang| state_frame(&state, Some(at), Tr::new(lang, tz))),
                         outbid,
                         state: Arc::new(state),
                     });

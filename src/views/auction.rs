@@ -9,12 +9,14 @@ use crate::domain::auction::{time_left, window, AuctionStatus, Window};
 use crate::domain::Won;
 use crate::services::auctions::{self, Auction};
 use crate::services::now;
+use crate::views::i18n::Tr;
 
 /// One row of the bid history.
 pub struct BidView {
     pub amount: Won,
     pub bidder: String,
-    pub time: String,
+    /// When it was placed (shown relative, `3분 전`, with the time in the site's zone).
+    pub at: NaiveDateTime,
     pub buy_now: bool,
     /// Placed by the site for the leader's maximum.
     pub auto: bool,
@@ -36,25 +38,29 @@ pub struct AuctionState {
     pub winner_name: Option<String>,
     pub seller_name: String,
     pub time_left: String,
+    /// Seconds until the deadline below (the fragment writes them in its language).
+    pub secs_left: i64,
     /// Start (when not started) or end, in milliseconds since the epoch, for the ticking clock.
     pub deadline_ms: i64,
-    pub ends_at: String,
+    pub ends_at: NaiveDateTime,
     pub bids: Vec<BidView>,
     pub watchers: usize,
     /// With a secret reserve: whether the price has reached it (`None`: no reserve).
     pub reserve_met: Option<bool>,
     /// Soft close: how often a late bid moved the end, and the end the seller set.
     pub extensions: i32,
-    pub original_ends_at: Option<String>,
+    pub original_ends_at: Option<NaiveDateTime>,
     /// Whether buy-now is still offered (an auction with one, until the price reaches it).
     pub buy_now_offered: bool,
 }
 
-/// The state fragment: the same partial the auction page includes.
+/// The state fragment: the same partial the auction page includes, in one language (the live
+/// relay renders it once per language, [`crate::views::i18n::LANGS`]).
 #[derive(Template)]
 #[template(path = "partials/_auction_state.html")]
 pub struct StateFragment<'a> {
     pub state: &'a AuctionState,
+    pub ctx: Tr,
 }
 
 /// Bid history rows shown (page and live panel).
@@ -74,7 +80,7 @@ pub fn load_state(
 pub fn load_auction_and_state(
     conn: &mut DbConnection,
     id: i64,
-    tz: chrono_tz::Tz,
+    _tz: chrono_tz::Tz, // times are written by the fragment, in its language
     watchers: usize,
 ) -> anyhow::Result<Option<(Auction, AuctionState)>> {
     let Some((a, seller_name)) = auctions::find_with_seller(conn, id)? else {
@@ -88,12 +94,6 @@ pub fn load_auction_and_state(
         _ => String::new(),
     };
     let at = now();
-    let local = |t: &NaiveDateTime| {
-        t.and_utc()
-            .with_timezone(&tz)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
     let st = a.status();
     let not_started = st.is_open() && window(a.starts_at, a.ends_at, at) == Window::NotStarted;
     let deadline = if not_started { a.starts_at } else { a.ends_at };
@@ -118,20 +118,25 @@ pub fn load_auction_and_state(
         } else {
             time_left(a.ends_at, at)
         },
+        secs_left: if st.is_open() {
+            (deadline - at).num_seconds().max(0)
+        } else {
+            0
+        },
         deadline_ms: deadline.and_utc().timestamp_millis(),
-        ends_at: local(&a.ends_at),
+        ends_at: a.ends_at,
         reserve_met: a
             .reserve_price
             .map(|r| a.bid_count > 0 && a.current_price >= r),
         extensions: a.extensions,
-        original_ends_at: a.original_ends_at.as_ref().map(local),
+        original_ends_at: a.original_ends_at,
         buy_now_offered: a.prices().buy_now_offered().is_some(),
         bids: bids
             .into_iter()
             .map(|b| BidView {
                 amount: Won::from_stored(b.amount),
                 bidder: b.bidder_name,
-                time: local(&b.created_at),
+                at: b.created_at,
                 buy_now: b.is_buy_now,
                 auto: b.is_auto,
             })

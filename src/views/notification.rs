@@ -7,6 +7,7 @@ use askama::Template;
 use crate::domain::notification::NotificationKind as K;
 use crate::domain::Won;
 use crate::services::notify::Notification;
+use crate::views::i18n::Tr;
 
 /// The sentence for a notification (plain text; the template escapes it).
 pub fn sentence(n: &Notification) -> String {
@@ -110,6 +111,7 @@ pub struct HeaderBar {
 #[template(path = "partials/_me_bar.html")]
 pub struct MeBar {
     pub bar: HeaderBar,
+    pub ctx: Tr,
 }
 
 /// A new notification, shown at the top of the page without a reload.

@@ -5,10 +5,11 @@
 use askama::Template;
 use chrono::NaiveDateTime;
 
-use crate::domain::auction::{time_left, window, AuctionStatus, Window};
+use crate::domain::auction::{window, AuctionStatus, Window};
 use crate::domain::Won;
 use crate::services::watchlist::Watched;
 use crate::views::auction::AuctionState;
+use crate::views::i18n::Tr;
 
 /// One watched auction as the member sees it.
 pub struct WatchRow {
@@ -21,15 +22,15 @@ pub struct WatchRow {
     pub leader_name: Option<String>,
     pub you_lead: bool,
     pub status: AuctionStatus,
-    /// How long it runs (or "starts soon"), while open.
-    pub time_left: Option<String>,
-    /// The end, in the site's time zone.
-    pub ends_at: String,
+    /// While open: seconds until the end, or `None` before it starts ("starts soon").
+    pub open: Option<Option<i64>>,
+    /// The end (the row writes it in the site's time zone).
+    pub ends_at: NaiveDateTime,
 }
 
 impl WatchRow {
     /// The row the page shows, from the watchlist as read now.
-    pub fn from_watched(w: &Watched, me: i64, at: NaiveDateTime, tz: chrono_tz::Tz) -> WatchRow {
+    pub fn from_watched(w: &Watched, me: i64, at: NaiveDateTime) -> WatchRow {
         let a = &w.auction;
         let status = a.status();
         WatchRow {
@@ -41,18 +42,13 @@ impl WatchRow {
             leader_name: w.leader_name.clone(),
             you_lead: a.leader_id == Some(me),
             status,
-            time_left: status
+            open: status
                 .is_open()
                 .then(|| match window(a.starts_at, a.ends_at, at) {
-                    Window::NotStarted => "starts soon".to_owned(),
-                    _ => time_left(a.ends_at, at),
+                    Window::NotStarted => None,
+                    _ => Some((a.ends_at - at).num_seconds().max(0)),
                 }),
-            ends_at: a
-                .ends_at
-                .and_utc()
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
+            ends_at: a.ends_at,
         }
     }
 
@@ -68,14 +64,8 @@ impl WatchRow {
             leader_name: s.leader_name.clone().filter(|n| !n.is_empty()),
             you_lead: s.leader_id == Some(me),
             status: s.status,
-            time_left: open.then(|| {
-                if s.not_started {
-                    "starts soon".to_owned()
-                } else {
-                    s.time_left.clone()
-                }
-            }),
-            ends_at: s.ends_at.clone(),
+            open: open.then(|| (!s.not_started).then_some(s.secs_left)),
+            ends_at: s.ends_at,
         }
     }
 }
@@ -86,4 +76,5 @@ impl WatchRow {
 pub struct WatchRowFragment<'a> {
     pub row: &'a WatchRow,
     pub csrf_token: &'a str,
+    pub ctx: Tr,
 }

@@ -33,13 +33,21 @@ pub struct AuditPage {
 
 impl AuditPage {
     pub fn won(&self, n: &i64) -> String {
-        format!("₩{}", group_thousands(*n))
+        won_in(self.ctx.lang, *n)
     }
 }
 
 impl DashboardPage {
     pub fn won(&self, n: i64) -> String {
-        format!("₩{}", group_thousands(n))
+        won_in(self.ctx.lang, n)
+    }
+}
+
+/// A total (it may be any `i64`) as the page's language writes money.
+fn won_in(lang: crate::domain::lang::Lang, n: i64) -> String {
+    match lang {
+        crate::domain::lang::Lang::Ko => format!("{}원", group_thousands(n)),
+        crate::domain::lang::Lang::En => format!("₩{}", group_thousands(n)),
     }
 }
 

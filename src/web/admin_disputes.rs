@@ -90,7 +90,7 @@ async fn disputes_page(
                         },
                         name: d.name.clone(),
                         reason: d.reason.clone(),
-                        at: ctx.time(&d.at),
+                        at: ctx.moment(&d.at),
                     })
                     .collect(),
                 item_name: t.product_name,

@@ -9,6 +9,7 @@ use crate::domain::auction::AuctionStatus;
 use crate::domain::lang::Lang;
 use crate::domain::Won;
 use crate::services::accounts::CurrentUser;
+use crate::views::i18n::{Secs, Tr};
 use crate::web::session::{self, Flash};
 
 /// The context of one page.
@@ -64,64 +65,65 @@ impl Ctx {
             })
     }
 
+    /// The page's language and time zone, for a partial rendered alone (a live fragment).
+    pub fn tr(&self) -> Tr {
+        Tr::new(self.lang, self.tz)
+    }
+
     /// The text of a translation key in the page's language (`{{ ctx.t("nav.auctions") }}`).
     /// A missing key shows as `ko.nav.auctions`, never as an error.
     pub fn t(&self, key: &str) -> String {
-        rust_i18n::t!(key, locale = self.lang.code()).into_owned()
+        self.tr().t(key)
+    }
+
+    /// The text of `{prefix}.{code}`: a stored code's words (`ctx.tk("trade_status", t.status)`).
+    pub fn tk(&self, prefix: &str, code: &str) -> String {
+        self.tr().tk(prefix, code)
+    }
+
+    /// A journal line's stored reference in the page's language.
+    pub fn reference(&self, stored: &str) -> String {
+        self.tr().reference(stored)
+    }
+
+    /// A category's name in the page's language.
+    pub fn category(&self, name: &str) -> String {
+        self.tr().category(name)
     }
 
     /// Money as the page's language writes it: `12,000원` (ko), `₩12,000` (en).
     pub fn money(&self, w: &Won) -> String {
-        self.lang.money(*w)
+        self.tr().money(w)
     }
 
     /// A key's text with `%{n}` replaced (`{{ ctx.t_n("list.min_price", x) }}`).
     pub fn t_n(&self, key: &str, n: impl std::fmt::Display) -> String {
-        self.t(key).replace("%{n}", &n.to_string())
+        self.tr().t_n(key, n)
+    }
+
+    /// A key's text with `%{a}` and `%{b}` replaced.
+    pub fn t_ab(&self, key: &str, a: impl std::fmt::Display, b: impl std::fmt::Display) -> String {
+        self.tr().t_ab(key, a, b)
     }
 
     /// A count: `{key}.one` when it is 1, else `{key}.other`, with `%{n}` replaced.
     pub fn t_count(&self, key: &str, n: impl std::fmt::Display) -> String {
-        let n = n.to_string();
-        let form = if n == "1" { "one" } else { "other" };
-        self.t(&format!("{key}.{form}")).replace("%{n}", &n)
+        self.tr().t_count(key, n)
     }
 
     /// An auction's status in the page's language.
     pub fn status(&self, st: &AuctionStatus) -> String {
-        self.t(match st {
-            AuctionStatus::Scheduled => "status.scheduled",
-            AuctionStatus::Active => "status.active",
-            AuctionStatus::Sold => "status.sold",
-            AuctionStatus::NoBids => "status.no_bids",
-            AuctionStatus::ReserveNotMet => "status.reserve_not_met",
-            AuctionStatus::Cancelled => "status.cancelled",
-        })
+        self.tr().status(st)
     }
 
     /// How long is left (`2d 4h left` / `2일 4시간 남음`), `ended` at zero.
-    pub fn time_left(&self, secs: i64) -> String {
-        if secs <= 0 {
-            return self.t("time.ended");
-        }
-        let (d, h, m, s) = (
-            secs / 86_400,
-            secs % 86_400 / 3600,
-            secs % 3600 / 60,
-            secs % 60,
-        );
-        let (key, a, b) = if d > 0 {
-            ("time.left_dh", d, h)
-        } else if h > 0 {
-            ("time.left_hm", h, m)
-        } else if m > 0 {
-            ("time.left_ms", m, s)
-        } else {
-            ("time.left_s", s, 0)
-        };
-        self.t(key)
-            .replace("%{a}", &a.to_string())
-            .replace("%{b}", &b.to_string())
+    pub fn time_left(&self, secs: impl Secs) -> String {
+        self.tr().time_left(secs)
+    }
+
+    /// How long until something starts (`2d 4h` / `2일 4시간`).
+    pub fn duration(&self, secs: impl Secs) -> String {
+        self.tr().duration(secs)
     }
 
     /// A list card's time or state line.
@@ -133,11 +135,29 @@ impl Ctx {
         }
     }
 
-    /// A stored UTC time in the site's time zone.
+    /// A stored UTC time in the site's time zone, as the page's language writes it
+    /// (`2026년 11월 30일 14:05`, `30 Nov 2026 14:05`).
     pub fn time(&self, utc: &NaiveDateTime) -> String {
-        utc.and_utc()
-            .with_timezone(&self.tz)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        self.tr().time(utc)
+    }
+
+    /// A day in the site's time zone (`2026년 11월 30일`, `30 Nov 2026`).
+    pub fn date(&self, utc: &NaiveDateTime) -> String {
+        self.tr().date(utc)
+    }
+
+    /// `<time datetime="…">`'s value.
+    pub fn iso(&self, utc: &NaiveDateTime) -> String {
+        self.tr().iso(utc)
+    }
+
+    /// A past moment for `<time datetime title>` with how long ago.
+    pub fn moment(&self, utc: &NaiveDateTime) -> crate::views::i18n::Moment {
+        self.tr().moment(utc)
+    }
+
+    /// How long ago (`3분 전`, `3 minutes ago`; the date after a week).
+    pub fn ago(&self, utc: &NaiveDateTime) -> String {
+        self.tr().ago(utc)
     }
 }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::domain::lang::Lang;
 use crate::services::accounts::{self, CurrentUser};
+use crate::services::sessions::SessionKey;
 use crate::web::ctx::Ctx;
 use crate::web::error::AppError;
 use crate::web::next::safe_next;
@@ -25,8 +26,7 @@ pub const COOKIE: &str = "lang";
 
 /// The language of this request's page.
 pub fn negotiate(req: &HttpRequest, user: Option<&CurrentUser>) -> Lang {
-    req.cookie(COOKIE)
-        .and_then(|c| Lang::parse(c.value()))
+    from_cookie(req)
         .or_else(|| user.and_then(|u| u.locale))
         .or_else(|| {
             req.headers()
@@ -35,6 +35,33 @@ pub fn negotiate(req: &HttpRequest, user: Option<&CurrentUser>) -> Lang {
                 .and_then(Lang::negotiate)
         })
         .unwrap_or_default()
+}
+
+fn from_cookie(req: &HttpRequest) -> Option<Lang> {
+    req.cookie(COOKIE).and_then(|c| Lang::parse(c.value()))
+}
+
+/// The language of a live socket (`/auctions/{id}/live`, `/me/live`), negotiated from its
+/// upgrade request exactly as a page's: the cookie, else the member's saved choice (read only
+/// when there is no cookie), else `Accept-Language`, else Korean.
+pub async fn for_socket(req: &HttpRequest, state: &AppState, key: Option<&SessionKey>) -> Lang {
+    if let Some(lang) = from_cookie(req) {
+        return lang;
+    }
+    let user = match key {
+        Some(key) => {
+            let key = key.clone();
+            db(state, move |conn| {
+                accounts::current_user(conn, &key, crate::services::now())
+                    .map_err(anyhow::Error::new)
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+        None => None,
+    };
+    negotiate(req, user.as_ref())
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,7 @@ use crate::live::{Frame, LiveUpdate, QuietWatch};
 use crate::services::sessions::SessionKey;
 use crate::services::watchlist;
 use crate::services::{notify, now};
+use crate::views::i18n::Tr;
 use crate::views::notification::{sentence, HeaderBar, MeBar, MeToast};
 use crate::views::watchlist::{WatchRow, WatchRowFragment};
 use crate::web::extract::live_session;
@@ -73,10 +74,14 @@ pub async fn me_live(
         .split('&')
         .any(|pair| pair == "watchlist=1")
         .then(|| session::csrf_token(&req.get_session()));
+    let tr = Tr::new(
+        crate::web::lang::for_socket(&req, &state, Some(&key)).await,
+        state.settings.timezone,
+    );
     // Subscribed before the first read, so nothing committed in between is missed.
     let rx = state.live.subscribe_member(key.user_id);
     actix_web::rt::spawn(async move {
-        run(state, key, ws, stream, rx, watchlist).await;
+        run(state, key, tr, ws, stream, rx, watchlist).await;
         drop(slot);
     });
     Ok(response)
@@ -88,7 +93,7 @@ struct Figures {
     newest: Option<(i64, String)>,
 }
 
-async fn figures(state: &AppState, user_id: i64) -> Option<Figures> {
+async fn figures(state: &AppState, user_id: i64, tr: Tr) -> Option<Figures> {
     let loaded = db(state, move |conn| {
         let figures = notify::header_figures(conn, user_id)?;
         let newest = notify::newest_unread(conn, user_id)?;
@@ -99,6 +104,7 @@ async fn figures(state: &AppState, user_id: i64) -> Option<Figures> {
         Ok(Some(((unread, balance), newest))) => Some(Figures {
             bar: MeBar {
                 bar: HeaderBar { unread, balance },
+                ctx: tr,
             }
             .render()
             .unwrap_or_default(),
@@ -125,10 +131,14 @@ struct WatchFrame<'a> {
     html: &'a str,
 }
 
-fn watch_frame(row: &WatchRow, csrf_token: &str) -> String {
-    let html = WatchRowFragment { row, csrf_token }
-        .render()
-        .unwrap_or_default();
+fn watch_frame(row: &WatchRow, csrf_token: &str, tr: Tr) -> String {
+    let html = WatchRowFragment {
+        row,
+        csrf_token,
+        ctx: tr,
+    }
+    .render()
+    .unwrap_or_default();
     serde_json::to_string(&WatchFrame {
         kind: "watch",
         auction: row.id,
@@ -158,7 +168,6 @@ async fn follow_watchlist(state: &AppState, user_id: i64) -> Option<QuietWatch> 
 
 /// Every watched row as it is now (on opening, and after falling behind).
 async fn watch_rows(state: &AppState, user_id: i64) -> Option<Vec<WatchRow>> {
-    let tz = state.settings.timezone;
     let loaded = db(state, move |conn| {
         watchlist::watchlist_of(conn, user_id).map_err(anyhow::Error::new)
     })
@@ -168,7 +177,7 @@ async fn watch_rows(state: &AppState, user_id: i64) -> Option<Vec<WatchRow>> {
             let at = now();
             Some(
                 list.iter()
-                    .map(|w| WatchRow::from_watched(w, user_id, at, tz))
+                    .map(|w| WatchRow::from_watched(w, user_id, at))
                     .collect(),
             )
         }
@@ -189,10 +198,11 @@ async fn push_rows(
     rows: Vec<WatchRow>,
     quiet: &QuietWatch,
     csrf_token: &str,
+    tr: Tr,
     limit: std::time::Duration,
 ) -> bool {
     for row in rows.iter().filter(|r| quiet.wants(r.id)) {
-        if !send(ws, watch_frame(row, csrf_token), limit).await {
+        if !send(ws, watch_frame(row, csrf_token, tr), limit).await {
             return false;
         }
     }
@@ -221,6 +231,7 @@ fn frame(kind: &str, html: &str) -> String {
 async fn run(
     state: web::Data<AppState>,
     key: SessionKey,
+    tr: Tr,
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<()>,
@@ -245,7 +256,7 @@ async fn run(
 
     // The newest notification this socket has shown (or found unread when it opened).
     let mut shown = 0_i64;
-    let ok = match figures(&state, user_id).await {
+    let ok = match figures(&state, user_id, tr).await {
         Some(f) => {
             shown = f.newest.map_or(0, |(id, _)| id);
             send(&mut ws, frame("me", &f.bar), idle_limit).await
@@ -258,7 +269,7 @@ async fn run(
     if let (true, Some(csrf_token)) = (ok, watchlist) {
         if let Some(q) = follow_watchlist(&state, user_id).await {
             if let Some(rows) = watch_rows(&state, user_id).await {
-                ok = push_rows(&mut ws, rows, &q, &csrf_token, idle_limit).await;
+                ok = push_rows(&mut ws, rows, &q, &csrf_token, tr, idle_limit).await;
             }
             quiet = Some((q, csrf_token));
         }
@@ -290,7 +301,7 @@ async fn run(
                     }
                     // A burst of changes is one read.
                     while let Ok(()) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
-                    let Some(f) = figures(&state, user_id).await else { continue };
+                    let Some(f) = figures(&state, user_id, tr).await else { continue };
                     let mut sent = send(&mut ws, frame("me", &f.bar), idle_limit).await;
                     if let Some((id, text)) = f.newest.filter(|(id, _)| *id > shown) {
                         shown = id;
@@ -306,12 +317,12 @@ async fn run(
                     let sent = match update {
                         Ok(update) if q.wants(update.state.id) => {
                             let row = WatchRow::from_state(&update.state, user_id);
-                            send(&mut ws, watch_frame(&row, csrf_token), idle_limit).await
+                            send(&mut ws, watch_frame(&row, csrf_token, tr), idle_limit).await
                         }
                         Ok(_) => true,
                         // Fell behind: every row as it is now.
                         Err(RecvError::Lagged(_)) => match watch_rows(&state, user_id).await {
-                            Some(rows) => push_rows(&mut ws, rows, q, csrf_token, idle_limit).await,
+                            Some(rows) => push_rows(&mut ws, rows, q, csrf_token, tr, idle_limit).await,
                             None => true,
                         },
                         Err(RecvError::Closed) => false,

@@ -19,7 +19,7 @@ pub struct PageQuery {
 pub struct Line {
     pub id: i64,
     pub sentence: String,
-    pub at: String,
+    pub at: crate::views::i18n::Moment,
     pub unread: bool,
 }
 
@@ -49,7 +49,7 @@ pub async fn list(
         .map(|n| Line {
             id: n.id,
             sentence: sentence(n),
-            at: ctx.time(&n.created_at),
+            at: ctx.moment(&n.created_at),
             unread: n.is_unread(),
         })
         .collect();

@@ -22,7 +22,7 @@ pub struct ReviewShown {
     pub stars: String,
     pub rating: i32,
     pub comment: String,
-    pub at: String,
+    pub at: crate::views::i18n::Moment,
 }
 
 /// One line of the score's formula: how much a review of so many stars moves it.
@@ -41,6 +41,8 @@ pub struct ProfilePage {
     pub display_name: String,
     pub neighbourhood: String,
     pub member_since: String,
+    /// The same day as the page's language writes it.
+    pub member_since_text: String,
     pub sales: i64,
     pub purchases: i64,
     pub auctions: Vec<ListingLine>,
@@ -79,7 +81,7 @@ pub async fn show(
             stars: "★".repeat(usize::try_from(r.rating).unwrap_or(0)),
             rating: r.rating,
             comment: r.comment.clone(),
-            at: ctx.time(&r.created_at),
+            at: ctx.moment(&r.created_at),
         })
         .collect();
     let steps = (1..=5)
@@ -107,6 +109,7 @@ pub async fn show(
             .with_timezone(&ctx.tz)
             .format("%Y-%m-%d")
             .to_string(),
+        member_since_text: ctx.date(&profile.member_since),
         sales: profile.sales,
         purchases: profile.purchases,
         auctions: profile.auctions,

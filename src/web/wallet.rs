@@ -118,13 +118,13 @@ async fn wallet_page(
             let status = p.status();
             let account = match (&p.vbank_num, status) {
                 (Some(num), payments_service::Status::Ready) => Some(format!(
-                    "{} {} ({}), by {}",
+                    "{} {} ({}){}",
                     p.vbank_name.as_deref().unwrap_or_default(),
                     num,
                     p.vbank_holder.as_deref().unwrap_or_default(),
                     p.vbank_due
                         .as_ref()
-                        .map(|t| ctx.time(t))
+                        .map(|t| ctx.t_n("wallet.due_by", ctx.time(t)))
                         .unwrap_or_default()
                 )),
                 _ => None,

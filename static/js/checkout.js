@@ -9,7 +9,11 @@
   if (!box || !button) return;
   button.addEventListener("click", function () {
     if (!window.IMP) {
-      button.insertAdjacentHTML("afterend", "<p class=\"form-errors\">PortOne's payment window could not be loaded. Reload the page and try again.</p>");
+      // The words come from the page, in its language (as text, never as markup).
+      var p = document.createElement("p");
+      p.className = "form-errors";
+      p.textContent = box.getAttribute("data-t-no-sdk") || "";
+      button.insertAdjacentElement("afterend", p);
       return;
     }
     var d = box.dataset;

@@ -19,6 +19,12 @@
   var amountField = form && form.querySelector("input[name=amount]");
   var filled = amountField ? amountField.value : "";
 
+  // The words a person reads come from the page, in its language (data-t-* on the panel).
+  function word(name, a, b) {
+    var text = panel.getAttribute("data-t-" + name) || "";
+    return text.split("%{n}").join(a).split("%{a}").join(a).split("%{b}").join(b);
+  }
+
   function setStatus(text, cls) {
     if (status) { status.textContent = text; status.className = "live-status " + cls; }
   }
@@ -38,9 +44,9 @@
   }
 
   function connect() {
-    setStatus(attempt === 0 ? "Connecting…" : "Reconnecting…", "connecting");
+    setStatus(word(attempt === 0 ? "connecting" : "reconnecting"), "connecting");
     socket = new WebSocket(url);
-    socket.onopen = function () { attempt = 0; setStatus("Live", "live"); };
+    socket.onopen = function () { attempt = 0; setStatus(word("live"), "live"); };
     socket.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -79,7 +85,7 @@
       socket = null;
       attempt += 1;
       var delay = Math.min(30000, 500 * Math.pow(2, attempt));
-      setStatus("Disconnected — retrying in " + Math.round(delay / 1000) + " s", "offline");
+      setStatus(word("retrying", Math.round(delay / 1000)), "offline");
       setTimeout(connect, delay);
     };
   }
@@ -127,9 +133,9 @@
     var nodes = document.querySelectorAll(".time-left[data-deadline]");
     for (var i = 0; i < nodes.length; i++) {
       var left = Math.floor((parseInt(nodes[i].getAttribute("data-deadline"), 10) - Date.now()) / 1000);
-      if (left <= 0) { nodes[i].textContent = "ended"; continue; }
+      if (left <= 0) { nodes[i].textContent = word("ended"); continue; }
       var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
-      nodes[i].textContent = d > 0 ? d + "d " + h + "h left" : h > 0 ? h + "h " + pad(m) + "m left" : m + "m " + pad(s) + "s left";
+      nodes[i].textContent = d > 0 ? word("left-dh", d, h) : h > 0 ? word("left-hm", h, pad(m)) : word("left-ms", m, pad(s));
     }
   }
   setInterval(tick, 1000);

@@ -90,7 +90,7 @@ async fn a_neighbour_lists_is_outbid_wins_and_the_seller_is_paid(db: Db) {
     assert!(won.contains("Your money is held until you confirm receipt"));
     let (_, sold) = app.get_html(&seller, &format!("/auctions/{id}")).await;
     assert!(sold.contains("Sold to Neighbour jisoo for <strong>₩11,000</strong>"));
-    assert!(sold.contains("The buyer's money is held until they confirm receipt"));
+    assert!(sold.contains("The buyer&#39;s money is held until they confirm receipt"));
     assert_eq!(
         app.confirm_auction_trade(&jisoo, id).await,
         StatusCode::SEE_OTHER

@@ -100,7 +100,7 @@ async fn an_auction_that_ends_below_its_reserve_sells_nothing_and_releases_the_h
     assert_eq!(app.wallet(&seller).await, (0, 0), "nothing is paid");
     let (_, page) = app.get_html(&seller, &format!("/auctions/{id}")).await;
     assert!(
-        page.contains("ended below the seller's reserve price"),
+        page.contains("ended below the seller&#39;s reserve price"),
         "{page}"
     );
     assert!(

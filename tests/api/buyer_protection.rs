@@ -153,7 +153,7 @@ async fn a_won_auction_pays_the_seller_only_when_the_winner_confirms_receipt(db:
     assert!(page.contains(&format!("action=\"/trades/{trade}/confirm\"")));
     let (_, page) = app.get_html(&seller, &format!("/auctions/{id}")).await;
     assert!(
-        page.contains("The buyer's money is held until they confirm receipt"),
+        page.contains("The buyer&#39;s money is held until they confirm receipt"),
         "{page}"
     );
     assert!(

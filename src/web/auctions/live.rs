@@ -25,12 +25,14 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::once::OnceKey;
+use crate::domain::lang::Lang;
 use crate::domain::Won;
 use crate::live::{notice_frame, state_frame};
 use crate::services::bidding;
 use crate::services::sessions::SessionKey;
 use crate::services::{auctions, now};
 use crate::views::auction::load_state;
+use crate::views::i18n::Tr;
 use crate::web::extract::live_session;
 use crate::web::sockets::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::{db, session, AppError, AppState};
@@ -94,15 +96,16 @@ pub async fn live(
         })?;
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
+    let lang = crate::web::lang::for_socket(&req, &state, user.as_ref()).await;
     let rx = state.live.subscribe(id);
     actix_web::rt::spawn(async move {
-        run(state, id, user, ws, stream, rx).await;
+        run(state, id, user, lang, ws, stream, rx).await;
         drop(slot);
     });
     Ok(response)
 }
 
-async fn snapshot(state: &AppState, id: i64) -> Option<String> {
+async fn snapshot(state: &AppState, id: i64, lang: Lang) -> Option<String> {
     let tz = state.settings.timezone;
     let live = state.live.clone();
     let loaded = db(state, move |conn| {
@@ -111,7 +114,7 @@ async fn snapshot(state: &AppState, id: i64) -> Option<String> {
     })
     .await;
     match loaded {
-        Ok(Some(s)) => Some(state_frame(&s, None)),
+        Ok(Some(s)) => Some(state_frame(&s, None, Tr::new(lang, tz))),
         Ok(None) => None,
         Err(e) => {
             tracing::warn!(
@@ -128,6 +131,7 @@ async fn run(
     state: web::Data<AppState>,
     id: i64,
     user: Option<SessionKey>,
+    lang: Lang,
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::LiveUpdate>>,
@@ -149,7 +153,7 @@ async fn run(
     let mut shutdown = state.live.watch_shutdown();
     let mut close_reason = None;
 
-    let ok = match snapshot(&state, id).await {
+    let ok = match snapshot(&state, id, lang).await {
         Some(frame) => send(&mut ws, frame, idle_limit).await,
         None => false,
     };
@@ -199,13 +203,13 @@ async fn run(
                 update = rx.recv() => {
                     let frames = match update {
                         Ok(update) => {
-                            let mut frames = vec![update.frame.clone()];
+                            let mut frames = vec![update.frame(lang).to_owned()];
                             if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
                                 frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
                             }
                             frames
                         }
-                        Err(RecvError::Lagged(_)) => snapshot(&state, id).await.into_iter().collect(),
+                        Err(RecvError::Lagged(_)) => snapshot(&state, id, lang).await.into_iter().collect(),
                         Err(RecvError::Closed) => break,
                     };
                     let mut sent = true;

@@ -68,7 +68,7 @@ pub async fn my_watchlist(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRe
     let at = now();
     let rows = list
         .iter()
-        .map(|w| WatchRow::from_watched(w, me, at, ctx.tz))
+        .map(|w| WatchRow::from_watched(w, me, at))
         .collect();
     render(StatusCode::OK, &WatchlistPage { ctx, rows })
 }

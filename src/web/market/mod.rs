@@ -13,6 +13,7 @@ use crate::domain::market::Resolution;
 use crate::domain::market::TradeStatus;
 use crate::domain::{UserId, Won};
 use crate::services::market::{ProductCard, TradeItem, TradeView};
+use crate::views::i18n::Moment;
 use crate::web::Ctx;
 
 /// Products on one page of `/market`.
@@ -83,7 +84,7 @@ pub struct TradeLine {
     pub price: Won,
     pub status: &'static str,
     pub status_label: &'static str,
-    pub requested_at: String,
+    pub requested_at: Moment,
     pub approved_at: Option<String>,
     pub confirmed_at: Option<String>,
     pub auto_confirm_at: Option<String>,
@@ -98,7 +99,7 @@ pub struct TradeLine {
     pub can_dispute: bool,
     /// Each side's reason, once disputed.
     pub disputes: Vec<DisputeLine>,
-    /// An admin's decision ("An admin refunded the buyer") and the reason they wrote.
+    /// An admin's decision (`refund_buyer`, `pay_seller`; the page writes it) and the reason they wrote.
     pub resolution: Option<&'static str>,
     pub resolution_reason: Option<String>,
     pub resolved_at: Option<String>,
@@ -122,7 +123,7 @@ pub struct DisputeLine {
     pub side: &'static str,
     pub name: String,
     pub reason: String,
-    pub at: String,
+    pub at: Moment,
 }
 
 impl TradeLine {
@@ -143,7 +144,7 @@ impl TradeLine {
                 },
                 name: d.name.clone(),
                 reason: d.reason.clone(),
-                at: ctx.time(&d.at),
+                at: ctx.moment(&d.at),
             })
             .collect();
         let my_side_given = t.disputes.iter().any(|d| d.user_id == viewer);
@@ -175,7 +176,7 @@ impl TradeLine {
                 .resolution
                 .as_deref()
                 .and_then(Resolution::parse)
-                .map(Resolution::label),
+                .map(Resolution::as_str),
             resolution_reason: t.trade.resolution_reason.clone(),
             resolved_at: t.trade.resolved_at.as_ref().map(|at| ctx.time(at)),
             product_name: t.product_name,
@@ -185,7 +186,7 @@ impl TradeLine {
             price,
             status: status.as_str(),
             status_label: status.label(),
-            requested_at: ctx.time(&t.trade.created_at),
+            requested_at: ctx.moment(&t.trade.created_at),
             approved_at: t.trade.approved_at.as_ref().map(|at| ctx.time(at)),
             confirmed_at: t.trade.confirmed_at.as_ref().map(|at| ctx.time(at)),
             auto_confirm_at: (status == TradeStatus::Approved)
