@@ -25,6 +25,23 @@ fn keys(file: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every key of a locale: `locales/<locale>.yml` and every `locales/<area>.<locale>.yml`.
+fn all_keys(locale: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let mut all = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+        let name = entry
+            .unwrap_or_else(|e| panic!("{e}"))
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name == format!("{locale}.yml") || name.ends_with(&format!(".{locale}.yml")) {
+            all.extend(keys(&name));
+        }
+    }
+    all
+}
+
 fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
         let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
@@ -39,8 +56,8 @@ fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn korean_and_english_hold_the_same_keys() {
-    let ko = keys("ko.yml");
-    let en = keys("en.yml");
+    let ko = all_keys("ko");
+    let en = all_keys("en");
     assert!(!ko.is_empty());
     let only_ko: Vec<_> = ko.difference(&en).collect();
     let only_en: Vec<_> = en.difference(&ko).collect();
@@ -50,7 +67,7 @@ fn korean_and_english_hold_the_same_keys() {
 
 #[test]
 fn every_key_a_template_asks_for_is_translated() {
-    let ko = keys("ko.yml");
+    let ko = all_keys("ko");
     let mut files = Vec::new();
     templates(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),

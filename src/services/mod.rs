@@ -13,6 +13,7 @@ pub mod password;
 pub mod payments;
 pub mod payments_admin;
 pub mod payouts;
+pub mod photos;
 pub mod presence;
 pub mod reconcile;
 pub mod reference;

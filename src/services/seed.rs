@@ -161,7 +161,7 @@ pub fn seed_demo(
                 category_id: category,
                 region_id: region,
             },
-            None,
+            &[],
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         seeded.products += 1;
