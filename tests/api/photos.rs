@@ -16,7 +16,7 @@ both_databases!(
     a_stranger_cannot_move_or_delete_photos_and_nothing_changes,
     photos_are_locked_after_the_first_bid,
     one_file_that_is_not_a_picture_refuses_the_whole_upload,
-    // SEED-TEST
+    seed_demo_listings_have_drawn_photos_served_as_valid_images,
 );
 
 async fn app(db: Db) -> TestApp {
@@ -524,7 +524,6 @@ async fn one_file_that_is_not_a_picture_refuses_the_whole_upload(db: Db) {
     assert_eq!(gallery_widths(&app, &product).await, vec![10]);
 }
 
-#[allow(dead_code)]
 async fn seed_demo_listings_have_drawn_photos_served_as_valid_images(db: Db) {
     let app = app(db).await;
     let out = app.cli(&["seed-demo"], &[], None);
