@@ -17,6 +17,7 @@ both_databases!(
     photos_are_locked_after_the_first_bid,
     one_file_that_is_not_a_picture_refuses_the_whole_upload,
     seed_demo_listings_have_drawn_photos_served_as_valid_images,
+    uploads_sent_at_once_cannot_take_a_listing_past_ten_photos,
 );
 
 async fn app(db: Db) -> TestApp {
@@ -564,4 +565,51 @@ async fn seed_demo_listings_have_drawn_photos_served_as_valid_images(db: Db) {
         }
     }
     app.assert_audit_clean();
+}
+
+async fn uploads_sent_at_once_cannot_take_a_listing_past_ten_photos(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.uploads_per_day = 200;
+        s.upload_concurrency = 8;
+    })
+    .await;
+    let seller = app.sign_up("rusher").await;
+    let id = list_with(&app, &seller, &photos(6)).await;
+    // Four edits at once, two photos each: only two fit.
+    let mut tasks = vec![];
+    for i in 0..4_u32 {
+        let (address, seller) = (app.address.clone(), seller.clone());
+        let token = app.csrf(&seller).await;
+        tasks.push(tokio::spawn(async move {
+            let files = vec![png_of(50 + i, 8), png_of(60 + i, 8)];
+            let form = listing_form(token, "Gallery desk", &files);
+            seller
+                .at(&address)
+                .post_multipart(&format!("/auctions/{id}/edit"), form)
+                .await
+                .status()
+        }));
+    }
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let ok = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((ok, refused), (2, 2), "{statuses:?}");
+    assert_eq!(
+        gallery_widths(&app, &format!("/auctions/{id}")).await.len(),
+        10
+    );
+    assert_eq!(
+        stored_names(&app).len(),
+        20,
+        "no file of a refused upload is left"
+    );
 }
