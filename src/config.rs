@@ -190,6 +190,8 @@ pub struct Settings {
     pub upload_wait: std::time::Duration,
     /// Photos a member may add in any 24 hours (`NEIGHBORBID_UPLOADS_PER_DAY`).
     pub uploads_per_day: u32,
+    /// Photos one listing or product may have (`NEIGHBORBID_PHOTOS_PER_LISTING`).
+    pub photos_per_listing: u32,
     /// How PortOne v1 is reached (`NEIGHBORBID_PORTONE_*`, DESIGN §8).
     pub portone: PortOneSettings,
 }
@@ -306,6 +308,7 @@ impl fmt::Debug for Settings {
             .field("soft_close_cap", &self.soft_close_cap)
             .field("upload_concurrency", &self.upload_concurrency)
             .field("uploads_per_day", &self.uploads_per_day)
+            .field("photos_per_listing", &self.photos_per_listing)
             .field("portone", &self.portone)
             .finish_non_exhaustive()
     }
@@ -363,6 +366,7 @@ impl Settings {
             upload_concurrency: 2,
             upload_wait: std::time::Duration::from_secs(10),
             uploads_per_day: 20,
+            photos_per_listing: 10,
             portone: PortOneSettings::simulator(),
         }
     }
@@ -509,6 +513,9 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_UPLOADS_PER_DAY") {
             s.uploads_per_day = parse_num("NEIGHBORBID_UPLOADS_PER_DAY", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_PHOTOS_PER_LISTING") {
+            s.photos_per_listing = parse_num("NEIGHBORBID_PHOTOS_PER_LISTING", &v)?;
         }
         s.portone = portone_from_lookup(&get)?;
         if let Some(v) = get("NEIGHBORBID_WORKERS") {

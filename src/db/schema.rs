@@ -307,6 +307,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    listing_photos (id) {
+        id -> BigInt,
+        auction_id -> Nullable<BigInt>,
+        product_id -> Nullable<BigInt>,
+        position -> Integer,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     categories,
@@ -328,4 +339,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     watchlist,
     notifications,
     reviews,
+    listing_photos,
 );

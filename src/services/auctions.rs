@@ -11,6 +11,7 @@ use crate::domain::image::Image;
 use crate::domain::{Description, Title, UserId, Won};
 use crate::first_for_update;
 use crate::services::images::{self, StoredPhoto, Uploads};
+use crate::services::photos::{self, AddRefused, Owner};
 use crate::services::reference::Reference;
 
 /// The longest an auction may run ahead of now.
@@ -117,6 +118,8 @@ pub enum ListingError {
     NotFound,
     #[error("You can add at most {per_day} photos in 24 hours. List it without a photo, or try again later.")]
     TooManyPhotos { per_day: u32 },
+    #[error("A listing can have at most {max} photos.")]
+    PhotoLimit { max: u32 },
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -169,10 +172,11 @@ pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTi
     errors
 }
 
-/// Create (`edit: None`) or edit a listing with its photo: the image, when there is one, is
-/// stored under `uploads` first (and counted against the seller's photos per 24 hours in the
-/// listing's transaction) and removed again if the listing cannot be saved; the photo it
-/// replaces is removed once the edit has committed. Returns the auction's id.
+/// Create (`edit: None`) or edit a listing with its new photos: the images, when there are
+/// some, are stored under `uploads` first (and counted against the seller's photos per 24
+/// hours and the listing's [`Uploads::per_listing`] in the listing's transaction) and removed
+/// again if the listing cannot be saved. An edit adds its photos after the ones the listing
+/// has. Returns the auction's id.
 pub fn save_listing(
     conn: &mut DbConnection,
     reference: &Reference,
@@ -180,50 +184,47 @@ pub fn save_listing(
     seller_id: UserId,
     edit: Option<i64>,
     draft: &ListingDraft,
-    image: Option<&Image>,
+    images: &[Image],
 ) -> Result<i64, ListingError> {
     let now = crate::services::now();
-    let stored = match image {
-        Some(img) => Some(images::store(uploads, img)?),
-        None => None,
-    };
+    let stored = images::store_all(uploads, images)?;
+    let max = uploads.per_listing;
     let result = match edit {
-        None => create_listing(conn, reference, seller_id, draft, stored.as_ref(), now),
-        Some(id) => edit_listing(conn, reference, id, seller_id, draft, stored.as_ref(), now).map(
-            |replaced| {
-                if let Some(old) = replaced {
-                    images::remove(&uploads.dir, &old);
-                }
-                id
-            },
-        ),
+        None => create_listing_with(conn, reference, seller_id, draft, &stored, max, now),
+        Some(id) => {
+            edit_listing(conn, reference, id, seller_id, draft, &stored, max, now).map(|()| id)
+        }
     };
     if result.is_err() {
-        if let Some(photo) = &stored {
-            images::remove(&uploads.dir, &photo.name);
-        }
+        images::remove_all(&uploads.dir, &stored);
     }
     result
 }
 
-/// Count the listing's new photo for its seller (inside the listing's transaction).
-fn count_photo(
+/// Add the listing's new photos (inside the listing's transaction).
+fn add_photos(
     conn: &mut DbConnection,
+    auction_id: i64,
     seller_id: UserId,
-    photo: Option<&StoredPhoto>,
+    stored: &[StoredPhoto],
+    max: u32,
     now: NaiveDateTime,
 ) -> Result<(), ListingError> {
-    match photo {
-        Some(photo) if !images::record(conn, seller_id, photo, now)? => {
-            Err(ListingError::TooManyPhotos {
-                per_day: photo.per_day,
-            })
-        }
-        _ => Ok(()),
+    match photos::add(
+        conn,
+        Owner::Auction(auction_id),
+        seller_id,
+        stored,
+        max,
+        now,
+    )? {
+        Ok(()) => Ok(()),
+        Err(AddRefused::PerDay { per_day }) => Err(ListingError::TooManyPhotos { per_day }),
+        Err(AddRefused::PerListing { max }) => Err(ListingError::PhotoLimit { max }),
     }
 }
 
-/// Create a listing: `scheduled` when it starts in the future, `active` otherwise.
+/// [`create_listing_with`] at most one photo (the site's default gallery size is plenty).
 #[tracing::instrument(skip_all, fields(user.id = seller_id))]
 pub fn create_listing(
     conn: &mut DbConnection,
@@ -231,6 +232,22 @@ pub fn create_listing(
     seller_id: UserId,
     draft: &ListingDraft,
     photo: Option<&StoredPhoto>,
+    now: NaiveDateTime,
+) -> Result<i64, ListingError> {
+    let stored: Vec<StoredPhoto> = photo.into_iter().cloned().collect();
+    create_listing_with(conn, reference, seller_id, draft, &stored, u32::MAX, now)
+}
+
+/// Create a listing with its photos (in order, at most `max`): `scheduled` when it starts in
+/// the future, `active` otherwise.
+#[tracing::instrument(skip_all, fields(user.id = seller_id))]
+pub fn create_listing_with(
+    conn: &mut DbConnection,
+    reference: &Reference,
+    seller_id: UserId,
+    draft: &ListingDraft,
+    stored: &[StoredPhoto],
+    max: u32,
     now: NaiveDateTime,
 ) -> Result<i64, ListingError> {
     let errors = check_draft(draft, reference, now);
@@ -244,7 +261,6 @@ pub fn create_listing(
         AuctionStatus::Active
     };
     write_tx(conn, |conn| {
-        count_photo(conn, seller_id, photo, now)?;
         let id: i64 = diesel::insert_into(auctions::table)
             .values((
                 auctions::seller_id.eq(seller_id),
@@ -252,7 +268,6 @@ pub fn create_listing(
                 auctions::description.eq(draft.description.as_str()),
                 auctions::category_id.eq(draft.category_id),
                 auctions::region_id.eq(draft.region_id),
-                auctions::image_name.eq(photo.map(|p| p.name.as_str())),
                 auctions::start_price.eq(draft.start_price.get()),
                 auctions::bid_unit.eq(unit_of(draft.increment)),
                 auctions::increment_table.eq(draft.increment == Increment::Table),
@@ -269,22 +284,28 @@ pub fn create_listing(
             ))
             .returning(auctions::id)
             .get_result(conn)?;
+        add_photos(conn, id, seller_id, stored, max, now)?;
         Ok(id)
     })
 }
 
-/// Edit a listing: only its seller, only while it has no bids and is open. Returns the name
-/// of the photo `photo` replaced (its file is the caller's to remove after the commit).
+/// Edit a listing and add `stored` after its photos (at most `max` in all): only its seller,
+/// only while it has no bids and is open.
 #[tracing::instrument(skip_all, fields(auction.id = auction_id, user.id = seller_id))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one use case's inputs, all needed"
+)]
 pub fn edit_listing(
     conn: &mut DbConnection,
     reference: &Reference,
     auction_id: i64,
     seller_id: UserId,
     draft: &ListingDraft,
-    photo: Option<&StoredPhoto>,
+    stored: &[StoredPhoto],
+    max: u32,
     now: NaiveDateTime,
-) -> Result<Option<String>, ListingError> {
+) -> Result<(), ListingError> {
     let errors = check_draft(draft, reference, now);
     if !errors.is_empty() {
         return Err(ListingError::Invalid(errors));
@@ -303,8 +324,7 @@ pub fn edit_listing(
         if a.bid_count > 0 || !a.status().is_open() {
             return Err(ListingError::Locked);
         }
-        count_photo(conn, seller_id, photo, now)?;
-        let new_image = photo.map(|p| p.name.as_str());
+        add_photos(conn, auction_id, seller_id, stored, max, now)?;
         let starts_at = draft.starts_at.filter(|s| *s > now).unwrap_or(now);
         let status = if starts_at > now {
             AuctionStatus::Scheduled
@@ -317,7 +337,6 @@ pub fn edit_listing(
                 auctions::description.eq(draft.description.as_str()),
                 auctions::category_id.eq(draft.category_id),
                 auctions::region_id.eq(draft.region_id),
-                auctions::image_name.eq(new_image.or(a.image_name.as_deref())),
                 auctions::start_price.eq(draft.start_price.get()),
                 auctions::bid_unit.eq(unit_of(draft.increment)),
                 auctions::increment_table.eq(draft.increment == Increment::Table),
@@ -331,7 +350,7 @@ pub fn edit_listing(
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(a.image_name.filter(|_| new_image.is_some()))
+        Ok(())
     })
 }
 

@@ -18,6 +18,8 @@ use crate::domain::UserId;
 pub struct Uploads {
     pub dir: PathBuf,
     pub per_day: u32,
+    /// Photos one listing or product may have.
+    pub per_listing: u32,
 }
 
 impl Uploads {
@@ -25,6 +27,7 @@ impl Uploads {
         Uploads {
             dir: settings.data_dir.join("uploads"),
             per_day: settings.uploads_per_day,
+            per_listing: settings.photos_per_listing,
         }
     }
 }
@@ -56,6 +59,29 @@ pub fn store(uploads: &Uploads, image: &Image) -> anyhow::Result<StoredPhoto> {
         name,
         per_day: uploads.per_day,
     })
+}
+
+/// Write several images (one upload's photos, in order); when one cannot be written, those
+/// already written are removed again and nothing is left behind.
+pub fn store_all(uploads: &Uploads, images: &[Image]) -> anyhow::Result<Vec<StoredPhoto>> {
+    let mut stored = Vec::with_capacity(images.len());
+    for image in images {
+        match store(uploads, image) {
+            Ok(photo) => stored.push(photo),
+            Err(e) => {
+                remove_all(&uploads.dir, &stored);
+                return Err(e);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// Remove stored photos whose transaction did not commit.
+pub fn remove_all(dir: &Path, photos: &[StoredPhoto]) {
+    for photo in photos {
+        remove(dir, &photo.name);
+    }
 }
 
 /// Remove a stored image and its thumbnail (unused after a failed transaction, replaced, or

@@ -1,13 +1,18 @@
-//! `seed-demo`: demo neighbours with money in their wallets. Safe to run twice.
+//! `seed-demo`: demo neighbours with money in their wallets, and (once) a few auctions and
+//! products, each with 1 to 4 pictures drawn by [`demo_art`] and stored through the same path
+//! as an upload. Safe to run twice.
 
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, users};
 use crate::db::DbConnection;
+use crate::domain::image::Image;
 use crate::domain::market::Quantity;
 use crate::domain::{Description, DisplayName, Password, Title, Username, Won};
 use crate::services::accounts::{self, NewAccount, Role};
 use crate::services::auctions::{self as auction_service, ListingDraft};
+use crate::services::demo_art::{self, Subject};
+use crate::services::images;
 use crate::services::market::{self, NewProduct};
 use crate::services::now;
 use crate::services::reference::Reference;
@@ -58,6 +63,7 @@ pub fn seed_demo(
     let won = |n: i64| Won::new(n).unwrap_or(Won::ZERO);
     let listings = [
         (
+            (Subject::Lamp, 3),
             "alice",
             "Brass desk lamp",
             "Warm light, barely used. Pick up in 역삼동.",
@@ -69,6 +75,7 @@ pub fn seed_demo(
             false,
         ),
         (
+            (Subject::Camera, 4),
             "bob",
             "Film camera (35 mm)",
             "Works well, with a 50 mm lens and strap.",
@@ -80,6 +87,7 @@ pub fn seed_demo(
             true,
         ),
         (
+            (Subject::Bicycle, 2),
             "carol",
             "Road bike, 54 cm",
             "Serviced this spring; new tyres.",
@@ -91,6 +99,7 @@ pub fn seed_demo(
             true,
         ),
         (
+            (Subject::Books, 1),
             "dave",
             "Children's books (20)",
             "A box of picture books in good condition.",
@@ -102,9 +111,12 @@ pub fn seed_demo(
             false,
         ),
     ];
-    for (seller, title, description, category, region, start, buy_now, days, national) in listings {
+    for (art, seller, title, description, category, region, start, buy_now, days, national) in
+        listings
+    {
         let seller = id_of(conn, seller)?;
-        auction_service::create_listing(
+        let stored = images::store_all(uploads, &pictures(art)?)?;
+        auction_service::create_listing_with(
             conn,
             &reference,
             seller,
@@ -121,14 +133,19 @@ pub fn seed_demo(
                 ends_at: at + chrono::Duration::days(days),
                 is_national: national,
             },
-            None,
+            &stored,
+            uploads.per_listing,
             at,
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| {
+            images::remove_all(&uploads.dir, &stored);
+            anyhow::anyhow!("{e}")
+        })?;
         seeded.auctions += 1;
     }
     let products = [
         (
+            (Subject::Plant, 2),
             "erin",
             "Houseplant cuttings",
             "Pothos and monstera cuttings, rooted.",
@@ -138,6 +155,7 @@ pub fn seed_demo(
             29,
         ),
         (
+            (Subject::Mug, 3),
             "alice",
             "Ceramic mugs",
             "Handmade, set of one; several available.",
@@ -147,7 +165,7 @@ pub fn seed_demo(
             3,
         ),
     ];
-    for (seller, name, description, price, quantity, category, region) in products {
+    for (art, seller, name, description, price, quantity, category, region) in products {
         let seller = id_of(conn, seller)?;
         market::create_product(
             conn,
@@ -161,12 +179,22 @@ pub fn seed_demo(
                 category_id: category,
                 region_id: region,
             },
-            None,
+            &pictures(art)?,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         seeded.products += 1;
     }
     Ok(seeded)
+}
+
+/// `count` drawn pictures of `subject`, checked and thumbnailed like an upload.
+fn pictures((subject, count): (Subject, usize)) -> anyhow::Result<Vec<Image>> {
+    (0..count)
+        .map(|view| {
+            let bytes = demo_art::picture(subject, view)?;
+            Image::parse(bytes).map_err(anyhow::Error::msg)
+        })
+        .collect()
 }
 
 fn seed_users(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {

@@ -28,8 +28,10 @@ use crate::web::error::AppError;
 
 /// Largest body of a small form (every POST but a photo upload).
 pub const FORM_LIMIT: usize = 64 * 1024;
-/// Largest multipart body of a photo upload (the image and its fields).
-pub const MULTIPART_LIMIT: usize = 6 * 1024 * 1024;
+/// Largest multipart body of a photo upload (its photos and fields): several phone photos
+/// at once, each still at most 5 MB (`Image::MAX_BYTES`). Bodies are read only while holding
+/// an upload slot, so at most `NEIGHBORBID_UPLOAD_CONCURRENCY` of them are in memory at once.
+pub const MULTIPART_LIMIT: usize = 32 * 1024 * 1024;
 /// How far into a multipart body its `csrf_token` field is looked for.
 const TOKEN_SCAN_LIMIT: usize = FORM_LIMIT;
 

@@ -18,6 +18,7 @@ use crate::services::password::ChangePasswordError;
 use crate::services::payments::{TopUpError, VerifyError};
 use crate::services::payments_admin::RecheckError;
 use crate::services::payouts::{DecidePayoutError, RequestPayoutError};
+use crate::services::photos::PhotoError;
 use crate::services::refunds::RefundError;
 use crate::services::reviews::ReviewError;
 use crate::services::users::{ReactivateError, SuspendError};
@@ -200,6 +201,7 @@ use_case_errors! {
     OpenNotificationError { not_found: [NotFound], forbidden: [] }
     ReviewError { not_found: [NotFound], forbidden: [NotParty] }
     UpdateProfileError { not_found: [NotFound], forbidden: [] }
+    PhotoError { not_found: [NotFound], forbidden: [NotYours] }
 }
 
 impl From<ListingError> for AppError {
@@ -209,9 +211,9 @@ impl From<ListingError> for AppError {
             ListingError::NotFound => AppError::NotFound,
             e @ ListingError::NotYours => AppError::Forbidden(e.to_string()),
             ListingError::Invalid(reasons) => AppError::Invalid(reasons),
-            e @ (ListingError::Locked | ListingError::TooManyPhotos { .. }) => {
-                AppError::Rejected(e.to_string())
-            }
+            e @ (ListingError::Locked
+            | ListingError::TooManyPhotos { .. }
+            | ListingError::PhotoLimit { .. }) => AppError::Rejected(e.to_string()),
         }
     }
 }

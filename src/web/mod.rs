@@ -25,6 +25,7 @@ pub mod password;
 pub mod passwords;
 pub mod payments;
 pub mod payouts;
+pub mod photos;
 pub mod portone_sim;
 pub mod profiles;
 pub mod ratelimit;
@@ -165,7 +166,12 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// The routes that take a photo: multipart bodies up to [`csrf::MULTIPART_LIMIT`]. Every
 /// other POST is a small form, up to [`csrf::FORM_LIMIT`].
-pub const UPLOAD_ROUTES: [&str; 3] = ["/auctions", "/auctions/{id}/edit", "/market/new"];
+pub const UPLOAD_ROUTES: [&str; 4] = [
+    "/auctions",
+    "/auctions/{id}/edit",
+    "/market/new",
+    "/market/{id}/photos",
+];
 
 /// The largest body a POST to `path` may have.
 pub fn body_limit(path: &str) -> usize {
@@ -275,6 +281,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(market::sell::create)),
         )
         .route("/market/{id}", web::get().to(market::show::show))
+        .service(
+            web::resource("/market/{id}/photos")
+                .route(web::get().to(photos::product_photos))
+                .route(web::post().to(photos::add_product_photos)),
+        )
+        .route("/photos/{id}/move", web::post().to(photos::move_photo))
+        .route("/photos/{id}/delete", web::post().to(photos::delete_photo))
         .route("/market/{id}/buy", web::post().to(market::trade::buy))
         .route(
             "/market/{id}/price",

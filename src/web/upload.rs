@@ -14,11 +14,12 @@ use crate::web::AppError;
 /// Largest text field kept.
 pub const TEXT_FIELD_LIMIT: usize = 64 * 1024;
 
-/// A read multipart form: text fields, non-empty files, and the files that were too large.
+/// A read multipart form: text fields, non-empty files (several may share a name: an
+/// `<input type=file multiple>`), and the names under which a file was too large.
 #[derive(Debug, Default)]
 pub struct MultipartForm {
     pub fields: HashMap<String, String>,
-    pub files: HashMap<String, Vec<u8>>,
+    pub files: HashMap<String, Vec<Vec<u8>>>,
     pub too_large: HashSet<String>,
 }
 
@@ -27,13 +28,30 @@ impl MultipartForm {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
-    /// The image sent as `name`, checked and thumbnailed on the blocking pool: `None` when none
-    /// was chosen; `Some(Err(reason))` when it is too large or not a whole JPEG, PNG or WebP.
-    pub async fn image(&self, name: &str) -> Result<Option<Result<Image, String>>, AppError> {
+    /// How many files were sent as `name` (counting a too-large one as one).
+    pub fn file_count(&self, name: &str) -> usize {
+        self.files.get(name).map_or(0, Vec::len) + usize::from(self.too_large.contains(name))
+    }
+
+    /// Every image sent as `name`, in order (taken out of the form), checked and thumbnailed
+    /// on the blocking pool one after the other: `Err(reason)` as soon as one is too large or
+    /// not a whole JPEG, PNG or WebP (then none is kept); an empty list when none was chosen.
+    pub async fn take_images(
+        &mut self,
+        name: &str,
+    ) -> Result<Result<Vec<Image>, String>, AppError> {
         if self.too_large.contains(name) {
-            return Ok(Some(Err("The image can be at most 5 MB.".to_owned())));
+            return Ok(Err("The image can be at most 5 MB.".to_owned()));
         }
-        parse_image(self.files.get(name).cloned()).await
+        let mut images = Vec::new();
+        for bytes in self.files.remove(name).into_iter().flatten() {
+            match parse_image(Some(bytes)).await? {
+                Some(Ok(image)) => images.push(image),
+                Some(Err(why)) => return Ok(Err(why)),
+                None => {}
+            }
+        }
+        Ok(Ok(images))
     }
 }
 
@@ -51,16 +69,21 @@ pub async fn upload_slot(
     }
 }
 
-/// Whether a member may add another photo now (one query), checked before decoding one; the
-/// service counts it again, in the transaction that saves it.
-pub async fn may_add_photo(state: &crate::web::AppState, user_id: i64) -> Result<bool, AppError> {
+/// Whether a member may add `count` more photos now (one query), checked before decoding
+/// them; the service counts them again, in the transaction that saves them.
+pub async fn may_add_photos(
+    state: &crate::web::AppState,
+    user_id: i64,
+    count: usize,
+) -> Result<bool, AppError> {
     let per_day = i64::from(state.settings.uploads_per_day);
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
     let added = crate::web::db(state, move |conn| {
         crate::services::images::added_in_last_day(conn, user_id, crate::services::now())
             .map_err(anyhow::Error::new)
     })
     .await?;
-    Ok(added < per_day)
+    Ok(added.saturating_add(count) <= per_day)
 }
 
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
@@ -122,7 +145,7 @@ pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, App
             if over {
                 form.too_large.insert(name);
             } else if !bytes.is_empty() {
-                form.files.insert(name, bytes);
+                form.files.entry(name).or_default().push(bytes);
             }
         } else {
             form.fields

@@ -14,6 +14,7 @@ both_databases!(
     a_card_top_up_runs_through_the_checkout_window_in_a_real_browser,
     an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloading,
     a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_still_works,
+    a_gallery_thumbnail_brings_its_photo_into_view_without_a_script_of_ours,
 );
 
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
@@ -451,4 +452,74 @@ async fn a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_stil
     wait_text(&w, "main", "You are not watching any auction").await;
     w.close().await.unwrap();
     app.assert_audit_clean();
+}
+
+/// Photo galleries (issue 14 item 5): the page has no script of its own for the gallery; a
+/// thumbnail is an anchor to its slide, and the browser scrolls the strip there.
+async fn a_gallery_thumbnail_brings_its_photo_into_view_without_a_script_of_ours(db: Db) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("framer").await;
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf_token", app.csrf(&seller).await)
+        .text("title", "Three views")
+        .text("description", "A gallery")
+        .text("category_id", "1")
+        .text("region_id", "3")
+        .text("start_price", "10000")
+        .text("bid_unit", "1000")
+        .text("ends_at", crate::helpers::local_in(7200));
+    for w in [40, 50, 60] {
+        form = form.part(
+            "image",
+            reqwest::multipart::Part::bytes(crate::uploads::png_of(w, 30)).file_name("p.png"),
+        );
+    }
+    let r = app.post_multipart(&seller, "/auctions", form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = r.headers()["location"].to_str().unwrap().to_owned();
+
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, profile.path()).await;
+    b.goto(&app.url(&page)).await.unwrap();
+    let scripts = b
+        .execute("return document.scripts.length;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        scripts,
+        serde_json::json!(0),
+        "no script on a local auction's page"
+    );
+    // Where slide 3 sits, relative to the strip's left edge (0: in view).
+    let offset = "const m = document.querySelector('.gallery-main').getBoundingClientRect(); \
+                  const s = document.getElementById('photo-3').getBoundingClientRect(); \
+                  return Math.round(s.left - m.left);";
+    let before = b.execute(offset, vec![]).await.unwrap();
+    assert!(
+        before.as_f64().unwrap() > 100.0,
+        "slide 3 starts out of view: {before}"
+    );
+    b.find(Locator::Css(".gallery-thumbs a[href='#photo-3']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..50 {
+        last = b.execute(offset, vec![]).await.unwrap();
+        if last.as_f64().is_some_and(|x| x.abs() <= 2.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        last.as_f64().is_some_and(|x| x.abs() <= 2.0),
+        "slide 3 is in view after its thumbnail is clicked: {last}"
+    );
+    b.close().await.unwrap();
 }

@@ -32,6 +32,7 @@ mod notifications;
 mod once;
 mod payments;
 mod payouts;
+mod photos;
 mod portone;
 mod proxy;
 mod refunds;

@@ -20,7 +20,7 @@ both_databases!(
     a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing,
     editing_someone_elses_listing_with_a_photo_is_refused_before_the_upload_is_read,
     uploads_beyond_the_concurrency_bound_are_answered_503_without_being_read,
-    replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder,
+    deleted_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder,
     photos_past_the_daily_cap_are_refused_with_422_even_when_sent_at_once,
 );
 
@@ -243,7 +243,7 @@ async fn a_small_form_over_64_kb_is_refused_with_413_and_changes_nothing(db: Db)
                     Some(&cookie),
                     Some(&token),
                     framing,
-                    SIX_MB + 512 * 1024,
+                    neighborbid::web::csrf::MULTIPART_LIMIT + 512 * 1024,
                 )
             }
         })
@@ -366,7 +366,7 @@ async fn uploads_beyond_the_concurrency_bound_are_answered_503_without_being_rea
     app.assert_audit_clean();
 }
 
-async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder(db: Db) {
+async fn deleted_and_cancelled_listing_photos_are_deleted_from_the_uploads_folder(db: Db) {
     let app = spawn_app(db).await;
     let seller = app.sign_up("tidy").await;
     let anon = app.client();
@@ -380,7 +380,6 @@ async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_fold
     let first = stored_names(&app);
     assert_eq!(first.len(), 2, "the photo and its thumbnail: {first:?}");
 
-    // A new photo replaces the old one: the old files are gone, and no longer served.
     let edit = |image: Option<Vec<u8>>| {
         let seller = seller.clone();
         let app = &app;
@@ -401,7 +400,18 @@ async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_fold
                 .status()
         }
     };
+    // A new photo on the edit form is added to the gallery; deleting the first one removes its
+    // files, and they are no longer served.
     assert_eq!(edit(Some(png_of(20, 30))).await, StatusCode::SEE_OTHER);
+    let both = stored_names(&app);
+    assert_eq!(both.len(), 4, "{both:?}");
+    let (_, page) = app.get_html(&anon, &format!("/auctions/{id}")).await;
+    let at = page.find("data-photo=\"").unwrap() + "data-photo=\"".len();
+    let first_photo = &page[at..at + page[at..].find('"').unwrap()];
+    let r = app
+        .post(&seller, &format!("/photos/{first_photo}/delete"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let second = stored_names(&app);
     assert_eq!(second.len(), 2, "{second:?}");
     assert!(
@@ -414,7 +424,7 @@ async fn replaced_and_cancelled_listing_photos_are_deleted_from_the_uploads_fold
             StatusCode::NOT_FOUND
         );
     }
-    // An edit without a photo keeps the current one.
+    // An edit without a photo keeps the current ones.
     assert_eq!(edit(None).await, StatusCode::SEE_OTHER);
     assert_eq!(stored_names(&app), second);
 

@@ -548,7 +548,7 @@ fn create_market_product(pool: &db::DbPool, uploads: &Uploads, seller: i64) -> a
             category_id: 1,
             region_id: 3,
         },
-        None,
+        &[],
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(id)
@@ -649,6 +649,7 @@ pub fn run(o: Options) -> anyhow::Result<()> {
     let uploads = Uploads {
         dir: dir.join("uploads"),
         per_day: 1000,
+        per_listing: 10,
     };
     let first_product = create_market_product(&pool, &uploads, seller)?;
 

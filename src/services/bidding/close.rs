@@ -161,15 +161,18 @@ pub fn cancel_auction(
         diesel::update(auctions::table.find(auction_id))
             .set((
                 auctions::status.eq(AuctionStatus::Cancelled.as_str()),
-                auctions::image_name.eq(None::<String>),
                 auctions::closed_at.eq(Some(now)),
                 auctions::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok((Cancelled { released, event }, a.image_name))
+        let photos = crate::services::photos::take_all(
+            conn,
+            crate::services::photos::Owner::Auction(auction_id),
+        )?;
+        Ok((Cancelled { released, event }, photos))
     })?;
-    // The photo of a cancelled listing goes, once the cancel has committed.
-    if let Some(name) = photo {
+    // The photos of a cancelled listing go, once the cancel has committed.
+    for name in photo {
         images::remove(uploads, &name);
     }
     Ok(cancelled)

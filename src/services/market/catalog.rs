@@ -32,26 +32,28 @@ pub enum CreateProductError {
     UnknownRegion,
     #[error("You can add at most {per_day} photos in 24 hours. List it without a photo, or try again later.")]
     TooManyPhotos { per_day: u32 },
+    #[error("A listing can have at most {max} photos.")]
+    PhotoLimit { max: u32 },
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
 crate::unexpected_error!(CreateProductError);
 
-/// List a product. The image, when there is one, is stored under `uploads` first (and
-/// counted against the seller's photos per 24 hours in the same transaction) and removed again
-/// if the product cannot be created.
+/// List a product with its photos (in order). The images are stored under `uploads` first
+/// (and counted against the seller's photos per 24 hours and [`Uploads::per_listing`] in the
+/// same transaction) and removed again if the product cannot be created.
+///
+/// [`Uploads::per_listing`]: crate::services::images::Uploads::per_listing
 #[tracing::instrument(skip_all, fields(user.id = seller_id))]
 pub fn create_product(
     conn: &mut DbConnection,
     uploads: &crate::services::images::Uploads,
     seller_id: UserId,
     new: &NewProduct,
-    image: Option<&Image>,
+    images: &[Image],
 ) -> Result<ProductId, CreateProductError> {
-    let stored = match image {
-        Some(img) => Some(crate::services::images::store(uploads, img)?),
-        None => None,
-    };
+    use crate::services::photos::{self, AddRefused, Owner};
+    let stored = crate::services::images::store_all(uploads, images)?;
     let result = write_tx(conn, |conn| {
         let category: Option<i64> = categories::table
             .find(new.category_id)
@@ -65,13 +67,6 @@ pub fn create_product(
             return Err(CreateProductError::UnknownRegion);
         }
         let at = now();
-        if let Some(photo) = &stored {
-            if !crate::services::images::record(conn, seller_id, photo, at)? {
-                return Err(CreateProductError::TooManyPhotos {
-                    per_day: photo.per_day,
-                });
-            }
-        }
         let id: i64 = diesel::insert_into(products::table)
             .values((
                 products::seller_id.eq(seller_id),
@@ -83,18 +78,28 @@ pub fn create_product(
                 products::status.eq(ProductStatus::OnSale.as_str()),
                 products::category_id.eq(new.category_id),
                 products::region_id.eq(new.region_id),
-                products::image_path.eq(stored.as_ref().map(|p| p.name.as_str())),
                 products::created_at.eq(at),
                 products::updated_at.eq(at),
             ))
             .returning(products::id)
             .get_result(conn)?;
-        Ok(id)
+        match photos::add(
+            conn,
+            Owner::Product(id),
+            seller_id,
+            &stored,
+            uploads.per_listing,
+            at,
+        )? {
+            Ok(()) => Ok(id),
+            Err(AddRefused::PerDay { per_day }) => {
+                Err(CreateProductError::TooManyPhotos { per_day })
+            }
+            Err(AddRefused::PerListing { max }) => Err(CreateProductError::PhotoLimit { max }),
+        }
     });
     if result.is_err() {
-        if let Some(photo) = &stored {
-            crate::services::images::remove(&uploads.dir, &photo.name);
-        }
+        crate::services::images::remove_all(&uploads.dir, &stored);
     }
     result
 }

@@ -8,8 +8,10 @@ use crate::services::auctions::{self, ListingError};
 use crate::services::bidding::{self, Canceller};
 use crate::services::images::Uploads;
 use crate::services::now;
+use crate::services::photos::{self, Owner};
+use crate::web::photos::{gallery, photo_limit_text, GalleryPhoto, FIELD};
 use crate::web::session::flash;
-use crate::web::upload::{may_add_photo, read_multipart, upload_slot};
+use crate::web::upload::{may_add_photos, read_multipart, upload_slot};
 use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
 
 /// The listing form's fields, as typed (re-shown on 422).
@@ -21,15 +23,7 @@ pub async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRespon
         bid_unit: "1000".to_owned(),
         ..ListingFields::default()
     };
-    form_page(
-        ctx,
-        &state.reference,
-        StatusCode::OK,
-        vec![],
-        fields,
-        None,
-        false,
-    )
+    form_page(ctx, &state, StatusCode::OK, vec![], fields, None, vec![])
 }
 
 async fn save_listing(
@@ -54,21 +48,36 @@ async fn save_listing(
         }
     }
     let _slot = upload_slot(&state).await?;
-    let form = read_multipart(payload).await?;
+    let mut form = read_multipart(payload).await?;
     let fields = ListingFields::from_form(&form);
     let mut errors = Vec::new();
-    let image = if form.files.contains_key("image") && !may_add_photo(&state, user.id).await? {
+    let sent = form.file_count(FIELD);
+    let max = state.settings.photos_per_listing;
+    let existing = match edit_id {
+        Some(id) if sent > 0 => {
+            db(&state, move |conn| {
+                photos::count(conn, Owner::Auction(id)).map_err(anyhow::Error::new)
+            })
+            .await?
+        }
+        _ => 0,
+    };
+    let images = if sent == 0 {
+        vec![]
+    } else if usize::try_from(existing).unwrap_or(usize::MAX) + sent > max as usize {
+        errors.push(photo_limit_text(&ctx, max));
+        vec![]
+    } else if !may_add_photos(&state, user.id, sent).await? {
         let per_day = state.settings.uploads_per_day;
         errors.push(ListingError::TooManyPhotos { per_day }.to_string());
-        None
+        vec![]
     } else {
-        match form.image("image").await? {
-            Some(Ok(image)) => Some(image),
-            Some(Err(why)) => {
+        match form.take_images(FIELD).await? {
+            Ok(images) => images,
+            Err(why) => {
                 errors.push(why);
-                None
+                vec![]
             }
-            None => None,
         }
     };
     let draft = match fields.parse(state.settings.timezone, user.region_id) {
@@ -82,14 +91,15 @@ async fn save_listing(
         errors = auctions::check_draft(draft, &state.reference, now());
     }
     let Some(draft) = draft.filter(|_| errors.is_empty()) else {
+        let current = current_photos(&state, edit_id).await?;
         return form_page(
             ctx,
-            &state.reference,
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             fields,
             edit_id,
-            false,
+            current,
         );
     };
 
@@ -97,15 +107,7 @@ async fn save_listing(
     let reference = state.reference.clone();
     let seller = user.id;
     let result = db(&state, move |conn| {
-        auctions::save_listing(
-            conn,
-            &reference,
-            &uploads,
-            seller,
-            edit_id,
-            &draft,
-            image.as_ref(),
-        )
+        auctions::save_listing(conn, &reference, &uploads, seller, edit_id, &draft, &images)
     })
     .await;
     match result {
@@ -121,16 +123,38 @@ async fn save_listing(
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
-        Err(e) => form_page(
-            ctx,
-            &state.reference,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::from(e).into_reasons()?,
-            fields,
-            edit_id,
-            false,
-        ),
+        Err(e) => {
+            let reasons = match e {
+                ListingError::PhotoLimit { max } => vec![photo_limit_text(&ctx, max)],
+                e => AppError::from(e).into_reasons()?,
+            };
+            let current = current_photos(&state, edit_id).await?;
+            form_page(
+                ctx,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                reasons,
+                fields,
+                edit_id,
+                current,
+            )
+        }
     }
+}
+
+/// The photos an edited listing has (none for a new one).
+async fn current_photos(
+    state: &AppState,
+    edit_id: Option<i64>,
+) -> Result<Vec<GalleryPhoto>, AppError> {
+    let Some(id) = edit_id else {
+        return Ok(vec![]);
+    };
+    let list = db(state, move |conn| {
+        photos::list(conn, Owner::Auction(id)).map_err(anyhow::Error::new)
+    })
+    .await?;
+    Ok(gallery(list))
 }
 
 fn ctx_session(req: &HttpRequest) -> actix_session::Session {
@@ -173,15 +197,8 @@ pub async fn edit_form(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let fields = ListingFields::from_auction(&a, ctx.tz);
-    form_page(
-        ctx,
-        &state.reference,
-        status,
-        errors,
-        fields,
-        Some(id),
-        a.image_name.is_some(),
-    )
+    let current = current_photos(&state, Some(id)).await?;
+    form_page(ctx, &state, status, errors, fields, Some(id), current)
 }
 
 pub async fn edit(

@@ -5,7 +5,7 @@ use crate::domain::auction::parse_local;
 use crate::domain::auction::Increment;
 use crate::domain::{Description, Title, Won};
 use crate::services::auctions::{Auction, ListingDraft};
-use crate::services::reference::{Category, Reference, RegionGroup};
+use crate::services::reference::{Category, RegionGroup};
 use crate::web::auctions::bid::amount_reason;
 use crate::web::auctions::opt_id;
 use crate::web::upload::MultipartForm;
@@ -198,17 +198,20 @@ pub struct ListingFormPage {
     pub categories: Vec<Category>,
     /// `Some(id)` when editing.
     pub edit_id: Option<i64>,
-    pub has_image: bool,
+    /// The listing's photos, in order (editing), with their move and delete forms.
+    pub photos: Vec<crate::web::photos::GalleryPhoto>,
+    /// Photos a listing may have.
+    pub max_photos: u32,
 }
 
 pub(crate) fn form_page(
     ctx: Ctx,
-    reference: &Reference,
+    state: &crate::web::AppState,
     status: StatusCode,
     errors: Vec<String>,
     f: ListingFields,
     edit_id: Option<i64>,
-    has_image: bool,
+    photos: Vec<crate::web::photos::GalleryPhoto>,
 ) -> Result<HttpResponse, AppError> {
     render(
         status,
@@ -217,10 +220,11 @@ pub(crate) fn form_page(
             errors,
             region_id: f.region_id.trim().parse().unwrap_or(0),
             f,
-            groups: reference.neighbourhood_groups(),
-            categories: reference.categories.clone(),
+            groups: state.reference.neighbourhood_groups(),
+            categories: state.reference.categories.clone(),
             edit_id,
-            has_image,
+            photos,
+            max_photos: state.settings.photos_per_listing,
         },
     )
 }

@@ -45,6 +45,8 @@ pub struct ShowPage {
     pub protection_rule: String,
     /// A sold auction's trade, for its buyer or its seller.
     pub trade: Option<TradeLine>,
+    /// The listing's photos, first to last (the gallery).
+    pub photos: Vec<crate::web::photos::GalleryPhoto>,
 }
 
 pub(crate) async fn show_page(
@@ -59,7 +61,7 @@ pub(crate) async fn show_page(
     let tz = state.settings.timezone;
     let live = state.live.clone();
     let viewer = ctx.user.as_ref().map(|u| u.id);
-    let (a, auction_state, trade, watching) = db(state, move |conn| {
+    let (a, auction_state, trade, watching, photos) = db(state, move |conn| {
         let watchers = live.watchers_everywhere(conn, id);
         let Some((a, st)) = load_auction_and_state(conn, id, tz, watchers)? else {
             return Ok(None);
@@ -74,7 +76,9 @@ pub(crate) async fn show_page(
             Some(me) => crate::services::watchlist::is_watching(conn, me, id)?,
             None => false,
         };
-        Ok::<_, anyhow::Error>(Some((a, st, trade, watching)))
+        let photos =
+            crate::services::photos::list(conn, crate::services::photos::Owner::Auction(id))?;
+        Ok::<_, anyhow::Error>(Some((a, st, trade, watching, photos)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
@@ -115,6 +119,7 @@ pub(crate) async fn show_page(
             _ => None,
         },
         state: auction_state,
+        photos: crate::web::photos::gallery(photos),
         a,
         ctx,
     };

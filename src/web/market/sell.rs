@@ -26,6 +26,8 @@ pub struct NewPage {
     pub region_id: i64,
     pub categories: Vec<Category>,
     pub groups: Vec<RegionGroup>,
+    /// Photos a product may have.
+    pub max_photos: u32,
 }
 
 /// What the new-product form sent (multipart: `name`, `description`, `price`, `quantity`,
@@ -38,8 +40,8 @@ pub struct ProductForm {
     pub quantity: String,
     pub category_id: String,
     pub region_id: String,
-    pub image: Option<Vec<u8>>,
-    pub image_too_large: bool,
+    /// How many photos were sent.
+    pub photos_sent: usize,
 }
 
 impl ProductForm {
@@ -65,8 +67,7 @@ impl From<&MultipartForm> for ProductForm {
             quantity: form.text("quantity"),
             category_id: form.text("category_id"),
             region_id: form.text("region_id"),
-            image: form.files.get("image").cloned(),
-            image_too_large: form.too_large.contains("image"),
+            photos_sent: form.file_count(crate::web::photos::FIELD),
         }
     }
 }
@@ -93,6 +94,7 @@ async fn new_page(
             region_id,
             categories,
             groups,
+            max_photos: state.settings.photos_per_listing,
         },
     )
 }
@@ -113,7 +115,8 @@ pub async fn create(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let _slot = crate::web::upload::upload_slot(&state).await?;
-    let form = ProductForm::from(&read_multipart(payload).await?);
+    let mut multipart = read_multipart(payload).await?;
+    let form = ProductForm::from(&multipart);
     let mut errors = Vec::new();
     let name = Title::parse(&form.name, "product name", "Enter a name for the product.")
         .map_err(|e| errors.push(e))
@@ -133,22 +136,27 @@ pub async fn create(
     if region_id.is_none() {
         errors.push(CreateProductError::UnknownRegion.to_string());
     }
-    let image = if form.image_too_large {
-        errors.push("The image can be at most 5 MB.".to_owned());
-        None
-    } else if form.image.is_some() && !crate::web::upload::may_add_photo(&state, user.id).await? {
+    let max = state.settings.photos_per_listing;
+    let images = if form.photos_sent == 0 {
+        vec![]
+    } else if form.photos_sent > max as usize {
+        let ctx = Ctx::load(&req).await?;
+        errors.push(crate::web::photos::photo_limit_text(&ctx, max));
+        vec![]
+    } else if !crate::web::upload::may_add_photos(&state, user.id, form.photos_sent).await? {
         let per_day = state.settings.uploads_per_day;
         errors.push(CreateProductError::TooManyPhotos { per_day }.to_string());
-        None
+        vec![]
     } else {
-        match crate::web::upload::parse_image(form.image.clone()).await? {
-            Some(Err(e)) => {
+        match multipart.take_images(crate::web::photos::FIELD).await? {
+            Ok(images) => images,
+            Err(e) => {
                 errors.push(e);
-                None
+                vec![]
             }
-            other => other.and_then(Result::ok),
         }
     };
+    drop(multipart);
 
     if let (Some(name), Some(description), Some(price), Some(quantity), Some(c), Some(r)) =
         (name, description, price, quantity, category_id, region_id)
@@ -165,7 +173,7 @@ pub async fn create(
             let uploads = crate::services::images::Uploads::new(&state.settings);
             let seller = user.id;
             let result = db(&state, move |conn| {
-                market_service::create_product(conn, &uploads, seller, &new, image.as_ref())
+                market_service::create_product(conn, &uploads, seller, &new, &images)
             })
             .await;
             match result {
@@ -173,11 +181,15 @@ pub async fn create(
                     flash(&user.session, "success", "Your product is listed.");
                     return Ok(see_other(&format!("/market/{id}")));
                 }
+                Err(CreateProductError::PhotoLimit { max }) => {
+                    let ctx = Ctx::load(&req).await?;
+                    errors.push(crate::web::photos::photo_limit_text(&ctx, max));
+                }
                 Err(e) => errors.extend(AppError::from(e).into_reasons()?),
             }
         }
     }
-    if form.image.is_some() || form.image_too_large {
+    if form.photos_sent > 0 {
         errors.push(
             "Choose the image again: files are not kept when the form is refused.".to_owned(),
         );

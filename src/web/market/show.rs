@@ -28,6 +28,8 @@ pub struct ShowPage {
     pub vbank_banks: Vec<(&'static str, &'static str)>,
     pub refund_banks: &'static [(&'static str, &'static str)],
     pub vbank_hours: u64,
+    /// The product's photos, first to last (the gallery).
+    pub photos: Vec<crate::web::photos::GalleryPhoto>,
 }
 
 pub(crate) async fn show_page(
@@ -40,9 +42,16 @@ pub(crate) async fn show_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = ctx.user.as_ref().map(|u| u.id);
     let reference = state.reference.clone();
-    let detail = db(state, move |conn| {
-        market_service::product_detail(conn, &reference, product_id, viewer)
-            .map_err(anyhow::Error::new)
+    let (detail, photos) = db(state, move |conn| {
+        let Some(detail) = market_service::product_detail(conn, &reference, product_id, viewer)?
+        else {
+            return Ok(None);
+        };
+        let photos = crate::services::photos::list(
+            conn,
+            crate::services::photos::Owner::Product(product_id),
+        )?;
+        Ok::<_, anyhow::Error>(Some((detail, photos)))
     })
     .await?
     .ok_or(AppError::NotFound)?;
@@ -74,6 +83,7 @@ pub(crate) async fn show_page(
             vbank_banks: crate::services::payments::vbank_banks(),
             refund_banks: &crate::domain::bank::BANKS,
             vbank_hours: state.settings.portone.vbank_due.as_secs() / 3600,
+            photos: crate::web::photos::gallery(photos),
         },
     )
 }
