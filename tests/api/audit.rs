@@ -97,7 +97,7 @@ async fn seed_demo_creates_funded_neighbours_and_keeps_the_audit_clean(db: Db) {
     );
     let (_, list) = app.get_html(&client, "/auctions").await;
     assert!(list.contains("4 auctions"), "seeded once, not twice");
-    assert!(list.contains("Film camera"));
+    assert!(list.contains("필름 카메라"));
     let (_, market) = app.get_html(&client, "/market").await;
-    assert!(market.contains("Houseplant cuttings"));
+    assert!(market.contains("반려식물 삽수"));
 }
