@@ -190,6 +190,8 @@ pub struct Settings {
     pub upload_wait: std::time::Duration,
     /// Photos a member may add in any 24 hours (`NEIGHBORBID_UPLOADS_PER_DAY`).
     pub uploads_per_day: u32,
+    /// Chat messages a member may send in any minute (`NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE`).
+    pub chat_messages_per_minute: u32,
     /// How PortOne v1 is reached (`NEIGHBORBID_PORTONE_*`, DESIGN §8).
     pub portone: PortOneSettings,
 }
@@ -306,6 +308,7 @@ impl fmt::Debug for Settings {
             .field("soft_close_cap", &self.soft_close_cap)
             .field("upload_concurrency", &self.upload_concurrency)
             .field("uploads_per_day", &self.uploads_per_day)
+            .field("chat_messages_per_minute", &self.chat_messages_per_minute)
             .field("portone", &self.portone)
             .finish_non_exhaustive()
     }
@@ -363,6 +366,7 @@ impl Settings {
             upload_concurrency: 2,
             upload_wait: std::time::Duration::from_secs(10),
             uploads_per_day: 20,
+            chat_messages_per_minute: 20,
             portone: PortOneSettings::simulator(),
         }
     }
@@ -509,6 +513,9 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_UPLOADS_PER_DAY") {
             s.uploads_per_day = parse_num("NEIGHBORBID_UPLOADS_PER_DAY", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE") {
+            s.chat_messages_per_minute = parse_num("NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE", &v)?;
         }
         s.portone = portone_from_lookup(&get)?;
         if let Some(v) = get("NEIGHBORBID_WORKERS") {

@@ -25,6 +25,24 @@ fn keys(file: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every key of a language: `<lang>.yml` and each area's `<area>.<lang>.yml`.
+fn all_keys(lang: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let suffix = format!(".{lang}.yml");
+    let mut all = keys(&format!("{lang}.yml"));
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+        let name = entry
+            .unwrap_or_else(|e| panic!("{e}"))
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(&suffix) {
+            all.extend(keys(&name));
+        }
+    }
+    all
+}
+
 fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
         let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
@@ -39,8 +57,8 @@ fn templates(dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn korean_and_english_hold_the_same_keys() {
-    let ko = keys("ko.yml");
-    let en = keys("en.yml");
+    let ko = all_keys("ko");
+    let en = all_keys("en");
     assert!(!ko.is_empty());
     let only_ko: Vec<_> = ko.difference(&en).collect();
     let only_en: Vec<_> = en.difference(&ko).collect();
@@ -50,7 +68,7 @@ fn korean_and_english_hold_the_same_keys() {
 
 #[test]
 fn every_key_a_template_asks_for_is_translated() {
-    let ko = keys("ko.yml");
+    let ko = all_keys("ko");
     let mut files = Vec::new();
     templates(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
