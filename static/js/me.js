@@ -13,6 +13,8 @@
   var watchlist = document.getElementById("watchlist");
   if (watchlist) url += "?watchlist=1";
   var chat = document.getElementById("chat-messages");
+  // An older page of a conversation stays as it is.
+  if (chat && chat.getAttribute("data-paged") === "1") chat = null;
   var attempt = 0;
 
   function fragment(html) {

@@ -28,6 +28,7 @@ both_databases!(
     a_message_arrives_live_on_the_other_sides_open_chat_page_and_header,
     the_trade_and_its_buttons_show_at_the_top_of_the_chat_after_a_win_or_a_purchase,
     the_chat_pages_speak_korean,
+    a_long_conversation_shows_its_newest_messages_and_the_older_ones_a_link_away,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -858,4 +859,44 @@ async fn the_chat_pages_speak_korean(db: Db) {
     assert!(list.contains("채팅"));
     let (_, page) = app.get_html(&seller, "/chats").await;
     assert!(page.contains("Chats"), "English for the English browser");
+}
+
+async fn a_long_conversation_shows_its_newest_messages_and_the_older_ones_a_link_away(db: Db) {
+    let app = spawn_app_with(db, |s| s.chat_messages_per_minute = 100).await;
+    let (_seller, neighbour, _auction, product) = seller_and_neighbour(&app).await;
+    let chat = chat_with(&app, &neighbour, "market", product).await;
+    let token = app.csrf(&neighbour).await;
+    let path = format!("/chats/{chat}/messages");
+    for i in 0..55 {
+        let body = format!("message {i:02}");
+        let r = neighbour
+            .post_raw(
+                &path,
+                &[("body", body.as_str()), ("csrf_token", token.as_str())],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let (_, page) = app.get_html(&neighbour, &format!("/chats/{chat}")).await;
+    let shown = bodies(&page);
+    assert_eq!(shown.len(), 50);
+    assert_eq!(shown[0], "message 05");
+    assert_eq!(shown[49], "message 54");
+    let at = page.find("class=\"chat-older\"").expect("an older link");
+    let start = page[..at].rfind("href=\"").unwrap() + 6;
+    let older = page[start..start + page[start..].find('"').unwrap()].to_owned();
+    let (_, page) = app.get_html(&neighbour, &older).await;
+    let shown = bodies(&page);
+    assert_eq!(
+        shown,
+        (0..5)
+            .map(|i| format!("message {i:02}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(!page.contains("class=\"chat-older\""), "nothing older");
+    assert!(page.contains("class=\"chat-newest\""));
+    assert!(
+        page.contains("data-paged=\"1\""),
+        "the socket leaves an older page alone"
+    );
 }

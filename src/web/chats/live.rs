@@ -56,8 +56,8 @@ impl ChatFollow {
         }
     }
 
-    /// Push the messages after the last one the page has, and mark them read; `false` when the
-    /// socket is gone.
+    /// Push every message after the last one the page has (a batch at a time), and mark them
+    /// read; `false` when the socket is gone.
     pub async fn push_new(
         &mut self,
         state: &AppState,
@@ -65,6 +65,23 @@ impl ChatFollow {
         user_id: i64,
         limit: std::time::Duration,
     ) -> bool {
+        loop {
+            match self.push_batch(state, ws, user_id, limit).await {
+                Some(n) if n >= chat_service::MESSAGES_PER_PAGE => {}
+                Some(_) => return true,
+                None => return false,
+            }
+        }
+    }
+
+    /// One batch of [`push_new`]: how many were pushed (`None`: the socket is gone).
+    async fn push_batch(
+        &mut self,
+        state: &AppState,
+        ws: &mut actix_ws::Session,
+        user_id: i64,
+        limit: std::time::Duration,
+    ) -> Option<i64> {
         let (chat, after) = (self.chat, self.last);
         let loaded = db(state, move |conn| {
             let messages = chat_service::messages_after(conn, user_id, chat, after)?;
@@ -82,7 +99,7 @@ impl ChatFollow {
                     error = format!("{e:#}"),
                     "chat messages failed"
                 );
-                return true;
+                return Some(0);
             }
         };
         let tz = state.settings.timezone;
@@ -96,11 +113,11 @@ impl ChatFollow {
             })
             .unwrap_or_else(|_| "{}".to_owned());
             if !send(ws, frame, limit).await {
-                return false;
+                return None;
             }
             self.last = m.id;
         }
-        true
+        Some(i64::try_from(messages.len()).unwrap_or(i64::MAX))
     }
 }
 
