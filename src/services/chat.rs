@@ -112,6 +112,64 @@ fn listing_info(conn: &mut DbConnection, item: TradeItem) -> QueryResult<Option<
     }))
 }
 
+/// The listings of `chats`, in two queries (auctions, products).
+fn listing_infos(
+    conn: &mut DbConnection,
+    chats: &[ChatRow],
+) -> QueryResult<HashMap<TradeItem, ListingInfo>> {
+    let auction_ids: Vec<i64> = chats.iter().filter_map(|c| c.auction_id).collect();
+    let product_ids: Vec<i64> = chats.iter().filter_map(|c| c.product_id).collect();
+    let mut out = HashMap::new();
+    let thumb = |image: Option<String>| image.map(|name| format!("/uploads/{}", thumb_name(&name)));
+    if !auction_ids.is_empty() {
+        for (id, title, seller_id, image) in auctions::table
+            .filter(auctions::id.eq_any(auction_ids))
+            .select((
+                auctions::id,
+                auctions::title,
+                auctions::seller_id,
+                auctions::image_name,
+            ))
+            .load::<(i64, String, i64, Option<String>)>(conn)?
+        {
+            let item = TradeItem::Auction(id);
+            out.insert(
+                item,
+                ListingInfo {
+                    item,
+                    title,
+                    seller_id,
+                    thumb_url: thumb(image),
+                },
+            );
+        }
+    }
+    if !product_ids.is_empty() {
+        for (id, title, seller_id, image) in products::table
+            .filter(products::id.eq_any(product_ids))
+            .select((
+                products::id,
+                products::name,
+                products::seller_id,
+                products::image_path,
+            ))
+            .load::<(i64, String, i64, Option<String>)>(conn)?
+        {
+            let item = TradeItem::Product(id);
+            out.insert(
+                item,
+                ListingInfo {
+                    item,
+                    title,
+                    seller_id,
+                    thumb_url: thumb(image),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `blocker` blocked `blocked`.
 pub fn has_blocked(conn: &mut DbConnection, blocker: UserId, blocked: UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -595,38 +653,56 @@ pub fn page_of(
         .load::<(i64, String)>(conn)?
         .into_iter()
         .collect();
-    let mut lines = Vec::with_capacity(rows.len());
-    for c in rows {
-        let read = if me == c.seller_id {
-            c.seller_read_id
-        } else {
-            c.neighbour_read_id
-        };
-        let unread = if c.last_message_id > read {
-            chat_messages::table
-                .filter(chat_messages::chat_id.eq(c.id))
-                .filter(chat_messages::id.gt(read))
-                .filter(chat_messages::sender_id.ne(me))
-                .count()
-                .get_result(conn)?
-        } else {
-            0
-        };
-        let listing = match c.item() {
-            Some(item) => listing_info(conn, item)?,
-            None => None,
-        };
-        let other_id = c.other(me);
-        lines.push(ChatLine {
-            id: c.id,
-            listing,
-            other_id,
-            other_name: names.get(&other_id).cloned().unwrap_or_default(),
-            last_body: bodies.get(&c.last_message_id).cloned(),
-            last_message_at: c.last_message_at,
-            unread,
-        });
-    }
+    // The other side's messages after the member's read marker, per conversation (one query).
+    let unread_in: Vec<i64> = rows
+        .iter()
+        .filter(|c| {
+            c.last_message_id
+                > if me == c.seller_id {
+                    c.seller_read_id
+                } else {
+                    c.neighbour_read_id
+                }
+        })
+        .map(|c| c.id)
+        .collect();
+    let unread: HashMap<i64, i64> = if unread_in.is_empty() {
+        HashMap::new()
+    } else {
+        chat_messages::table
+            .inner_join(chats::table)
+            .filter(chat_messages::chat_id.eq_any(unread_in))
+            .filter(chat_messages::sender_id.ne(me))
+            .filter(
+                chats::seller_id
+                    .eq(me)
+                    .and(chat_messages::id.gt(chats::seller_read_id))
+                    .or(chats::neighbour_id
+                        .eq(me)
+                        .and(chat_messages::id.gt(chats::neighbour_read_id))),
+            )
+            .group_by(chat_messages::chat_id)
+            .select((chat_messages::chat_id, diesel::dsl::count_star()))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let listings = listing_infos(conn, &rows)?;
+    let lines = rows
+        .into_iter()
+        .map(|c| {
+            let other_id = c.other(me);
+            ChatLine {
+                id: c.id,
+                listing: c.item().and_then(|item| listings.get(&item).cloned()),
+                other_id,
+                other_name: names.get(&other_id).cloned().unwrap_or_default(),
+                last_body: bodies.get(&c.last_message_id).cloned(),
+                last_message_at: c.last_message_at,
+                unread: unread.get(&c.id).copied().unwrap_or(0),
+            }
+        })
+        .collect();
     Ok((lines, total))
 }
 

@@ -502,6 +502,11 @@ async fn hostile_messages_are_refused_with_the_reason_or_shown_as_plain_text(db:
     let page = r.text().await.unwrap();
     assert!(page.contains("at most 1000 characters"));
     assert!(page.contains(&long), "what was written is kept in the form");
+    // A body far past any message: refused, never a 5xx.
+    let status = say(&app, &neighbour, chat, &"x".repeat(200_000))
+        .await
+        .status();
+    assert!(status.is_client_error(), "{status}");
     assert_eq!(message_count(&app), 0, "nothing stored");
     assert_eq!(
         say(&app, &neighbour, chat, &"가".repeat(1000))
