@@ -29,6 +29,7 @@ both_databases!(
     the_trade_and_its_buttons_show_at_the_top_of_the_chat_after_a_win_or_a_purchase,
     the_chat_pages_speak_korean,
     a_long_conversation_shows_its_newest_messages_and_the_older_ones_a_link_away,
+    messages_sent_at_once_are_all_kept_and_make_one_notification,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -247,10 +248,14 @@ async fn a_seller_cannot_chat_about_their_own_listing_and_a_visitor_sees_no_chat
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(r.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/login"));
+    let location = r.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/login"), "{location}");
+    assert!(
+        location.contains(&format!("market%2F{product}"))
+            || location.contains(&format!("market/{product}")),
+        "back to the product after logging in: {location}"
+    );
+    assert!(!location.contains("chat"), "{location}");
     assert_eq!(chat_count(&app), 0);
 }
 
@@ -904,4 +909,28 @@ async fn a_long_conversation_shows_its_newest_messages_and_the_older_ones_a_link
         page.contains("data-paged=\"1\""),
         "the socket leaves an older page alone"
     );
+}
+
+async fn messages_sent_at_once_are_all_kept_and_make_one_notification(db: Db) {
+    let app = spawn_app(db).await;
+    let (_seller, neighbour, _auction, product) = seller_and_neighbour(&app).await;
+    let chat = chat_with(&app, &neighbour, "market", product).await;
+    let token = app.csrf(&neighbour).await;
+    let path = format!("/chats/{chat}/messages");
+    let forms: Vec<[(&str, String); 2]> = (0..8)
+        .map(|i| {
+            [
+                ("body", format!("at once {i}")),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let sends = forms
+        .iter()
+        .map(|f| neighbour.client.post(neighbour.url(&path)).form(f).send());
+    for r in futures_util::future::join_all(sends).await {
+        assert_eq!(r.unwrap().status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(stored(&app, chat).len(), 8);
+    assert_eq!(chat_notes(&app, "seller"), vec![false], "one notification");
 }

@@ -14,6 +14,17 @@ use crate::services::market::TradeItem;
 use crate::web::chats::chat_page;
 use crate::web::{db, see_other, AppError, AppState, Ctx};
 
+/// The logged-in member's id, or to the login page and then back to `page` (the page the
+/// form was on: a POST address is no place to come back to).
+fn signed_in(ctx: &Ctx, page: &str) -> Result<i64, AppError> {
+    ctx.user
+        .as_ref()
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::LoginRequired {
+            next: page.to_owned(),
+        })
+}
+
 /// Open (or find) the conversation with the listing's seller and go to it; a refusal shows
 /// the listing's page again with the reason (422).
 async fn open(
@@ -22,7 +33,7 @@ async fn open(
     state: web::Data<AppState>,
     item: TradeItem,
 ) -> Result<HttpResponse, AppError> {
-    let me = ctx.require_user()?.id;
+    let me = signed_in(&ctx, &item.path())?;
     match db(&state, move |conn| chat_service::open(conn, me, item)).await {
         Ok(id) => Ok(see_other(&format!("/chats/{id}"))),
         Err(e @ (OpenChatError::NotFound | OpenChatError::Unexpected(_))) => Err(AppError::from(e)),
@@ -87,8 +98,8 @@ pub async fn send(
     path: web::Path<i64>,
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, AppError> {
-    let me = ctx.require_user()?.id;
     let id = path.into_inner();
+    let me = signed_in(&ctx, &format!("/chats/{id}"))?;
     let text = form.into_inner().body;
     let refused = |ctx: Ctx, status, reason: String, text: String| {
         let state = state.clone();
@@ -143,7 +154,7 @@ async fn set_block(
     next: &str,
     block: bool,
 ) -> Result<HttpResponse, AppError> {
-    let me = ctx.require_user()?.id;
+    let me = signed_in(&ctx, &format!("/users/{other}"))?;
     match db(&state, move |conn| {
         chat_service::set_block(conn, me, other, block)
     })
