@@ -677,7 +677,7 @@ async fn a_blocked_member_can_neither_open_a_chat_nor_write_and_the_blocker_can_
 
 async fn a_message_arrives_live_on_the_other_sides_open_chat_page_and_header(db: Db) {
     let app = spawn_app(db).await;
-    let (seller, neighbour, _auction, product) = seller_and_neighbour(&app).await;
+    let (seller, neighbour, auction, product) = seller_and_neighbour(&app).await;
     let chat = chat_with(&app, &neighbour, "market", product).await;
     say(&app, &neighbour, chat, "first").await;
     let first = stored(&app, chat).len();
@@ -739,13 +739,20 @@ async fn a_message_arrives_live_on_the_other_sides_open_chat_page_and_header(db:
     let html = expect_frame(&mut mine, "chat", "by script").await;
     assert!(html.contains("chat-message mine"), "{html}");
 
-    // With the page closed, the header's chat badge goes up live.
-    drop(page);
+    // A message in another conversation (not on the open page): the header's chat badge
+    // goes up live, and down once it is read.
+    let other = chat_with(&app, &neighbour, "auctions", auction).await;
     let mut header = seller.me_ws().await;
     expect_frame(&mut header, "me", "unread-count").await;
-    say(&app, &neighbour, chat, "are you there?").await;
+    say(&app, &neighbour, other, "are you there?").await;
     expect_frame(&mut header, "chats", "class=\"unread-badge\">1<").await;
-    app.get_html(&seller, &format!("/chats/{chat}")).await;
+    assert!(
+        next_frame(&mut page, Duration::from_millis(300))
+            .await
+            .is_none_or(|f| f["type"] != "chat"),
+        "the open page shows only its own conversation"
+    );
+    app.get_html(&seller, &format!("/chats/{other}")).await;
     expect_frame(&mut header, "chats", "hidden>0<").await;
 }
 
