@@ -348,10 +348,7 @@ pub fn view(
         let reader = reader_of(conn, &chat, me, is_admin)?;
         Ok::<_, ViewChatError>((chat, reader))
     })?;
-    if reader == Reader::Side && before.is_none() {
-        mark_read(conn, &chat, me)?;
-    }
-    read_tx(conn, |conn| {
+    let view = read_tx(conn, |conn| {
         let chat = find_chat(conn, id)?.ok_or(ViewChatError::NotFound)?;
         let mut query = chat_messages::table
             .filter(chat_messages::chat_id.eq(id))
@@ -378,7 +375,7 @@ pub fn view(
         } else {
             (false, false)
         };
-        Ok(ChatView {
+        Ok::<_, ViewChatError>(ChatView {
             seller_name: names.get(&chat.seller_id).cloned().unwrap_or_default(),
             neighbour_name: names.get(&chat.neighbour_id).cloned().unwrap_or_default(),
             chat,
@@ -390,11 +387,24 @@ pub fn view(
             i_blocked,
             they_blocked,
         })
-    })
+    })?;
+    // The newest page, read by a side: read up to its last message (one that came after is
+    // pushed to the open page by the member socket, which marks it then).
+    if reader == Reader::Side && before.is_none() {
+        let upto = view.messages.last().map_or(0, |m| m.id);
+        mark_read(conn, &chat, me, upto)?;
+    }
+    Ok(view)
 }
 
-/// Mark `chat` read up to its last message for `me`, and its chat notification read.
-fn mark_read(conn: &mut DbConnection, chat: &ChatRow, me: UserId) -> Result<(), ViewChatError> {
+/// Mark `chat` read for `me` up to message `upto` (never backwards), and its chat notification
+/// read.
+fn mark_read(
+    conn: &mut DbConnection,
+    chat: &ChatRow,
+    me: UserId,
+    upto: i64,
+) -> Result<(), ViewChatError> {
     let mine = if me == chat.seller_id {
         chat.seller_read_id
     } else {
@@ -402,18 +412,27 @@ fn mark_read(conn: &mut DbConnection, chat: &ChatRow, me: UserId) -> Result<(), 
     };
     let unread_note: bool =
         diesel::select(diesel::dsl::exists(unread_chat_notes(chat.id, me))).get_result(conn)?;
-    if mine >= chat.last_message_id && !unread_note {
+    if mine >= upto && !unread_note {
         return Ok(());
     }
     write_tx(conn, |conn| {
+        // Never backwards: a marker already past `upto` stays.
         if me == chat.seller_id {
-            diesel::update(chats::table.find(chat.id))
-                .set(chats::seller_read_id.eq(chats::last_message_id))
-                .execute(conn)?;
+            diesel::update(
+                chats::table
+                    .find(chat.id)
+                    .filter(chats::seller_read_id.lt(upto)),
+            )
+            .set(chats::seller_read_id.eq(upto))
+            .execute(conn)?;
         } else {
-            diesel::update(chats::table.find(chat.id))
-                .set(chats::neighbour_read_id.eq(chats::last_message_id))
-                .execute(conn)?;
+            diesel::update(
+                chats::table
+                    .find(chat.id)
+                    .filter(chats::neighbour_read_id.lt(upto)),
+            )
+            .set(chats::neighbour_read_id.eq(upto))
+            .execute(conn)?;
         }
         diesel::update(unread_chat_notes(chat.id, me))
             .set(notifications::read_at.eq(Some(now())))
@@ -478,11 +497,11 @@ pub fn messages_after(
         .load(conn)
 }
 
-/// Mark `chat` read for `me` (a side) up to its last message: its messages were shown on the
+/// Mark `chat` read for `me` (a side) up to message `upto`: the messages were shown on the
 /// member's open page.
-pub fn mark_seen(conn: &mut DbConnection, me: UserId, chat: i64) -> anyhow::Result<()> {
+pub fn mark_seen(conn: &mut DbConnection, me: UserId, chat: i64, upto: i64) -> anyhow::Result<()> {
     if let Some(row) = find_chat(conn, chat)?.filter(|c| c.is_side(me)) {
-        mark_read(conn, &row, me)?;
+        mark_read(conn, &row, me, upto)?;
     }
     Ok(())
 }

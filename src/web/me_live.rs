@@ -256,13 +256,16 @@ async fn run(
 
     // The newest notification this socket has shown (or found unread when it opened).
     let mut shown = 0_i64;
-    // The unread-chats badge as the page has it: pushed again only when it changes.
+    // The unread-chats badge as last pushed: pushed again only when it changes.
     let mut chats_shown = String::new();
     let ok = match figures(&state, user_id).await {
         Some(f) => {
             shown = f.newest.map_or(0, |(id, _)| id);
+            // The chats badge first (the page may show one from before it marked a
+            // conversation read), then the header as every socket starts.
+            let sent = send(&mut ws, frame("chats", &f.chats), idle_limit).await;
             chats_shown = f.chats;
-            send(&mut ws, frame("me", &f.bar), idle_limit).await
+            sent && send(&mut ws, frame("me", &f.bar), idle_limit).await
         }
         None => false,
     };

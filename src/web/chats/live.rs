@@ -85,8 +85,8 @@ impl ChatFollow {
         let (chat, after) = (self.chat, self.last);
         let loaded = db(state, move |conn| {
             let messages = chat_service::messages_after(conn, user_id, chat, after)?;
-            if !messages.is_empty() {
-                chat_service::mark_seen(conn, user_id, chat)?;
+            if let Some(last) = messages.last() {
+                chat_service::mark_seen(conn, user_id, chat, last.id)?;
             }
             Ok::<_, anyhow::Error>(messages)
         })
