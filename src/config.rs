@@ -192,6 +192,8 @@ pub struct Settings {
     pub uploads_per_day: u32,
     /// Photos one listing or product may have (`NEIGHBORBID_PHOTOS_PER_LISTING`).
     pub photos_per_listing: u32,
+    /// Chat messages a member may send in any minute (`NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE`).
+    pub chat_messages_per_minute: u32,
     /// How PortOne v1 is reached (`NEIGHBORBID_PORTONE_*`, DESIGN §8).
     pub portone: PortOneSettings,
 }
@@ -309,6 +311,7 @@ impl fmt::Debug for Settings {
             .field("upload_concurrency", &self.upload_concurrency)
             .field("uploads_per_day", &self.uploads_per_day)
             .field("photos_per_listing", &self.photos_per_listing)
+            .field("chat_messages_per_minute", &self.chat_messages_per_minute)
             .field("portone", &self.portone)
             .finish_non_exhaustive()
     }
@@ -367,6 +370,7 @@ impl Settings {
             upload_wait: std::time::Duration::from_secs(10),
             uploads_per_day: 20,
             photos_per_listing: 10,
+            chat_messages_per_minute: 20,
             portone: PortOneSettings::simulator(),
         }
     }
@@ -516,6 +520,9 @@ impl Settings {
         }
         if let Some(v) = get("NEIGHBORBID_PHOTOS_PER_LISTING") {
             s.photos_per_listing = parse_num("NEIGHBORBID_PHOTOS_PER_LISTING", &v)?;
+        }
+        if let Some(v) = get("NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE") {
+            s.chat_messages_per_minute = parse_num("NEIGHBORBID_CHAT_MESSAGES_PER_MINUTE", &v)?;
         }
         s.portone = portone_from_lookup(&get)?;
         if let Some(v) = get("NEIGHBORBID_WORKERS") {

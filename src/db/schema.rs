@@ -277,6 +277,7 @@ diesel::table! {
         amount -> Nullable<BigInt>,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        chat_id -> Nullable<BigInt>,
     }
 }
 
@@ -318,6 +319,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A 1:1 conversation about one listing (an auction or a product) between its seller and
+    /// one neighbour.
+    chats (id) {
+        id -> BigInt,
+        product_id -> Nullable<BigInt>,
+        auction_id -> Nullable<BigInt>,
+        seller_id -> BigInt,
+        neighbour_id -> BigInt,
+        created_at -> Timestamp,
+        last_message_at -> Timestamp,
+        last_message_id -> BigInt,
+        seller_read_id -> BigInt,
+        neighbour_read_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    chat_messages (id) {
+        id -> BigInt,
+        chat_id -> BigInt,
+        sender_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_blocks (blocker_id, blocked_id) {
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(chat_messages -> chats (chat_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     categories,
@@ -340,4 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     reviews,
     listing_photos,
+    chats,
+    chat_messages,
+    user_blocks,
 );

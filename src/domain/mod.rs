@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auction;
 pub mod bank;
+pub mod chat;
 pub mod image;
 pub mod lang;
 pub mod ledger;

@@ -48,10 +48,13 @@ pub enum NotificationKind {
     PayoutRejected,
     /// The other side of a completed trade reviewed you.
     ReviewReceived,
+    /// A neighbour (or the seller) wrote to you in a chat about a listing; one per conversation
+    /// while it is unread.
+    ChatMessage,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 22] = [
+    pub const ALL: [NotificationKind; 23] = [
         Self::Outbid,
         Self::Won,
         Self::Sold,
@@ -74,6 +77,7 @@ impl NotificationKind {
         Self::PayoutDone,
         Self::PayoutRejected,
         Self::ReviewReceived,
+        Self::ChatMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +104,7 @@ impl NotificationKind {
             Self::PayoutDone => "payout_done",
             Self::PayoutRejected => "payout_rejected",
             Self::ReviewReceived => "review_received",
+            Self::ChatMessage => "chat_message",
         }
     }
 

@@ -166,6 +166,8 @@ pub struct CurrentUser {
     pub unread: i64,
     /// The language they chose with the header's toggle (`users.locale`), if any.
     pub locale: Option<Lang>,
+    /// Conversations with a message they have not seen (the header's chat badge).
+    pub unread_chats: i64,
 }
 
 #[derive(Queryable)]
@@ -179,6 +181,7 @@ struct UserWalletRow {
     locked: i64,
     unread: Option<i64>,
     locale: Option<String>,
+    unread_chats: Option<i64>,
 }
 
 /// The user a session cookie claims, with their wallet — `None` when that session has ended
@@ -211,6 +214,21 @@ pub fn current_user(
                 .count()
                 .single_value(),
             users::locale,
+            // The header's unread chats, in the same query (`chats_*_idx`).
+            {
+                use crate::db::schema::chats as c;
+                c::table
+                    .filter(
+                        c::seller_id
+                            .eq(key.user_id)
+                            .and(c::last_message_id.gt(c::seller_read_id))
+                            .or(c::neighbour_id
+                                .eq(key.user_id)
+                                .and(c::last_message_id.gt(c::neighbour_read_id))),
+                    )
+                    .count()
+                    .single_value()
+            },
         ))
         .first(conn)
         .optional()?;
@@ -224,6 +242,7 @@ pub fn current_user(
         locked: Won::from_stored(r.locked),
         unread: r.unread.unwrap_or(0),
         locale: r.locale.as_deref().and_then(Lang::parse),
+        unread_chats: r.unread_chats.unwrap_or(0),
     }))
 }
 

@@ -6,6 +6,7 @@ pub mod auctions;
 pub mod audit;
 pub mod bidding;
 pub mod demo_art;
+pub mod chat;
 pub mod events;
 pub mod images;
 pub mod market;

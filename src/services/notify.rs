@@ -40,6 +40,8 @@ pub struct Notice {
     /// The auction's title or the product's name, as it was.
     pub title: Option<String>,
     pub amount: Option<Won>,
+    /// The conversation of a new chat message.
+    pub chat_id: Option<i64>,
 }
 
 impl Notice {
@@ -53,6 +55,16 @@ impl Notice {
             payout_id: None,
             title: None,
             amount: None,
+            chat_id: None,
+        }
+    }
+
+    /// A new message in conversation `chat_id` about the listing titled `title`.
+    pub fn chat(chat_id: i64, title: &str) -> Notice {
+        Notice {
+            chat_id: Some(chat_id),
+            title: Some(title.to_owned()),
+            ..Notice::of(NotificationKind::ChatMessage)
         }
     }
 
@@ -136,6 +148,7 @@ pub fn notify(conn: &mut DbConnection, user_id: UserId, notice: &Notice) -> Quer
             notifications::title.eq(notice.title.as_deref()),
             notifications::amount.eq(notice.amount.map(Won::get)),
             notifications::created_at.eq(now()),
+            notifications::chat_id.eq(notice.chat_id),
         ))
         .execute(conn)?;
     crate::db::signal_user(conn, user_id)
@@ -205,6 +218,7 @@ pub struct Notification {
     pub amount: Option<i64>,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
+    pub chat_id: Option<i64>,
 }
 
 impl Notification {

@@ -3,5 +3,6 @@
 
 pub mod auction;
 pub mod i18n;
+pub mod chat;
 pub mod notification;
 pub mod watchlist;

@@ -67,12 +67,15 @@ pub fn sentence(n: &Notification) -> String {
         K::ReviewReceived => format!(
             "The other side of the trade of “{title}” reviewed you: see it on your profile."
         ),
+        K::ChatMessage => format!("You have a new chat message about “{title}”."),
     }
 }
 
 /// The page a notification is about.
 pub fn link(n: &Notification) -> String {
-    if let Some(id) = n.auction_id {
+    if let Some(id) = n.chat_id {
+        format!("/chats/{id}")
+    } else if let Some(id) = n.auction_id {
         format!("/auctions/{id}")
     } else if let Some(id) = n.product_id {
         format!("/market/{id}")

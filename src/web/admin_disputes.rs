@@ -39,6 +39,8 @@ pub struct DisputeRow {
     pub payment_method: String,
     pub disputed_at: String,
     pub reasons: Vec<DisputeLine>,
+    /// The two sides' chat about the listing, when they had one (the admin may read it).
+    pub chat_id: Option<i64>,
 }
 
 pub async fn list(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -53,12 +55,19 @@ async fn disputes_page(
 ) -> Result<HttpResponse, AppError> {
     ctx.require_admin()?;
     let rows = db(state, move |conn| {
-        market_service::open_disputes(conn).map_err(anyhow::Error::new)
+        let rows = market_service::open_disputes(conn)?;
+        rows.into_iter()
+            .map(|t| {
+                let chat = crate::services::chat::chat_of_trade(conn, &t.trade)?;
+                Ok((t, chat))
+            })
+            .collect::<Result<Vec<_>, diesel::result::Error>>()
+            .map_err(anyhow::Error::new)
     })
     .await?;
     let lines = rows
         .into_iter()
-        .map(|t| {
+        .map(|(t, chat_id)| {
             let item = TradeItem::of(&t.trade);
             DisputeRow {
                 id: t.trade.id,
@@ -93,6 +102,7 @@ async fn disputes_page(
                         at: ctx.moment(&d.at),
                     })
                     .collect(),
+                chat_id,
                 item_name: t.product_name,
                 buyer_name: t.buyer_name,
                 seller_name: t.seller_name,

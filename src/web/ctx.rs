@@ -70,6 +70,11 @@ impl Ctx {
         Tr::new(self.lang, self.tz)
     }
 
+    /// The logged-in member's conversations with unseen messages (the header's chat badge).
+    pub fn unread_chats(&self) -> i64 {
+        self.user.as_ref().map_or(0, |u| u.unread_chats)
+    }
+
     /// The text of a translation key in the page's language (`{{ ctx.t("nav.auctions") }}`).
     /// A missing key shows as `ko.nav.auctions`, never as an error.
     pub fn t(&self, key: &str) -> String {

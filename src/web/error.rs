@@ -9,6 +9,7 @@ use crate::db;
 use crate::services::accounts::{SignUpError, UpdateProfileError};
 use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
+use crate::services::chat::{BlockError, OpenChatError, SendMessageError, ViewChatError};
 use crate::services::market::{
     BuyError, CancelTradeError, ChangePriceError, ConfirmError, CreateProductError, DecideError,
     DisputeError, ResolveError,
@@ -202,6 +203,10 @@ use_case_errors! {
     ReviewError { not_found: [NotFound], forbidden: [NotParty] }
     UpdateProfileError { not_found: [NotFound], forbidden: [] }
     PhotoError { not_found: [NotFound], forbidden: [NotYours] }
+    OpenChatError { not_found: [NotFound], forbidden: [] }
+    ViewChatError { not_found: [NotFound], forbidden: [NotAllowed] }
+    SendMessageError { not_found: [NotFound], forbidden: [NotAllowed] }
+    BlockError { not_found: [NotFound], forbidden: [] }
 }
 
 impl From<ListingError> for AppError {

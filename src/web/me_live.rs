@@ -13,6 +13,10 @@
 //! PostgreSQL), as `{"type":"watch","auction":id,"html":…}`, rendered by the page's own row
 //! partial. Auctions starred or unstarred meanwhile are followed from the next page load.
 //!
+//! Opened from a chat page (`/me/live?chat={id}&after={last}`), it also pushes that
+//! conversation's new messages (see [`crate::web::chats::live`]); on every page it keeps the
+//! header's unread-chats badge live (`{"type":"chats","html":…}`).
+//!
 //! Only for logged-in members (403 otherwise), only from pages of this site (`Origin`), within
 //! the same per-member and per-address socket limits as the live panel; the session is checked
 //! like the live panel's (periodically and when this process ends one of the member's sessions).
@@ -35,6 +39,7 @@ use crate::services::{notify, now};
 use crate::views::i18n::Tr;
 use crate::views::notification::{sentence, HeaderBar, MeBar, MeToast};
 use crate::views::watchlist::{WatchRow, WatchRowFragment};
+use crate::web::chats::live::{badge_html, ChatFollow};
 use crate::web::extract::live_session;
 use crate::web::sockets::{going_away, same_origin, send, session_ended, session_stands};
 use crate::web::{db, session, AppError, AppState};
@@ -78,10 +83,11 @@ pub async fn me_live(
         crate::web::lang::for_socket(&req, &state, Some(&key)).await,
         state.settings.timezone,
     );
+    let chat = ChatFollow::from_query(req.query_string());
     // Subscribed before the first read, so nothing committed in between is missed.
     let rx = state.live.subscribe_member(key.user_id);
     actix_web::rt::spawn(async move {
-        run(state, key, tr, ws, stream, rx, watchlist).await;
+        run(state, key, tr, ws, stream, rx, watchlist, chat).await;
         drop(slot);
     });
     Ok(response)
@@ -90,6 +96,8 @@ pub async fn me_live(
 /// What the header shows now, and the newest unread notification.
 struct Figures {
     bar: String,
+    /// The header's unread-chats badge.
+    chats: String,
     newest: Option<(i64, String)>,
 }
 
@@ -97,11 +105,13 @@ async fn figures(state: &AppState, user_id: i64, tr: Tr) -> Option<Figures> {
     let loaded = db(state, move |conn| {
         let figures = notify::header_figures(conn, user_id)?;
         let newest = notify::newest_unread(conn, user_id)?;
-        Ok::<_, anyhow::Error>(figures.map(|f| (f, newest)))
+        let chats = crate::services::chat::unread_chats(conn, user_id)?;
+        Ok::<_, anyhow::Error>(figures.map(|f| (f, newest, chats)))
     })
     .await;
     match loaded {
-        Ok(Some(((unread, balance), newest))) => Some(Figures {
+        Ok(Some(((unread, balance), newest, chats))) => Some(Figures {
+            chats: badge_html(chats),
             bar: MeBar {
                 bar: HeaderBar { unread, balance },
                 ctx: tr,
@@ -236,6 +246,7 @@ async fn run(
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<()>,
     watchlist: Option<String>,
+    chat: Option<ChatFollow>,
 ) {
     let mut stream = stream
         .max_frame_size(MAX_FRAME)
@@ -256,12 +267,27 @@ async fn run(
 
     // The newest notification this socket has shown (or found unread when it opened).
     let mut shown = 0_i64;
+    // The unread-chats badge as last pushed: pushed again only when it changes.
+    let mut chats_shown = String::new();
     let ok = match figures(&state, user_id, tr).await {
         Some(f) => {
             shown = f.newest.map_or(0, |(id, _)| id);
-            send(&mut ws, frame("me", &f.bar), idle_limit).await
+            // The chats badge first (the page may show one from before it marked a
+            // conversation read), then the header as every socket starts.
+            let sent = send(&mut ws, frame("chats", &f.chats), idle_limit).await;
+            chats_shown = f.chats;
+            sent && send(&mut ws, frame("me", &f.bar), idle_limit).await
         }
         None => false,
+    };
+    // An open chat page: what came after the page was rendered, then each new message.
+    let mut chat = match chat {
+        Some(c) if ok => c.checked(&state, user_id).await,
+        _ => None,
+    };
+    let ok = match chat.as_mut() {
+        Some(c) => c.push_new(&state, &mut ws, user_id, idle_limit).await,
+        None => ok,
     };
     // The watchlist: followed first, then read, so a change committed in between is pushed.
     let mut quiet: Option<(QuietWatch, String)> = None;
@@ -301,8 +327,19 @@ async fn run(
                     }
                     // A burst of changes is one read.
                     while let Ok(()) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
+                    // The open chat first: its messages shown count as read before the header
+                    // is drawn again.
+                    if let Some(c) = chat.as_mut() {
+                        if !c.push_new(&state, &mut ws, user_id, idle_limit).await {
+                            break;
+                        }
+                    }
                     let Some(f) = figures(&state, user_id, tr).await else { continue };
                     let mut sent = send(&mut ws, frame("me", &f.bar), idle_limit).await;
+                    if sent && f.chats != chats_shown {
+                        sent = send(&mut ws, frame("chats", &f.chats), idle_limit).await;
+                        chats_shown = f.chats;
+                    }
                     if let Some((id, text)) = f.newest.filter(|(id, _)| *id > shown) {
                         shown = id;
                         let toast = MeToast { id, sentence: text }.render().unwrap_or_default();

@@ -8,6 +8,7 @@ pub mod admin_disputes;
 pub mod admin_payments;
 pub mod admin_users;
 pub mod auctions;
+pub mod chats;
 pub mod client_ip;
 pub mod csrf;
 pub mod ctx;
@@ -241,6 +242,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/auctions/{id}/cancel",
             web::post().to(admin::cancel_auction),
         )
+        .route("/chats", web::get().to(chats::list))
+        .route("/chats/{id}", web::get().to(chats::show))
+        .route("/chats/{id}/messages", web::post().to(chats::actions::send))
+        .route(
+            "/auctions/{id}/chat",
+            web::post().to(chats::actions::open_auction),
+        )
+        .route(
+            "/market/{id}/chat",
+            web::post().to(chats::actions::open_product),
+        )
+        .route("/users/{id}/block", web::post().to(chats::actions::block))
+        .route(
+            "/users/{id}/unblock",
+            web::post().to(chats::actions::unblock),
+        )
+        .route("/static/js/chat.js", web::get().to(pages::chat_script))
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
         .route("/static/js/live.js", web::get().to(pages::live_script))

@@ -56,6 +56,13 @@ pub async fn me_script() -> HttpResponse {
         .body(include_str!("../../static/js/me.js"))
 }
 
+pub async fn chat_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/js/chat.js"))
+}
+
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -55,6 +55,10 @@ pub struct ProfilePage {
     pub reviews_total: i64,
     pub reviews: Vec<ReviewShown>,
     pub pager: Pager,
+    /// The viewer is logged in and not this member: they may block or unblock them.
+    pub can_block: bool,
+    /// The viewer blocked this member.
+    pub blocked: bool,
 }
 
 fn one_decimal(x: f64) -> String {
@@ -69,9 +73,17 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let page = page_number(&query.page);
-    let profile = db(&state, move |conn| reviews_service::profile(conn, id, page))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let viewer = ctx.user.as_ref().map(|u| u.id).filter(|v| *v != id);
+    let (profile, blocked) = db(&state, move |conn| {
+        let profile = reviews_service::profile(conn, id, page)?;
+        let blocked = match viewer {
+            Some(v) => crate::services::chat::has_blocked(conn, v, id)?,
+            None => false,
+        };
+        Ok::<_, anyhow::Error>((profile, blocked))
+    })
+    .await?;
+    let profile = profile.ok_or(AppError::NotFound)?;
     let reviews = profile
         .reviews
         .iter()
@@ -122,6 +134,8 @@ pub async fn show(
         reviews_total: profile.reviews_total,
         reviews,
         pager,
+        can_block: viewer.is_some(),
+        blocked,
         ctx,
     };
     render(StatusCode::OK, &page)

@@ -15,6 +15,7 @@ both_databases!(
     an_outbid_neighbour_sees_the_badge_and_the_notification_without_reloading,
     a_watchlist_open_in_a_browser_follows_the_bids_and_its_pushed_star_still_works,
     a_gallery_thumbnail_brings_its_photo_into_view_without_a_script_of_ours,
+    a_neighbour_and_a_seller_chat_in_two_phone_sized_browsers_and_see_messages_arrive_live,
 );
 
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
@@ -73,6 +74,11 @@ pub(crate) async fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_sized(driver, profile, (1200, 900)).await
+}
+
+/// A browser whose window is `(width, height)` CSS pixels (390 × 844: a phone).
+async fn browser_sized(driver: &Driver, profile: &std::path::Path, size: (u32, u32)) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_owned(),
@@ -81,11 +87,26 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", "--window-size=1200,900",
+                "--no-first-run", "--disable-quic", format!("--window-size={},{}", size.0, size.1),
                 format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );
+    // Headless Chromium keeps a window at least 500 pixels wide: a phone's viewport is
+    // emulated (the page's width, height and pixel ratio; nothing else changes).
+    if size.0 < 500 {
+        if let Some(options) = caps
+            .get_mut("goog:chromeOptions")
+            .and_then(|o| o.as_object_mut())
+        {
+            options.insert(
+                "mobileEmulation".to_owned(),
+                serde_json::json!({
+                    "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 3.0 }
+                }),
+            );
+        }
+    }
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
@@ -521,5 +542,145 @@ async fn a_gallery_thumbnail_brings_its_photo_into_view_without_a_script_of_ours
         last.as_f64().is_some_and(|x| x.abs() <= 2.0),
         "slide 3 is in view after its thumbnail is clicked: {last}"
     );
+    b.close().await.unwrap();
+}
+
+/// Chat (issue 14 item 3) in two phone-sized Chromium windows (390 × 844): the neighbour opens
+/// the chat from the product page, the seller opens it from `/chats`, and each sees the other's
+/// message appear without reloading (the form is sent by `static/js/chat.js`, the message comes
+/// back on the member socket, `static/js/me.js`).
+async fn a_neighbour_and_a_seller_chat_in_two_phone_sized_browsers_and_see_messages_arrive_live(
+    db: Db,
+) {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("c_seller").await;
+    app.sign_up("c_minji").await;
+    let product = crate::market::list_product(&app, &seller, "Rice cooker", "30000", "1").await;
+
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let a = browser_sized(&driver, &profiles.path().join("a"), (390, 844)).await;
+    let b = browser_sized(&driver, &profiles.path().join("b"), (390, 844)).await;
+    log_in(&app, &a, "c_minji").await;
+    log_in(&app, &b, "c_seller").await;
+    let width = a
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 390,
+        "a phone-sized window: {width}"
+    );
+
+    // The neighbour presses "Chat" on the product page.
+    a.goto(&app.url(&format!("/market/{product}")))
+        .await
+        .unwrap();
+    a.find(Locator::Css("form.chat-open-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    a.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#chat-form"))
+        .await
+        .unwrap();
+    let chat_url = a.current_url().await.unwrap().to_string();
+    assert!(chat_url.contains("/chats/"), "{chat_url}");
+
+    // The seller finds it in their chats.
+    b.goto(&app.url("/chats")).await.unwrap();
+    b.find(Locator::Css(".chat-line a.chat-title"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#chat-form"))
+        .await
+        .unwrap();
+    assert_eq!(b.current_url().await.unwrap().to_string(), chat_url);
+    for c in [&a, &b] {
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#me-toasts[data-live=on]"))
+            .await
+            .unwrap();
+        c.execute("window.__still_here = true; return true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    async fn write(c: &Client, text: &str) {
+        c.find(Locator::Css("#chat-body"))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+        c.find(Locator::Css("#chat-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    write(&a, "Hello, is the rice cooker still for sale?").await;
+    wait_text(
+        &b,
+        "#chat-messages",
+        "Hello, is the rice cooker still for sale?",
+    )
+    .await;
+    wait_text(
+        &a,
+        "#chat-messages .mine",
+        "Hello, is the rice cooker still for sale?",
+    )
+    .await;
+    write(&b, "Yes! Come by at six.").await;
+    wait_text(&a, "#chat-messages .theirs", "Yes! Come by at six.").await;
+    wait_text(&b, "#chat-messages .mine", "Yes! Come by at six.").await;
+    let typed = a
+        .find(Locator::Css("#chat-body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(typed, "", "the sent message left the box");
+    for c in [&a, &b] {
+        let still = c
+            .execute("return window.__still_here === true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(still, serde_json::json!(true), "the page did not reload");
+    }
+    // Each message once, in order, on both pages.
+    for c in [&a, &b] {
+        let n = c
+            .execute(
+                "return document.querySelectorAll('#chat-messages [data-message-id]').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, serde_json::json!(2));
+    }
+    if std::env::var("NEIGHBORBID_SCREENSHOT").is_ok() {
+        std::fs::write("/tmp/neighborbid-chat.png", a.screenshot().await.unwrap()).unwrap();
+        b.goto(&app.url("/chats")).await.unwrap();
+        std::fs::write("/tmp/neighborbid-chats.png", b.screenshot().await.unwrap()).unwrap();
+    }
+    a.close().await.unwrap();
     b.close().await.unwrap();
 }

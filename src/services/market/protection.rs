@@ -34,7 +34,7 @@ use super::*;
 
 /// What a trade is for: a market product, or a won auction. Its page is where the trade is
 /// shown and where its steps lead back to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TradeItem {
     Product(i64),
     Auction(i64),

@@ -319,6 +319,26 @@ pub fn auction_trade_for(
     Ok(trade_views(conn, rows)?.into_iter().next())
 }
 
+/// The newest trade of `item` between `buyer` and `seller` (the chat page shows it at the top).
+pub fn trade_between(
+    conn: &mut DbConnection,
+    item: super::TradeItem,
+    buyer: UserId,
+    seller: UserId,
+) -> QueryResult<Option<TradeView>> {
+    let query = trades::table
+        .filter(trades::buyer_id.eq(buyer))
+        .filter(trades::seller_id.eq(seller))
+        .order(trades::id.desc())
+        .limit(1)
+        .select(TradeRow::as_select());
+    let rows: Vec<TradeRow> = match item {
+        super::TradeItem::Product(p) => query.filter(trades::product_id.eq(p)).load(conn)?,
+        super::TradeItem::Auction(a) => query.filter(trades::auction_id.eq(a)).load(conn)?,
+    };
+    Ok(trade_views(conn, rows)?.into_iter().next())
+}
+
 /// Most trades a "my trades" page lists.
 pub const MY_TRADES_LIMIT: i64 = 200;
 
