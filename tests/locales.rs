@@ -5,11 +5,26 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// The keys of `ko.yml` (say) and of every `<area>.ko.yml` beside it.
 fn keys(file: &str) -> BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("locales")
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let mut all = keys_of(&dir.join(file));
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.ends_with(&format!(".{file}")) {
+            all.extend(keys_of(&path));
+        }
+    }
+    all
+}
+
+fn keys_of(path: &Path) -> BTreeSet<String> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"));
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("_version") && !l.trim().is_empty())
         .map(|l| {

@@ -33,6 +33,8 @@ const CHANNEL_CAPACITY: usize = 32;
 pub struct LiveUpdate {
     /// The `state` frame (JSON text) every watcher gets.
     pub frame: String,
+    /// The `chart` frame (JSON text): the price chart, language-neutral, sent after `frame`.
+    pub chart: String,
     /// Bidders whose hold was released by this change, and how much.
     pub outbid: Vec<(i64, Won)>,
     /// The state the frame was rendered from (the watchlists render their rows from it).
@@ -157,6 +159,18 @@ pub fn state_frame(state: &AuctionState, at: Option<i64>) -> String {
         kind: "state",
         html: &html,
         at,
+    }
+    .to_json()
+}
+
+/// The price chart's live update: `{"type":"chart","html":…}`, the chart's SVG and its text
+/// fallback's rows, each put in place of the element with its id (numbers and times only).
+pub fn chart_frame(state: &AuctionState) -> String {
+    let html = state.chart.live_html();
+    Frame {
+        kind: "chart",
+        html: &html,
+        at: None,
     }
     .to_json()
 }
@@ -431,6 +445,7 @@ fn relay(
                 Ok(Some(state)) => {
                     let update = Arc::new(LiveUpdate {
                         frame: state_frame(&state, Some(at)),
+                        chart: chart_frame(&state),
                         outbid,
                         state: Arc::new(state),
                     });

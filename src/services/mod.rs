@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auctions;
 pub mod audit;
 pub mod bidding;
+pub mod charts;
 pub mod events;
 pub mod images;
 pub mod market;

@@ -8,7 +8,9 @@ use crate::db::DbConnection;
 use crate::domain::auction::{time_left, window, AuctionStatus, Window};
 use crate::domain::Won;
 use crate::services::auctions::{self, Auction};
+use crate::services::charts;
 use crate::services::now;
+use crate::views::chart::{price_chart, Chart, MAX_POINTS};
 
 /// One row of the bid history.
 pub struct BidView {
@@ -48,6 +50,8 @@ pub struct AuctionState {
     pub original_ends_at: Option<String>,
     /// Whether buy-now is still offered (an auction with one, until the price reaches it).
     pub buy_now_offered: bool,
+    /// The price history chart (numbers and times only: the same for every language).
+    pub chart: Chart,
 }
 
 /// The state fragment: the same partial the auction page includes.
@@ -60,7 +64,8 @@ pub struct StateFragment<'a> {
 /// Bid history rows shown (page and live panel).
 pub const HISTORY: i64 = 10;
 
-/// Load an auction's state: three queries (auction, newest bids, names).
+/// Load an auction's state: four queries (auction with its seller, newest bids, the chart's
+/// price steps and extensions).
 pub fn load_state(
     conn: &mut DbConnection,
     id: i64,
@@ -81,6 +86,12 @@ pub fn load_auction_and_state(
         return Ok(None);
     };
     let bids = auctions::bid_history(conn, id, HISTORY)?;
+    let chart = price_chart(
+        a.start_price,
+        &charts::price_steps(conn, id, MAX_POINTS)?,
+        &charts::extensions(conn, id, MAX_POINTS)?,
+        tz,
+    );
     // The leader (and a winner) made the newest bid.
     let newest_bidder = bids.first().map(|b| (b.bidder_id, b.bidder_name.clone()));
     let name = |id: i64| match &newest_bidder {
@@ -137,6 +148,7 @@ pub fn load_auction_and_state(
             })
             .collect(),
         watchers,
+        chart,
     };
     Ok(Some((a, state)))
 }

@@ -2,5 +2,6 @@
 //! pushes again after a commit. They read through services and know nothing of HTTP.
 
 pub mod auction;
+pub mod chart;
 pub mod notification;
 pub mod watchlist;

@@ -236,6 +236,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
+        .route(
+            "/static/css/charts.css",
+            web::get().to(pages::chart_stylesheet),
+        )
         .route("/static/js/live.js", web::get().to(pages::live_script))
         .route(
             "/static/js/checkout.js",

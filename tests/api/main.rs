@@ -17,6 +17,7 @@ mod bidding_rules;
 mod browser;
 mod buyer_protection;
 mod chaos;
+mod charts;
 mod checkout;
 mod cli;
 mod health;

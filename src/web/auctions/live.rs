@@ -26,7 +26,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::once::OnceKey;
 use crate::domain::Won;
-use crate::live::{notice_frame, state_frame};
+use crate::live::{chart_frame, notice_frame, state_frame};
 use crate::services::bidding;
 use crate::services::sessions::SessionKey;
 use crate::services::{auctions, now};
@@ -102,7 +102,8 @@ pub async fn live(
     Ok(response)
 }
 
-async fn snapshot(state: &AppState, id: i64) -> Option<String> {
+/// The auction's state and price chart frames as committed now (none: gone or unreadable).
+async fn snapshot(state: &AppState, id: i64) -> Vec<String> {
     let tz = state.settings.timezone;
     let live = state.live.clone();
     let loaded = db(state, move |conn| {
@@ -111,15 +112,15 @@ async fn snapshot(state: &AppState, id: i64) -> Option<String> {
     })
     .await;
     match loaded {
-        Ok(Some(s)) => Some(state_frame(&s, None)),
-        Ok(None) => None,
+        Ok(Some(s)) => vec![state_frame(&s, None), chart_frame(&s)],
+        Ok(None) => Vec::new(),
         Err(e) => {
             tracing::warn!(
                 auction.id = id,
                 error = format!("{e:#}"),
                 "live snapshot failed"
             );
-            None
+            Vec::new()
         }
     }
 }
@@ -149,10 +150,13 @@ async fn run(
     let mut shutdown = state.live.watch_shutdown();
     let mut close_reason = None;
 
-    let ok = match snapshot(&state, id).await {
-        Some(frame) => send(&mut ws, frame, idle_limit).await,
-        None => false,
-    };
+    let mut ok = false;
+    for frame in snapshot(&state, id).await {
+        ok = send(&mut ws, frame, idle_limit).await;
+        if !ok {
+            break;
+        }
+    }
     if ok {
         loop {
             tokio::select! {
@@ -199,13 +203,13 @@ async fn run(
                 update = rx.recv() => {
                     let frames = match update {
                         Ok(update) => {
-                            let mut frames = vec![update.frame.clone()];
+                            let mut frames = vec![update.frame.clone(), update.chart.clone()];
                             if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
                                 frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
                             }
                             frames
                         }
-                        Err(RecvError::Lagged(_)) => snapshot(&state, id).await.into_iter().collect(),
+                        Err(RecvError::Lagged(_)) => snapshot(&state, id).await,
                         Err(RecvError::Closed) => break,
                     };
                     let mut sent = true;
