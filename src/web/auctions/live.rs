@@ -1,6 +1,7 @@
 //! `GET /auctions/{id}/live`: the WebSocket of a national auction's live panel.
 //!
-//! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), and
+//! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), each
+//! followed by `{"type":"chart","html":…}` (the price chart's SVG and table rows), and
 //! `{"type":"ack"|"error"|"retry"|"outbid","html":…}` notices (`retry`: the database is away,
 //! nothing was done, send it again in a few seconds). Client → server frames:
 //! `{"type":"bid","amount":"12000"}` and `{"type":"buy_now"}`. Bids go through the same
