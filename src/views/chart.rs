@@ -25,8 +25,9 @@ const Y_INTERVALS: i64 = 4;
 const X_TICKS: i64 = 4;
 /// The narrowest time axis of a price chart, in milliseconds.
 const MIN_SPAN_MS: i64 = 10_000;
-/// Price steps and extension markers drawn at most (the newest).
-pub const MAX_POINTS: i64 = 240;
+/// Price steps and extension markers drawn at most (the newest): more dots than this do not
+/// fit 400 units, and the live frame (pushed to every watcher) stays near 10 KB.
+pub const MAX_POINTS: i64 = 60;
 
 /// A round step for `span` split into at most `max_intervals` parts: 1, 2 or 5 × 10^k (≥ 1).
 pub fn nice_step(span: i64, max_intervals: i64) -> i64 {
@@ -158,12 +159,11 @@ pub struct Tick {
 }
 
 /// A data point; `class` is `pt` (or `pt auto`: placed by the site for a leader's maximum;
-/// `pt buy-now`), `title` its numbers.
+/// `pt buy-now`). Its numbers are in the table (a title per dot would double the live frame).
 pub struct Dot {
     pub x: Px,
     pub y: Px,
     pub class: &'static str,
-    pub title: String,
 }
 
 pub struct Bar {
@@ -425,7 +425,6 @@ pub fn price_chart(
             } else {
                 "pt"
             },
-            title: format!("{} · {time}", group_thousands(p.amount)),
         });
         let moved = extensions
             .iter()

@@ -21,6 +21,7 @@ both_databases!(
     the_admin_dashboard_charts_todays_bids_sales_top_ups_and_refunds,
     an_empty_site_draws_every_chart_without_errors,
     a_chart_open_in_a_browser_grows_with_each_bid_without_reloading,
+    a_new_watcher_count_resends_the_state_but_not_the_unchanged_chart,
 );
 
 /// The `<svg id="ID" …>…</svg>` in a page or fragment.
@@ -276,6 +277,43 @@ async fn watchers_of_a_national_auction_see_the_chart_grow_after_each_bid(db: Db
     app.assert_audit_clean();
 }
 
+async fn a_new_watcher_count_resends_the_state_but_not_the_unchanged_chart(db: Db) {
+    let app = spawn_app(db).await;
+    let seller = app.sign_up("seller").await;
+    let alice = app.funded("alice", 100_000).await;
+    let id = app.list(&seller, &national("Sewing machine")).await;
+    assert_eq!(app.bid(&alice, id, 10_000).await.0, StatusCode::SEE_OTHER);
+    let mut first = app.ws(id, None).await;
+    expect_frame(&mut first, "chart", "data-points=\"1\"").await;
+    let _second = app.ws(id, None).await;
+    // Within a few seconds the panel is re-rendered for its new watcher count: the state
+    // comes again, the chart (unchanged) does not.
+    let mut frames = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let mut seen_two = false;
+    while let Some(frame) = crate::helpers::next_frame(
+        &mut first,
+        if seen_two {
+            Duration::from_millis(1000)
+        } else {
+            deadline.saturating_duration_since(tokio::time::Instant::now())
+        },
+    )
+    .await
+    {
+        let html = frame["html"].as_str().unwrap_or_default().to_owned();
+        seen_two |= frame["type"] == "state" && html.contains("2 watching");
+        frames.push(frame["type"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(seen_two, "the count reached the panel: {frames:?}");
+    assert!(!frames.iter().any(|t| t == "chart"), "{frames:?}");
+    // A bid changes it: then it comes.
+    let bora = app.funded("bora", 100_000).await;
+    assert_eq!(app.bid(&bora, id, 11_000).await.0, StatusCode::SEE_OTHER);
+    expect_frame(&mut first, "chart", "data-points=\"2\"").await;
+    app.assert_audit_clean();
+}
+
 /// A card top-up of `amount` paid through the PortOne simulator; its merchant_uid.
 async fn paid_card_topup(app: &TestApp, b: &Browser, amount: &str) -> String {
     let uid = start_card_topup(app, b, amount).await;
@@ -448,18 +486,16 @@ async fn a_chart_open_in_a_browser_grows_with_each_bid_without_reloading(db: Db)
         var rows = document.querySelectorAll('#price-chart-svg-rows tr').length; \
         return s ? [s.getAttribute('data-points'), rows, window.__still_here === true, \
         Math.round(s.getBoundingClientRect().width), document.documentElement.clientWidth] : null;";
-    let wait_for = |points: &'static str| {
-        async move {
-            let mut last = serde_json::Value::Null;
-            for _ in 0..100 {
-                last = read(chart_state).await;
-                if last[0] == points {
-                    return last;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    let wait_for = |points: &'static str| async move {
+        let mut last = serde_json::Value::Null;
+        for _ in 0..100 {
+            last = read(chart_state).await;
+            if last[0] == points {
+                return last;
             }
-            panic!("the chart never showed {points} points (last: {last})");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        panic!("the chart never showed {points} points (last: {last})");
     };
     let first = wait_for("0").await;
     assert_eq!(first[1], 0, "{first}");

@@ -103,8 +103,9 @@ pub async fn live(
     Ok(response)
 }
 
-/// The auction's state and price chart frames as committed now (none: gone or unreadable).
-async fn snapshot(state: &AppState, id: i64) -> Vec<String> {
+/// The auction's state frame and price chart frame as committed now (`None`: gone or
+/// unreadable).
+async fn snapshot(state: &AppState, id: i64) -> Option<(String, String)> {
     let tz = state.settings.timezone;
     let live = state.live.clone();
     let loaded = db(state, move |conn| {
@@ -113,15 +114,15 @@ async fn snapshot(state: &AppState, id: i64) -> Vec<String> {
     })
     .await;
     match loaded {
-        Ok(Some(s)) => vec![state_frame(&s, None), chart_frame(&s)],
-        Ok(None) => Vec::new(),
+        Ok(Some(s)) => Some((state_frame(&s, None), chart_frame(&s))),
+        Ok(None) => None,
         Err(e) => {
             tracing::warn!(
                 auction.id = id,
                 error = format!("{e:#}"),
                 "live snapshot failed"
             );
-            Vec::new()
+            None
         }
     }
 }
@@ -151,13 +152,16 @@ async fn run(
     let mut shutdown = state.live.watch_shutdown();
     let mut close_reason = None;
 
-    let mut ok = false;
-    for frame in snapshot(&state, id).await {
-        ok = send(&mut ws, frame, idle_limit).await;
-        if !ok {
-            break;
+    // The chart this socket shows: an update that leaves it as it is (a watcher count) sends
+    // only the state.
+    let mut shown_chart = String::new();
+    let ok = match snapshot(&state, id).await {
+        Some((frame, chart)) => {
+            shown_chart.clone_from(&chart);
+            send(&mut ws, frame, idle_limit).await && send(&mut ws, chart, idle_limit).await
         }
-    }
+        None => false,
+    };
     if ok {
         loop {
             tokio::select! {
@@ -204,13 +208,23 @@ async fn run(
                 update = rx.recv() => {
                     let frames = match update {
                         Ok(update) => {
-                            let mut frames = vec![update.frame.clone(), update.chart.clone()];
+                            let mut frames = vec![update.frame.clone()];
+                            if update.chart != shown_chart {
+                                shown_chart.clone_from(&update.chart);
+                                frames.push(update.chart.clone());
+                            }
                             if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
                                 frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
                             }
                             frames
                         }
-                        Err(RecvError::Lagged(_)) => snapshot(&state, id).await,
+                        Err(RecvError::Lagged(_)) => match snapshot(&state, id).await {
+                            Some((frame, chart)) => {
+                                shown_chart.clone_from(&chart);
+                                vec![frame, chart]
+                            }
+                            None => Vec::new(),
+                        },
                         Err(RecvError::Closed) => break,
                     };
                     let mut sent = true;
