@@ -230,3 +230,59 @@ fn per_day(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap_or_default()
+    }
+
+    #[test]
+    fn seoul_days_begin_at_three_in_the_afternoon_utc() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
+        let b = day_bounds(chrono_tz::Asia::Seoul, today, 30);
+        assert_eq!(b.len(), 31);
+        assert_eq!(b[0], at("2026-10-31 15:00:00"), "1 November, Seoul");
+        assert_eq!(b[30], at("2026-11-30 15:00:00"), "the midnight after today");
+    }
+
+    #[test]
+    fn a_day_a_clock_change_shortens_or_lengthens_has_its_true_length() {
+        // New York: clocks go back on 1 November 2026 (a 25-hour day) and forward on
+        // 8 March 2026 (a 23-hour day).
+        let tz = chrono_tz::America::New_York;
+        let b = day_bounds(
+            tz,
+            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
+            3,
+        );
+        let hours: Vec<i64> = b.windows(2).map(|w| (w[1] - w[0]).num_hours()).collect();
+        assert_eq!(hours, vec![24, 25, 24]);
+        let b = day_bounds(
+            tz,
+            NaiveDate::from_ymd_opt(2026, 3, 9).unwrap_or_default(),
+            3,
+        );
+        let hours: Vec<i64> = b.windows(2).map(|w| (w[1] - w[0]).num_hours()).collect();
+        assert_eq!(hours, vec![24, 23, 24]);
+    }
+
+    #[test]
+    fn a_midnight_the_clock_skips_starts_its_day_at_the_first_hour_there_is() {
+        // Santiago: on 6 September 2026 clocks go from 00:00 straight to 01:00.
+        let tz = chrono_tz::America::Santiago;
+        let b = day_bounds(
+            tz,
+            NaiveDate::from_ymd_opt(2026, 9, 6).unwrap_or_default(),
+            1,
+        );
+        assert_eq!(b.len(), 2);
+        assert!(b[1] > b[0], "{b:?}");
+        assert_eq!(
+            b[0].and_utc().with_timezone(&tz).date_naive(),
+            NaiveDate::from_ymd_opt(2026, 9, 6).unwrap_or_default()
+        );
+    }
+}
