@@ -15,7 +15,7 @@ use crate::services::charts::{Activity, DayTotal, Extension, PriceStep};
 /// so on a phone of 360 px its 400 units are drawn at about three quarters of their size.
 pub const WIDTH: f64 = 400.0;
 pub const HEIGHT: f64 = 200.0;
-const TOP: f64 = 14.0;
+const TOP: f64 = 22.0;
 const RIGHT: f64 = 18.0;
 const BOTTOM: f64 = 26.0;
 /// One character of a tick label (font size 13) in viewBox units, for the left margin.
