@@ -445,7 +445,12 @@ fn relay(
                 Ok(Some(state)) => {
                     let update = Arc::new(LiveUpdate {
                         frame: state_frame(&state, Some(at)),
-                        chart: chart_frame(&state),
+                        // Only the panels show the chart (a watchlist row does not).
+                        chart: if tx.is_some() {
+                            chart_frame(&state)
+                        } else {
+                            String::new()
+                        },
                         outbid,
                         state: Arc::new(state),
                     });
