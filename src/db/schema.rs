@@ -356,6 +356,19 @@ diesel::table! {
 
 diesel::joinable!(chat_messages -> chats (chat_id));
 
+diesel::table! {
+    /// Every time a late bid moved an auction's end (soft close), for the price chart.
+    auction_extensions (id) {
+        id -> BigInt,
+        auction_id -> BigInt,
+        at -> Timestamp,
+        old_end_at -> Timestamp,
+        new_end_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(auction_extensions -> auctions (auction_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     categories,
@@ -381,4 +394,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     chats,
     chat_messages,
     user_blocks,
+    auction_extensions,
 );

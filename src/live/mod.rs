@@ -36,6 +36,8 @@ pub struct LiveUpdate {
     /// The `state` frame (JSON text) every watcher gets, rendered once per language
     /// ([`crate::views::i18n::LANGS`] order); each socket sends the one in its language.
     pub frames: [String; 2],
+    /// The `chart` frame (JSON text): the price chart, language-neutral, sent after the state.
+    pub chart: String,
     /// Bidders whose hold was released by this change, and how much.
     pub outbid: Vec<(i64, Won)>,
     /// The state the frame was rendered from (the watchlists render their rows from it).
@@ -167,6 +169,18 @@ pub fn state_frame(state: &AuctionState, at: Option<i64>, ctx: Tr) -> String {
         kind: "state",
         html: &html,
         at,
+    }
+    .to_json()
+}
+
+/// The price chart's live update: `{"type":"chart","html":…}`, the chart's SVG and its text
+/// fallback's rows, each put in place of the element with its id (numbers and times only).
+pub fn chart_frame(state: &AuctionState) -> String {
+    let html = state.chart.live_html();
+    Frame {
+        kind: "chart",
+        html: &html,
+        at: None,
     }
     .to_json()
 }
@@ -441,6 +455,12 @@ fn relay(
                 Ok(Some(state)) => {
                     let update = Arc::new(LiveUpdate {
                         frames: LANGS.map(|lang| state_frame(&state, Some(at), Tr::new(lang, tz))),
+                        // Only the panels show the chart (a watchlist row does not).
+                        chart: if tx.is_some() {
+                            chart_frame(&state)
+                        } else {
+                            String::new()
+                        },
                         outbid,
                         state: Arc::new(state),
                     });

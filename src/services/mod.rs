@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bidding;
 pub mod demo_art;
 pub mod chat;
+pub mod charts;
 pub mod events;
 pub mod images;
 pub mod market;

@@ -8,8 +8,10 @@ use crate::db::DbConnection;
 use crate::domain::auction::{time_left, window, AuctionStatus, Window};
 use crate::domain::Won;
 use crate::services::auctions::{self, Auction};
+use crate::services::charts;
 use crate::services::now;
 use crate::views::i18n::Tr;
+use crate::views::chart::{price_chart, Chart, MAX_POINTS};
 
 /// One row of the bid history.
 pub struct BidView {
@@ -52,6 +54,8 @@ pub struct AuctionState {
     pub original_ends_at: Option<NaiveDateTime>,
     /// Whether buy-now is still offered (an auction with one, until the price reaches it).
     pub buy_now_offered: bool,
+    /// The price history chart (numbers and times only: the same for every language).
+    pub chart: Chart,
 }
 
 /// The state fragment: the same partial the auction page includes, in one language (the live
@@ -66,7 +70,8 @@ pub struct StateFragment<'a> {
 /// Bid history rows shown (page and live panel).
 pub const HISTORY: i64 = 10;
 
-/// Load an auction's state: three queries (auction, newest bids, names).
+/// Load an auction's state: four queries (auction with its seller, newest bids, the chart's
+/// price steps and extensions).
 pub fn load_state(
     conn: &mut DbConnection,
     id: i64,
@@ -87,6 +92,12 @@ pub fn load_auction_and_state(
         return Ok(None);
     };
     let bids = auctions::bid_history(conn, id, HISTORY)?;
+    let chart = price_chart(
+        a.start_price,
+        &charts::price_steps(conn, id, MAX_POINTS)?,
+        &charts::extensions(conn, id, MAX_POINTS)?,
+        tz,
+    );
     // The leader (and a winner) made the newest bid.
     let newest_bidder = bids.first().map(|b| (b.bidder_id, b.bidder_name.clone()));
     let name = |id: i64| match &newest_bidder {
@@ -142,6 +153,7 @@ pub fn load_auction_and_state(
             })
             .collect(),
         watchers,
+        chart,
     };
     Ok(Some((a, state)))
 }

@@ -4,5 +4,6 @@
 pub mod auction;
 pub mod i18n;
 pub mod chat;
+pub mod chart;
 pub mod notification;
 pub mod watchlist;

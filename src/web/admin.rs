@@ -6,6 +6,8 @@ use askama::Template;
 
 use crate::domain::money::group_thousands;
 use crate::services::audit::{self, AuditReport};
+use crate::services::charts;
+use crate::views::chart::{activity_charts, DailyChart};
 use crate::web::session::flash;
 use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 
@@ -15,12 +17,36 @@ use crate::web::{db, render, see_other, AppError, AppState, Ctx};
 pub struct DashboardPage {
     pub ctx: Ctx,
     pub report: AuditReport,
+    /// The last [`ACTIVITY_DAYS`] days as bar charts (bids, sales, top-ups, refunds).
+    pub charts: Vec<DailyChart>,
 }
+
+/// Days the dashboard's charts cover, today (in the site's time zone) the last.
+pub const ACTIVITY_DAYS: u32 = 30;
 
 pub async fn dashboard(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     ctx.require_admin()?;
-    let report = db(&state, audit::run).await?;
-    render(StatusCode::OK, &DashboardPage { ctx, report })
+    let tz = state.settings.timezone;
+    let today = crate::services::now()
+        .and_utc()
+        .with_timezone(&tz)
+        .date_naive();
+    let (report, activity) = db(&state, move |conn| {
+        Ok::<_, anyhow::Error>((
+            audit::run(conn)?,
+            charts::daily_activity(conn, tz, today, ACTIVITY_DAYS)?,
+        ))
+    })
+    .await?;
+    let charts = activity_charts(&activity);
+    render(
+        StatusCode::OK,
+        &DashboardPage {
+            ctx,
+            report,
+            charts,
+        },
+    )
 }
 
 /// `/admin/audit`: every check of `neighborbid audit`, with each difference named.

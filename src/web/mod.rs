@@ -261,6 +261,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/js/chat.js", web::get().to(pages::chat_script))
         .route("/healthz", web::get().to(pages::healthz))
         .route("/static/css/site.css", web::get().to(pages::stylesheet))
+        .route(
+            "/static/css/charts.css",
+            web::get().to(pages::chart_stylesheet),
+        )
         .route("/static/js/live.js", web::get().to(pages::live_script))
         .route(
             "/static/js/checkout.js",

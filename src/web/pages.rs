@@ -34,6 +34,14 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../static/css/site.css"))
 }
 
+/// The charts' stylesheet (the auction page's price chart, the admin dashboard's bars).
+pub async fn chart_stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/css/charts.css"))
+}
+
 /// The card checkout's script (PortOne's SDK window; only on a real PortOne's payment page).
 pub async fn checkout_script() -> HttpResponse {
     HttpResponse::Ok()

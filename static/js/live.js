@@ -38,6 +38,18 @@
     tick();
   }
 
+  // A chart update: every element marked data-live-part (the SVG, the table's rows) takes
+  // the place of the page's element with its id.
+  function placeParts(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var parts = tpl.content.querySelectorAll("[data-live-part][id]");
+    for (var i = 0; i < parts.length; i++) {
+      var old = document.getElementById(parts[i].id);
+      if (old) old.replaceWith(parts[i]);
+    }
+  }
+
   function notice(html) {
     if (!notices) return;
     notices.innerHTML = html;
@@ -65,6 +77,8 @@
           if (form) form.hidden = true;
           if (buyNow) buyNow.hidden = true;
         }
+      } else if (msg.type === "chart") {
+        placeParts(msg.html);
       } else {
         // An answer to a bid or buy-now: the next one is a new intent with a new key, and the
         // field follows the minimum again.

@@ -73,12 +73,12 @@ pub(crate) async fn start_driver() -> Driver {
     panic!("chromedriver did not listen");
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
     browser_sized(driver, profile, (1200, 900)).await
 }
 
 /// A browser whose window is `(width, height)` CSS pixels (390 × 844: a phone).
-async fn browser_sized(driver: &Driver, profile: &std::path::Path, size: (u32, u32)) -> Client {
+pub(crate) async fn browser_sized(driver: &Driver, profile: &std::path::Path, size: (u32, u32)) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_owned(),

@@ -18,6 +18,7 @@ mod browser;
 mod buyer_protection;
 mod chaos;
 mod chat;
+mod charts;
 mod checkout;
 mod cli;
 mod health;

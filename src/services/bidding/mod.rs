@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::once::{self, OnceKey};
-use crate::db::schema::{auctions, bids};
+use crate::db::schema::{auction_extensions, auctions, bids};
 use crate::db::{lock_wallets, write_tx, DbConnection, WalletRow};
 use crate::domain::auction::{window, AmountRule, AuctionStatus, SoftClose, Window};
 use crate::domain::{LedgerKind, UserId, Won};

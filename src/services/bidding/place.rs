@@ -229,6 +229,15 @@ pub fn place_bid(
                         auctions::extensions.eq(auctions::extensions + 1),
                     ))
                     .execute(conn)?;
+                // Recorded for the price chart's markers, in the same transaction.
+                diesel::insert_into(auction_extensions::table)
+                    .values((
+                        auction_extensions::auction_id.eq(auction_id),
+                        auction_extensions::at.eq(now),
+                        auction_extensions::old_end_at.eq(a.ends_at),
+                        auction_extensions::new_end_at.eq(new_end),
+                    ))
+                    .execute(conn)?;
             }
             Ok(BidPlaced {
                 event,

@@ -1,6 +1,7 @@
 //! `GET /auctions/{id}/live`: the WebSocket of a national auction's live panel.
 //!
-//! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), and
+//! Server → client frames: `{"type":"state","html":…}` (the auction's state partial), each
+//! followed by `{"type":"chart","html":…}` (the price chart's SVG and table rows), and
 //! `{"type":"ack"|"error"|"retry"|"outbid","html":…}` notices (`retry`: the database is away,
 //! nothing was done, send it again in a few seconds). Client → server frames:
 //! `{"type":"bid","amount":"12000"}` and `{"type":"buy_now"}`. Bids go through the same
@@ -27,7 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::db::once::OnceKey;
 use crate::domain::lang::Lang;
 use crate::domain::Won;
-use crate::live::{notice_frame, state_frame};
+use crate::live::{chart_frame, notice_frame, state_frame};
 use crate::services::bidding;
 use crate::services::sessions::SessionKey;
 use crate::services::{auctions, now};
@@ -105,7 +106,9 @@ pub async fn live(
     Ok(response)
 }
 
-async fn snapshot(state: &AppState, id: i64, lang: Lang) -> Option<String> {
+/// The auction's state frame (in `lang`) and price chart frame as committed now (`None`: gone
+/// or unreadable).
+async fn snapshot(state: &AppState, id: i64, lang: Lang) -> Option<(String, String)> {
     let tz = state.settings.timezone;
     let live = state.live.clone();
     let loaded = db(state, move |conn| {
@@ -114,7 +117,7 @@ async fn snapshot(state: &AppState, id: i64, lang: Lang) -> Option<String> {
     })
     .await;
     match loaded {
-        Ok(Some(s)) => Some(state_frame(&s, None, Tr::new(lang, tz))),
+        Ok(Some(s)) => Some((state_frame(&s, None, Tr::new(lang, tz)), chart_frame(&s))),
         Ok(None) => None,
         Err(e) => {
             tracing::warn!(
@@ -153,8 +156,14 @@ async fn run(
     let mut shutdown = state.live.watch_shutdown();
     let mut close_reason = None;
 
+    // The chart this socket shows: an update that leaves it as it is (a watcher count) sends
+    // only the state.
+    let mut shown_chart = String::new();
     let ok = match snapshot(&state, id, lang).await {
-        Some(frame) => send(&mut ws, frame, idle_limit).await,
+        Some((frame, chart)) => {
+            shown_chart.clone_from(&chart);
+            send(&mut ws, frame, idle_limit).await && send(&mut ws, chart, idle_limit).await
+        }
         None => false,
     };
     if ok {
@@ -204,12 +213,22 @@ async fn run(
                     let frames = match update {
                         Ok(update) => {
                             let mut frames = vec![update.frame(lang).to_owned()];
+                            if update.chart != shown_chart {
+                                shown_chart.clone_from(&update.chart);
+                                frames.push(update.chart.clone());
+                            }
                             if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
                                 frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
                             }
                             frames
                         }
-                        Err(RecvError::Lagged(_)) => snapshot(&state, id, lang).await.into_iter().collect(),
+                        Err(RecvError::Lagged(_)) => match snapshot(&state, id, lang).await {
+                            Some((frame, chart)) => {
+                                shown_chart.clone_from(&chart);
+                                vec![frame, chart]
+                            }
+                            None => Vec::new(),
+                        },
                         Err(RecvError::Closed) => break,
                     };
                     let mut sent = true;
