@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::once::OnceKey;
 use crate::domain::market::{Reason, Resolution};
+use crate::domain::msg::Msg;
 use crate::services::market::{self as market_service, TradeItem};
 use crate::services::refunds as refunds_service;
 use crate::web::market::DisputeLine;
@@ -153,21 +154,17 @@ pub async fn resolve(
                 }
             }
             let done = match resolved.outcome {
-                Resolution::RefundBuyer => format!(
-                    "Trade #{trade_id} resolved: the buyer is refunded{}.",
-                    if resolved.card_refund {
-                        " (to the card or refund account they paid with)"
-                    } else {
-                        ""
-                    }
-                ),
-                Resolution::PaySeller => format!("Trade #{trade_id} resolved: the seller is paid."),
+                Resolution::RefundBuyer if resolved.card_refund => {
+                    Msg::new("flash.admin.refunded_card").arg("id", trade_id)
+                }
+                Resolution::RefundBuyer => Msg::new("flash.admin.refunded").arg("id", trade_id),
+                Resolution::PaySeller => Msg::new("flash.admin.seller_paid").arg("id", trade_id),
             };
             flash(&session, "success", done);
             Ok(see_other("/admin/disputes"))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
+            let why = AppError::from(e).into_reasons(ctx.lang)?;
             disputes_page(
                 ctx,
                 &state,

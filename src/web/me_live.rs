@@ -28,6 +28,8 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use std::sync::Arc;
 
+use crate::domain::lang::Lang;
+use crate::domain::msg::Msg;
 use crate::live::{Frame, LiveUpdate, QuietWatch};
 use crate::services::sessions::SessionKey;
 use crate::services::watchlist;
@@ -47,27 +49,26 @@ pub async fn me_live(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     if !same_origin(&req) {
-        return Err(AppError::Forbidden(
-            "Live updates are only for pages of this site.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("err.live.same_site")));
     }
     let key = match session::claim(&req.get_session()) {
         Some(key) if live_session(&state, key.clone()).await? => key,
         _ => {
-            return Err(AppError::Forbidden(
-                "Log in to get live notifications.".to_owned(),
-            ))
+            return Err(AppError::Forbidden(Msg::new(
+                "err.live.log_in_notifications",
+            )))
         }
     };
+    // The toasts' language, chosen like a page's (the cookie, else `Accept-Language`).
+    let lang = crate::web::lang::negotiate(&req, None);
     let ip = crate::web::ratelimit::ip_key(crate::web::client_ip::client_ip(&req));
-    let slot = state.sockets.take(Some(key.user_id), &ip).ok_or_else(|| {
-        AppError::TooMany(
-            "Too many live connections are open from your account or address. Close a tab and try again."
-                .to_owned(),
-        )
+    let slot = state
+        .sockets
+        .take(Some(key.user_id), &ip)
+        .ok_or_else(|| AppError::TooMany(Msg::new("err.live.too_many")))?;
+    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        AppError::BadRequest(Msg::new("err.live.websocket").arg("0", e.to_string()))
     })?;
-    let (response, ws, stream) = actix_ws::handle(&req, body)
-        .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
     let watchlist = req
         .query_string()
         .split('&')
@@ -76,7 +77,7 @@ pub async fn me_live(
     // Subscribed before the first read, so nothing committed in between is missed.
     let rx = state.live.subscribe_member(key.user_id);
     actix_web::rt::spawn(async move {
-        run(state, key, ws, stream, rx, watchlist).await;
+        run(state, key, lang, ws, stream, rx, watchlist).await;
         drop(slot);
     });
     Ok(response)
@@ -88,7 +89,7 @@ struct Figures {
     newest: Option<(i64, String)>,
 }
 
-async fn figures(state: &AppState, user_id: i64) -> Option<Figures> {
+async fn figures(state: &AppState, user_id: i64, lang: Lang) -> Option<Figures> {
     let loaded = db(state, move |conn| {
         let figures = notify::header_figures(conn, user_id)?;
         let newest = notify::newest_unread(conn, user_id)?;
@@ -102,7 +103,7 @@ async fn figures(state: &AppState, user_id: i64) -> Option<Figures> {
             }
             .render()
             .unwrap_or_default(),
-            newest: newest.map(|n| (n.id, sentence(&n))),
+            newest: newest.map(|n| (n.id, sentence(&n, lang))),
         }),
         Ok(None) => None,
         Err(e) => {
@@ -221,6 +222,7 @@ fn frame(kind: &str, html: &str) -> String {
 async fn run(
     state: web::Data<AppState>,
     key: SessionKey,
+    lang: Lang,
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
     mut rx: tokio::sync::broadcast::Receiver<()>,
@@ -245,7 +247,7 @@ async fn run(
 
     // The newest notification this socket has shown (or found unread when it opened).
     let mut shown = 0_i64;
-    let ok = match figures(&state, user_id).await {
+    let ok = match figures(&state, user_id, lang).await {
         Some(f) => {
             shown = f.newest.map_or(0, |(id, _)| id);
             send(&mut ws, frame("me", &f.bar), idle_limit).await
@@ -290,7 +292,7 @@ async fn run(
                     }
                     // A burst of changes is one read.
                     while let Ok(()) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
-                    let Some(f) = figures(&state, user_id).await else { continue };
+                    let Some(f) = figures(&state, user_id, lang).await else { continue };
                     let mut sent = send(&mut ws, frame("me", &f.bar), idle_limit).await;
                     if let Some((id, text)) = f.newest.filter(|(id, _)| *id > shown) {
                         shown = id;

@@ -9,6 +9,7 @@ use actix_multipart::Multipart;
 use futures_util::StreamExt;
 
 use crate::domain::image::Image;
+use crate::domain::msg::Msg;
 use crate::web::AppError;
 
 /// Largest text field kept.
@@ -29,9 +30,9 @@ impl MultipartForm {
 
     /// The image sent as `name`, checked and thumbnailed on the blocking pool: `None` when none
     /// was chosen; `Some(Err(reason))` when it is too large or not a whole JPEG, PNG or WebP.
-    pub async fn image(&self, name: &str) -> Result<Option<Result<Image, String>>, AppError> {
+    pub async fn image(&self, name: &str) -> Result<Option<Result<Image, Msg>>, AppError> {
         if self.too_large.contains(name) {
-            return Ok(Some(Err("The image can be at most 5 MB.".to_owned())));
+            return Ok(Some(Err(Msg::new("err.image.too_big"))));
         }
         parse_image(self.files.get(name).cloned()).await
     }
@@ -64,9 +65,7 @@ pub async fn may_add_photo(state: &crate::web::AppState, user_id: i64) -> Result
 }
 
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
-pub async fn parse_image(
-    bytes: Option<Vec<u8>>,
-) -> Result<Option<Result<Image, String>>, AppError> {
+pub async fn parse_image(bytes: Option<Vec<u8>>) -> Result<Option<Result<Image, Msg>>, AppError> {
     let Some(bytes) = bytes else { return Ok(None) };
     actix_web::web::block(move || Image::parse(bytes))
         .await
@@ -83,7 +82,7 @@ fn unreadable(e: actix_multipart::MultipartError) -> AppError {
         actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
             AppError::PayloadTooLarge
         }
-        e => AppError::BadRequest(format!("The form could not be read: {e}")),
+        e => AppError::BadRequest(Msg::new("err.form_unreadable").arg("0", e.to_string())),
     }
 }
 
@@ -95,9 +94,7 @@ pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, App
         let mut field = field.map_err(unreadable)?;
         count += 1;
         if count > MAX_FIELDS {
-            return Err(AppError::BadRequest(
-                "The form has more fields than it should.".to_owned(),
-            ));
+            return Err(AppError::BadRequest(Msg::new("err.form_too_many_fields")));
         }
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = field

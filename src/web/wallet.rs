@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::db::once::OnceKey;
 use crate::domain::money::format_delta;
+use crate::domain::msg::Msg;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
 use crate::services::payments::{self as payments_service, TopUpError, TopUpMethod};
@@ -44,7 +45,7 @@ pub struct PaymentLine {
     pub amount: Won,
     pub method: &'static str,
     pub status: &'static str,
-    pub status_words: &'static str,
+    pub status_words: String,
     /// A virtual account still waiting: bank, number, holder and deadline.
     pub account: Option<String>,
 }
@@ -100,7 +101,7 @@ async fn wallet_page(
     page: i64,
     status: StatusCode,
     amount: String,
-    error: Option<String>,
+    error: Option<Msg>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require_user()?;
     let (user_id, balance, locked) = (user.id, user.balance, user.locked);
@@ -139,7 +140,7 @@ async fn wallet_page(
                     "Virtual account"
                 },
                 status: status.as_str(),
-                status_words: p.words(),
+                status_words: ctx.t(p.words_key()),
                 merchant_uid: p.merchant_uid,
             }
         })
@@ -168,7 +169,7 @@ async fn wallet_page(
             topup_max: TOPUP_MAX,
             idempotency_key: new_token(),
             amount,
-            error,
+            error: error.map(|e| e.text(ctx.lang)),
             card_topup: card_available(state),
             card_min: payments_service::TOPUP_MIN,
             card_max: payments_service::TOPUP_MAX,
@@ -215,21 +216,17 @@ pub async fn top_up(
         return portone_top_up(req, user, state, form, how).await;
     }
     if form.method != "dev" {
-        return Err(AppError::Rejected(
-            "Choose how to pay: that top-up method is not available.".to_owned(),
-        ));
+        return Err(AppError::Rejected(Msg::new("err.wallet.method")));
     }
     if !state.settings.dev_topup {
-        return Err(AppError::Forbidden(
-            "The free development top-up is switched off on this site.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("err.wallet.dev_off")));
     }
     let amount = Won::parse_within(&form.amount, TOPUP_MIN, TOPUP_MAX);
     // The development top-up keys its journal line with the form's one-time key (required).
     let well_formed = OnceKey::parse(user.id, "dev_top_up", &form.idempotency_key).is_some();
     let reason = match (&amount, well_formed) {
         (Err(e), _) => Some(top_up_reason(e)),
-        (Ok(_), false) => Some("This form has expired. Reload the page and try again.".to_owned()),
+        (Ok(_), false) => Some(Msg::new("err.form_expired")),
         (Ok(_), true) => None,
     };
     if let (Ok(amount), None) = (amount, &reason) {
@@ -250,7 +247,7 @@ pub async fn top_up(
                 flash(
                     &user.session,
                     "success",
-                    format!("{amount} added to your wallet."),
+                    Msg::new("flash.wallet.added").arg("amount", amount),
                 );
                 Ok(see_other("/wallet"))
             }
@@ -258,7 +255,7 @@ pub async fn top_up(
                 flash(
                     &user.session,
                     "info",
-                    "That top-up was already applied; nothing was added twice.",
+                    Msg::new("flash.wallet.already_applied"),
                 );
                 Ok(see_other("/wallet"))
             }
@@ -337,7 +334,7 @@ async fn portone_top_up(
                 1,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 typed,
-                Some(e.to_string()),
+                Some(e.msg()),
             )
             .await
         }
@@ -345,9 +342,9 @@ async fn portone_top_up(
     }
 }
 
-fn top_up_reason(e: &AmountError) -> String {
+fn top_up_reason(e: &AmountError) -> Msg {
     match e {
-        AmountError::TooLarge(_) => format!("A single top-up can be at most {TOPUP_MAX}."),
-        other => other.to_string(),
+        AmountError::TooLarge(_) => Msg::new("err.top_up.too_large").arg("max", TOPUP_MAX),
+        other => other.msg(),
     }
 }

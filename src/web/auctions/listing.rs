@@ -4,6 +4,7 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::domain::msg::Msg;
 use crate::services::auctions::{self, ListingError};
 use crate::services::bidding::{self, Canceller};
 use crate::services::images::Uploads;
@@ -48,9 +49,9 @@ async fn save_listing(
         .await?
         .ok_or(AppError::NotFound)?;
         if seller != user.id {
-            return Err(AppError::Forbidden(
-                "Only the seller can edit this listing.".to_owned(),
-            ));
+            return Err(AppError::Forbidden(Msg::new(
+                "err.listing.only_seller_edits",
+            )));
         }
     }
     let _slot = upload_slot(&state).await?;
@@ -59,7 +60,7 @@ async fn save_listing(
     let mut errors = Vec::new();
     let image = if form.files.contains_key("image") && !may_add_photo(&state, user.id).await? {
         let per_day = state.settings.uploads_per_day;
-        errors.push(ListingError::TooManyPhotos { per_day }.to_string());
+        errors.push(ListingError::TooManyPhotos { per_day }.msg());
         None
     } else {
         match form.image("image").await? {
@@ -113,11 +114,11 @@ async fn save_listing(
             flash(
                 &ctx_session(&req),
                 "success",
-                if edit_id.is_some() {
-                    "Your listing was updated."
+                Msg::new(if edit_id.is_some() {
+                    "flash.listing.updated"
                 } else {
-                    "Your auction is listed."
-                },
+                    "flash.listing.listed"
+                }),
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
@@ -125,7 +126,7 @@ async fn save_listing(
             ctx,
             &state.reference,
             StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::from(e).into_reasons()?,
+            AppError::from(e).into_msgs()?,
             fields,
             edit_id,
             false,
@@ -159,13 +160,13 @@ pub async fn edit_form(
     .await?
     .ok_or(AppError::NotFound)?;
     if a.seller_id != user_id {
-        return Err(AppError::Forbidden(
-            "Only the seller can edit this listing.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new(
+            "err.listing.only_seller_edits",
+        )));
     }
     let mut errors = vec![];
     if a.bid_count > 0 || !a.status().is_open() {
-        errors.push(ListingError::Locked.to_string());
+        errors.push(ListingError::Locked.msg());
     }
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -209,12 +210,16 @@ pub async fn cancel(
     match result {
         Ok(cancelled) => {
             state.live.after_commit(cancelled.event);
-            flash(&user.session, "info", "Your listing was cancelled.");
+            flash(&user.session, "info", Msg::new("flash.listing.cancelled"));
             Ok(see_other("/me/listings"))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?.join(" ");
-            flash(&user.session, "error", why);
+            let why = AppError::from(e).into_msgs()?;
+            flash(
+                &user.session,
+                "error",
+                Msg::new("err.reasons").arg("0", why),
+            );
             Ok(see_other(&format!("/auctions/{id}")))
         }
     }

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::auction::{window, AuctionStatus, Window, INCREMENT_TABLE};
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::services::auctions::Auction;
 use crate::services::market;
@@ -52,7 +53,7 @@ pub(crate) async fn show_page(
     state: &AppState,
     id: i64,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Msg>,
     amount: String,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
@@ -107,7 +108,7 @@ pub(crate) async fn show_page(
         my_max: (viewer.is_some() && a.leader_id == viewer).then(|| Won::from_stored(a.held())),
         watching,
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
-        error,
+        error: error.map(|e| e.text(ctx.lang)),
         amount,
         protection_rule: protection_rule(state.settings.market_auto_confirm),
         trade: match (trade, viewer) {

@@ -6,7 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::market::{parse_price, Quantity};
-use crate::domain::{Description, Title};
+use crate::domain::msg::Msg;
+use crate::domain::{Description, Title, TitleField};
 use crate::services::market::{self as market_service, CreateProductError, NewProduct};
 use crate::services::reference::{Category, RegionGroup};
 use crate::web::session::flash;
@@ -75,7 +76,7 @@ async fn new_page(
     ctx: Ctx,
     state: &AppState,
     status: StatusCode,
-    errors: Vec<String>,
+    errors: Vec<Msg>,
     form: ProductForm,
 ) -> Result<HttpResponse, AppError> {
     let user_region = ctx.require_user()?.region_id;
@@ -86,8 +87,8 @@ async fn new_page(
     render(
         status,
         &NewPage {
+            errors: Msg::texts(&errors, ctx.lang),
             ctx,
-            errors,
             form: form.clipped(),
             category_id,
             region_id,
@@ -115,10 +116,10 @@ pub async fn create(
     let _slot = crate::web::upload::upload_slot(&state).await?;
     let form = ProductForm::from(&read_multipart(payload).await?);
     let mut errors = Vec::new();
-    let name = Title::parse(&form.name, "product name", "Enter a name for the product.")
+    let name = Title::parse(&form.name, TitleField::ProductName)
         .map_err(|e| errors.push(e))
         .ok();
-    let description = Description::parse(&form.description, None)
+    let description = Description::parse(&form.description, false)
         .map_err(|e| errors.push(e))
         .ok();
     let price = parse_price(&form.price).map_err(|e| errors.push(e)).ok();
@@ -127,18 +128,18 @@ pub async fn create(
         .ok();
     let category_id = form.category_id.trim().parse::<i64>().ok();
     if category_id.is_none() {
-        errors.push(CreateProductError::UnknownCategory.to_string());
+        errors.push(CreateProductError::UnknownCategory.msg());
     }
     let region_id = form.region_id.trim().parse::<i64>().ok();
     if region_id.is_none() {
-        errors.push(CreateProductError::UnknownRegion.to_string());
+        errors.push(CreateProductError::UnknownRegion.msg());
     }
     let image = if form.image_too_large {
-        errors.push("The image can be at most 5 MB.".to_owned());
+        errors.push(Msg::new("err.image.too_big"));
         None
     } else if form.image.is_some() && !crate::web::upload::may_add_photo(&state, user.id).await? {
         let per_day = state.settings.uploads_per_day;
-        errors.push(CreateProductError::TooManyPhotos { per_day }.to_string());
+        errors.push(CreateProductError::TooManyPhotos { per_day }.msg());
         None
     } else {
         match crate::web::upload::parse_image(form.image.clone()).await? {
@@ -170,17 +171,15 @@ pub async fn create(
             .await;
             match result {
                 Ok(id) => {
-                    flash(&user.session, "success", "Your product is listed.");
+                    flash(&user.session, "success", Msg::new("flash.market.listed"));
                     return Ok(see_other(&format!("/market/{id}")));
                 }
-                Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+                Err(e) => errors.extend(AppError::from(e).into_msgs()?),
             }
         }
     }
     if form.image.is_some() || form.image_too_large {
-        errors.push(
-            "Choose the image again: files are not kept when the form is refused.".to_owned(),
-        );
+        errors.push(Msg::new("err.image.choose_again"));
     }
     let ctx = Ctx::load(&req).await?;
     new_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, errors, form).await

@@ -22,6 +22,11 @@ pub async fn connect(
 ) -> Result<Ws, Error> {
     let url = format!("{}/auctions/{id}/live", base.replace("http://", "ws://"));
     let mut request = url.into_client_request()?;
+    // English, like `Browser::new` (the socket's notices follow the `lang` cookie first: a
+    // browser that chose Korean with the toggle gets Korean).
+    request
+        .headers_mut()
+        .insert("accept-language", "en".parse().expect("header"));
     if let Some(origin) = origin {
         request
             .headers_mut()
@@ -82,6 +87,11 @@ pub async fn connect_me_to(
 ) -> Result<Ws, Error> {
     let url = format!("{}{path}", base.replace("http://", "ws://"));
     let mut request = url.into_client_request()?;
+    // English, like `Browser::new` (the socket's notices follow the `lang` cookie first: a
+    // browser that chose Korean with the toggle gets Korean).
+    request
+        .headers_mut()
+        .insert("accept-language", "en".parse().expect("header"));
     if let Some(origin) = origin {
         request
             .headers_mut()
