@@ -22,6 +22,7 @@ mod cli;
 mod health;
 mod hostile;
 mod languages;
+mod languages_sentences;
 mod limits;
 mod live;
 mod market;
