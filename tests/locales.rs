@@ -110,8 +110,8 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// Every `"err.…"`, `"flash.…"`, `"notice.…"`, `"words.…"`, `"wait.…"`, `"field.…"` and
-/// `"status.…"` literal in `src/` is a key both languages hold (a typo would show on the page as
+/// Every `"err.…"`, `"flash.…"`, `"notice.…"`, `"words.…"`, `"wait.…"`, `"field.…"`,
+/// `"rule.…"`, `"span.…"` and `"status.…"` literal in `src/` is a key both languages hold (a typo would show on the page as
 /// `ko.err.…`).
 #[test]
 fn every_key_the_rust_code_asks_for_is_translated() {
@@ -125,7 +125,7 @@ fn every_key_the_rust_code_asks_for_is_translated() {
         &mut files,
     );
     let prefixes = [
-        "err.", "flash.", "notice.", "words.", "wait.", "field.", "status.",
+        "err.", "flash.", "notice.", "words.", "wait.", "field.", "status.", "rule.", "span.",
     ];
     let mut asked = 0;
     for (file, text) in &files {

@@ -109,6 +109,15 @@ impl ProductStatus {
             ProductStatus::Completed => "Completed",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            ProductStatus::OnSale => "words.product_status.1",
+            ProductStatus::Reserved => "words.product_status.2",
+            ProductStatus::Completed => "words.product_status.3",
+        }
+    }
 }
 
 impl fmt::Display for ProductStatus {
@@ -179,6 +188,20 @@ impl TradeStatus {
             TradeStatus::Refunded => "Refunded to the buyer",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            TradeStatus::AwaitingPayment => "words.trade_status.1",
+            TradeStatus::Requested => "words.trade_status.2",
+            TradeStatus::Approved => "words.trade_status.3",
+            TradeStatus::Rejected => "words.trade_status.4",
+            TradeStatus::Confirmed => "words.trade_status.5",
+            TradeStatus::Cancelled => "words.trade_status.6",
+            TradeStatus::Disputed => "words.trade_status.7",
+            TradeStatus::Refunded => "words.trade_status.8",
+        }
+    }
 }
 
 /// How an admin resolves a dispute (the form's `outcome`).
@@ -209,6 +232,14 @@ impl Resolution {
         match self {
             Resolution::RefundBuyer => "An admin refunded the buyer",
             Resolution::PaySeller => "An admin paid the seller",
+        }
+    }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Resolution::RefundBuyer => "words.resolution.1",
+            Resolution::PaySeller => "words.resolution.2",
         }
     }
 }

@@ -73,6 +73,15 @@ impl PayoutStatus {
             PayoutStatus::Rejected => "Rejected — the amount is back in your wallet",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            PayoutStatus::Requested => "words.payout_status.1",
+            PayoutStatus::Transferred => "words.payout_status.2",
+            PayoutStatus::Rejected => "words.payout_status.3",
+        }
+    }
 }
 
 /// A payout row.

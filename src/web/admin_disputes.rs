@@ -31,7 +31,7 @@ pub struct DisputeRow {
     pub id: i64,
     pub item_url: String,
     /// `Auction` or `Market`.
-    pub item_kind: &'static str,
+    pub item_kind: String,
     pub item_name: String,
     pub buyer_name: String,
     pub seller_name: String,
@@ -64,10 +64,10 @@ async fn disputes_page(
             DisputeRow {
                 id: t.trade.id,
                 item_url: item.map(TradeItem::path).unwrap_or_default(),
-                item_kind: match item {
-                    Some(TradeItem::Auction(_)) => "Auction",
-                    _ => "Market",
-                },
+                item_kind: ctx.t(match item {
+                    Some(TradeItem::Auction(_)) => "words.kind.auction",
+                    _ => "words.kind.market",
+                }),
                 price: t.price(),
                 payment_method: t
                     .payment
@@ -84,11 +84,11 @@ async fn disputes_page(
                     .disputes
                     .iter()
                     .map(|d| DisputeLine {
-                        side: if d.user_id == t.trade.buyer_id {
-                            "Buyer"
+                        side: ctx.t(if d.user_id == t.trade.buyer_id {
+                            "words.side.buyer"
                         } else {
-                            "Seller"
-                        },
+                            "words.side.seller"
+                        }),
                         name: d.name.clone(),
                         reason: d.reason.clone(),
                         at: ctx.time(&d.at),
@@ -125,13 +125,16 @@ pub async fn resolve(
     let admin = ctx.require_admin()?.id;
     let trade_id = path.into_inner();
     let Some(outcome) = Resolution::parse(&form.outcome) else {
-        let why = "Choose whether to refund the buyer or pay the seller.".to_owned();
+        let why = Msg::new("err.dispute.choose_outcome").text(ctx.lang);
         return disputes_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, Some(why)).await;
     };
     let reason = match Reason::parse(&form.reason) {
         Ok(r) => r,
         Err(why) => {
-            let why = format!("Trade #{trade_id}: {why} Both sides read it.");
+            let why = Msg::new("err.dispute.resolve_reason")
+                .arg("id", trade_id)
+                .arg("why", why)
+                .text(ctx.lang);
             return disputes_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, Some(why)).await;
         }
     };

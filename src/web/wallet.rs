@@ -31,7 +31,7 @@ const TOPUP_MIN: Won = match Won::new(1) {
 /// One journal line, formatted for the page.
 pub struct JournalLine {
     pub time: String,
-    pub label: &'static str,
+    pub label: String,
     pub kind: String,
     pub delta_balance: String,
     pub delta_locked: String,
@@ -43,7 +43,7 @@ pub struct PaymentLine {
     pub merchant_uid: String,
     pub time: String,
     pub amount: Won,
-    pub method: &'static str,
+    pub method: String,
     pub status: &'static str,
     pub status_words: String,
     /// A virtual account still waiting: bank, number, holder and deadline.
@@ -134,11 +134,11 @@ async fn wallet_page(
                 account,
                 time: ctx.time(&p.created_at),
                 amount: p.amount(),
-                method: if p.method == "card" {
-                    "Card"
+                method: ctx.t(if p.method == "card" {
+                    "words.method.card"
                 } else {
-                    "Virtual account"
-                },
+                    "words.method.vbank"
+                }),
                 status: status.as_str(),
                 status_words: ctx.t(p.words_key()),
                 merchant_uid: p.merchant_uid,
@@ -149,7 +149,8 @@ async fn wallet_page(
         .into_iter()
         .map(|e| JournalLine {
             time: ctx.time(&e.created_at),
-            label: LedgerKind::parse(&e.kind).map_or("Other", LedgerKind::label),
+            label: ctx
+                .t(LedgerKind::parse(&e.kind).map_or("words.ledger.other", LedgerKind::label_key)),
             kind: e.kind,
             delta_balance: format_delta(e.delta_balance),
             delta_locked: format_delta(e.delta_locked),

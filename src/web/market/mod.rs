@@ -29,7 +29,7 @@ pub struct ProductView {
     pub quantity: i32,
     pub units_left: i32,
     pub status: &'static str,
-    pub status_label: &'static str,
+    pub status_label: String,
     pub seller_id: UserId,
     pub seller_name: String,
     pub region_name: String,
@@ -52,7 +52,7 @@ impl ProductView {
             quantity: p.quantity,
             units_left: p.units_left,
             status: status.as_str(),
-            status_label: status.label(),
+            status_label: ctx.t(status.label_key()),
             seller_id: p.seller_id,
             seller_name: card.seller_name,
             region_name: card.region_name,
@@ -74,7 +74,7 @@ pub struct TradeLine {
     /// The product's or the auction's page.
     pub item_url: String,
     /// `Auction` or `Market`.
-    pub item_kind: &'static str,
+    pub item_kind: String,
     pub product_name: String,
     pub buyer_name: String,
     pub seller_name: String,
@@ -82,7 +82,7 @@ pub struct TradeLine {
     pub role: &'static str,
     pub price: Won,
     pub status: &'static str,
-    pub status_label: &'static str,
+    pub status_label: String,
     pub requested_at: String,
     pub approved_at: Option<String>,
     pub confirmed_at: Option<String>,
@@ -99,7 +99,7 @@ pub struct TradeLine {
     /// Each side's reason, once disputed.
     pub disputes: Vec<DisputeLine>,
     /// An admin's decision ("An admin refunded the buyer") and the reason they wrote.
-    pub resolution: Option<&'static str>,
+    pub resolution: Option<String>,
     pub resolution_reason: Option<String>,
     pub resolved_at: Option<String>,
     /// The buyer's payment page, while paid or to be paid at checkout.
@@ -119,7 +119,7 @@ pub struct TradeLine {
 /// One side's reason in a dispute, as the trade pages show it.
 pub struct DisputeLine {
     /// `Buyer` or `Seller`.
-    pub side: &'static str,
+    pub side: String,
     pub name: String,
     pub reason: String,
     pub at: String,
@@ -136,11 +136,11 @@ impl TradeLine {
             .disputes
             .iter()
             .map(|d| DisputeLine {
-                side: if d.user_id == t.trade.buyer_id {
-                    "Buyer"
+                side: ctx.t(if d.user_id == t.trade.buyer_id {
+                    "words.side.buyer"
                 } else {
-                    "Seller"
-                },
+                    "words.side.seller"
+                }),
                 name: d.name.clone(),
                 reason: d.reason.clone(),
                 at: ctx.time(&d.at),
@@ -159,10 +159,10 @@ impl TradeLine {
             reviewed: (is_buyer || is_seller) && reviewed,
             other_url: format!("/users/{other}"),
             item_url: item.map(TradeItem::path).unwrap_or_default(),
-            item_kind: match item {
-                Some(TradeItem::Auction(_)) => "Auction",
-                _ => "Market",
-            },
+            item_kind: ctx.t(match item {
+                Some(TradeItem::Auction(_)) => "words.kind.auction",
+                _ => "words.kind.market",
+            }),
             can_dispute: (is_buyer || is_seller)
                 && match status {
                     TradeStatus::Approved => true,
@@ -175,16 +175,17 @@ impl TradeLine {
                 .resolution
                 .as_deref()
                 .and_then(Resolution::parse)
-                .map(Resolution::label),
+                .map(|r| ctx.t(r.label_key())),
             resolution_reason: t.trade.resolution_reason.clone(),
             resolved_at: t.trade.resolved_at.as_ref().map(|at| ctx.time(at)),
             product_name: t.product_name,
             buyer_name: t.buyer_name,
             seller_name: t.seller_name,
+            // A code the templates compare (`Selling`/`Buying`), not shown as it is.
             role: if is_seller { "Selling" } else { "Buying" },
             price,
             status: status.as_str(),
-            status_label: status.label(),
+            status_label: ctx.t(status.label_key()),
             requested_at: ctx.time(&t.trade.created_at),
             approved_at: t.trade.approved_at.as_ref().map(|at| ctx.time(at)),
             confirmed_at: t.trade.confirmed_at.as_ref().map(|at| ctx.time(at)),
