@@ -26,8 +26,8 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// For pages rendered without a request (error pages). English: the error titles and
-    /// messages are not translated yet, so the page says `lang="en"` rather than claim Korean.
+    /// For pages rendered without a request (an error page from `ResponseError`), in English;
+    /// `web::lang::in_language` renders it again in the request's language.
     pub fn anonymous() -> Ctx {
         Ctx::anonymous_in(Lang::En)
     }
