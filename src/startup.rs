@@ -145,6 +145,7 @@ impl Application {
             App::new()
                 .wrap(site::headers::security_headers(secure, portone_sdk))
                 .wrap(from_fn(site::csrf::guard))
+                .wrap(from_fn(site::lang::in_language))
                 .wrap(session)
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

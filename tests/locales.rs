@@ -3,6 +3,9 @@
 //! key a template asks for (`ctx.t("…")`, `ctx.t_n("…", …)`, `ctx.t_ab("…", …)`,
 //! `ctx.t_count("…", …)`) is in both.
 //! (The page tests in `tests/api/languages.rs` catch a key the handlers build at run time.)
+//! The sentences built in Rust (`locales/msg.ko.yml`, `locales/msg.en.yml`: errors, flashes,
+//! notices) are checked the same way: the same keys in both, and every key literal in `src/`
+//! (`Msg::new("err.…")`) present.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -133,4 +136,72 @@ fn every_key_a_template_asks_for_is_translated() {
         }
     }
     assert!(asked > 50, "the scan found the template calls ({asked})");
+}
+
+#[test]
+fn the_sentences_built_in_rust_hold_the_same_keys_in_both_languages() {
+    let ko = keys("msg.ko.yml");
+    let en = keys("msg.en.yml");
+    assert!(ko.len() > 200, "msg.ko.yml has {} keys", ko.len());
+    let only_ko: Vec<_> = ko.difference(&en).collect();
+    let only_en: Vec<_> = en.difference(&ko).collect();
+    assert!(only_ko.is_empty(), "missing in msg.en.yml: {only_ko:?}");
+    assert!(only_en.is_empty(), "missing in msg.ko.yml: {only_en:?}");
+}
+
+fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            out.push((path.display().to_string(), text));
+        }
+    }
+}
+
+/// Every `"err.…"`, `"flash.…"`, `"notice.…"`, `"words.…"`, `"wait.…"`, `"field.…"`,
+/// `"rule.…"`, `"span.…"` and `"status.…"` literal in `src/` is a key both languages hold (a typo would show on the page as
+/// `ko.err.…`).
+#[test]
+fn every_key_the_rust_code_asks_for_is_translated() {
+    let mut known = keys("msg.ko.yml");
+    known.extend(keys("ko.yml"));
+    let mut known_en = keys("msg.en.yml");
+    known_en.extend(keys("en.yml"));
+    let mut files = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let prefixes = [
+        "err.", "flash.", "notice.", "words.", "wait.", "field.", "status.", "rule.", "span.",
+    ];
+    let mut asked = 0;
+    for (file, text) in &files {
+        for (i, _) in text.match_indices('"') {
+            let rest = &text[i + 1..];
+            let Some(end) = rest.find('"') else { continue };
+            let lit = &rest[..end];
+            let is_key = prefixes.iter().any(|p| lit.starts_with(p))
+                && lit.len() > 4
+                && lit
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+            if !is_key {
+                continue;
+            }
+            asked += 1;
+            assert!(
+                known.contains(lit),
+                "{file} asks for `{lit}`, which Korean lacks"
+            );
+            assert!(
+                known_en.contains(lit),
+                "{file} asks for `{lit}`, which English lacks"
+            );
+        }
+    }
+    assert!(asked > 250, "the scan found the key literals ({asked})");
 }

@@ -2,19 +2,18 @@
 
 use std::fmt;
 
+use crate::domain::msg::Msg;
+
 /// A login name: 3–20 characters, `a–z`, `0–9` and `_`, starting with a letter; stored lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
 impl Username {
-    pub const RULE: &'static str =
-        "Username must be 3–20 characters: letters a–z, digits and _, starting with a letter.";
-
-    pub fn parse(input: &str) -> Result<Username, String> {
+    pub fn parse(input: &str) -> Result<Username, Msg> {
         let s = input.trim();
         let len = s.chars().count();
         if len == 0 {
-            return Err("Choose a username.".to_owned());
+            return Err(Msg::new("err.account.username_empty"));
         }
         let ok = (3..=20).contains(&len)
             && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -22,7 +21,7 @@ impl Username {
         if ok {
             Ok(Username(s.to_ascii_lowercase()))
         } else {
-            Err(Self::RULE.to_owned())
+            Err(Msg::new("err.account.username_rule"))
         }
     }
 
@@ -42,20 +41,17 @@ impl fmt::Display for Username {
 pub struct DisplayName(String);
 
 impl DisplayName {
-    pub fn parse(input: &str) -> Result<DisplayName, String> {
+    pub fn parse(input: &str) -> Result<DisplayName, Msg> {
         let s = input.trim();
         let len = s.chars().count();
         if len == 0 {
-            return Err("Enter a display name.".to_owned());
+            return Err(Msg::new("err.account.display_name_empty"));
         }
         if len > 40 {
-            return Err("Display name can be at most 40 characters.".to_owned());
+            return Err(Msg::new("err.account.display_name_too_long"));
         }
         if s.chars().any(is_invisible_or_control) {
-            return Err(
-                "Display name may not contain control, invisible or direction-changing characters."
-                    .to_owned(),
-            );
+            return Err(Msg::new("err.account.display_name_invisible"));
         }
         Ok(DisplayName(s.to_owned()))
     }
@@ -103,23 +99,17 @@ impl Password {
     /// Check a new password and its confirmation (sign-up and password change share this
     /// rule): 8–128 characters, not the username nor built on it, and strong enough by
     /// zxcvbn (which looks at the first 100 characters).
-    pub fn parse_new(password: &str, confirm: &str, username: &str) -> Result<Password, String> {
+    pub fn parse_new(password: &str, confirm: &str, username: &str) -> Result<Password, Msg> {
         let len = password.chars().count();
         if len < Self::MIN_CHARS {
-            return Err(format!(
-                "Password is too weak: use at least {} characters.",
-                Self::MIN_CHARS
-            ));
+            return Err(Msg::new("err.account.password_short").arg("min", Self::MIN_CHARS));
         }
         if len > Self::MAX_CHARS {
-            return Err(format!(
-                "Password can be at most {} characters.",
-                Self::MAX_CHARS
-            ));
+            return Err(Msg::new("err.account.password_long").arg("max", Self::MAX_CHARS));
         }
         let username = username.trim().to_lowercase();
         if !username.is_empty() && password.to_lowercase().contains(&username) {
-            return Err("Password is too weak: it contains your username.".to_owned());
+            return Err(Msg::new("err.account.password_has_username"));
         }
         let mut inputs: Vec<&str> = SITE_WORDS.to_vec();
         if !username.is_empty() {
@@ -127,18 +117,18 @@ impl Password {
         }
         let estimate = zxcvbn::zxcvbn(password, &inputs);
         if u8::from(estimate.score()) < Self::MIN_SCORE {
+            // zxcvbn's warning is English only: the English sentence quotes it, the Korean does not.
             let why = estimate
                 .feedback()
                 .and_then(|f| f.warning())
-                .map(|w| format!(" ({w})"))
-                .unwrap_or_default();
-            return Err(format!(
-                "Password is too weak: it is too common or too easy to guess{why}. \
-                 A few unrelated words make a strong one."
-            ));
+                .map(|w| w.to_string());
+            return Err(match why {
+                Some(why) => Msg::new("err.account.password_guessable_why").arg("why", why),
+                None => Msg::new("err.account.password_guessable"),
+            });
         }
         if password != confirm {
-            return Err("The two passwords do not match.".to_owned());
+            return Err(Msg::new("err.account.password_mismatch"));
         }
         Ok(Password(password.to_owned()))
     }

@@ -45,6 +45,18 @@ impl AuctionStatus {
         matches!(self, AuctionStatus::Scheduled | AuctionStatus::Active)
     }
 
+    /// The translation key of [`Self::label`] (`locales/*.yml`).
+    pub fn key(self) -> &'static str {
+        match self {
+            AuctionStatus::Scheduled => "status.scheduled",
+            AuctionStatus::Active => "status.active",
+            AuctionStatus::Sold => "status.sold",
+            AuctionStatus::NoBids => "status.no_bids",
+            AuctionStatus::ReserveNotMet => "status.reserve_not_met",
+            AuctionStatus::Cancelled => "status.cancelled",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             AuctionStatus::Scheduled => "Starts soon",

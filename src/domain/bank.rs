@@ -2,6 +2,7 @@
 //! accounts), and a bank account as a member types it for a payout.
 
 use crate::domain::account::is_invisible_or_control;
+use crate::domain::msg::Msg;
 
 /// The banks a member may choose: (code, name).
 pub const BANKS: [(&str, &str); 12] = [
@@ -36,32 +37,28 @@ pub struct BankAccount {
 
 impl BankAccount {
     /// Every reason at once.
-    pub fn parse(bank_code: &str, number: &str, holder: &str) -> Result<BankAccount, Vec<String>> {
+    pub fn parse(bank_code: &str, number: &str, holder: &str) -> Result<BankAccount, Vec<Msg>> {
         let mut errors = Vec::new();
         let bank_code = bank_code.trim();
         if bank_name(bank_code).is_none() {
-            errors.push("Choose a bank from the list.".to_owned());
+            errors.push(Msg::new("err.bank.bank"));
         }
         let typed = number.trim();
         let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
         if typed.is_empty() {
-            errors.push("Enter the account number.".to_owned());
+            errors.push(Msg::new("err.bank.number_empty"));
         } else if !typed
             .chars()
             .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
             || !(8..=20).contains(&digits.len())
         {
-            errors
-                .push("Enter the account number as 8 to 20 digits (hyphens are fine).".to_owned());
+            errors.push(Msg::new("err.bank.number"));
         }
         let holder = holder.trim();
         if holder.is_empty() {
-            errors.push("Enter the account holder's name.".to_owned());
+            errors.push(Msg::new("err.bank.holder_empty"));
         } else if holder.chars().count() > 30 || holder.chars().any(is_invisible_or_control) {
-            errors.push(
-                "The holder's name can be at most 30 characters, with no control characters."
-                    .to_owned(),
-            );
+            errors.push(Msg::new("err.bank.holder"));
         }
         if errors.is_empty() {
             Ok(BankAccount {

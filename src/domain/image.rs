@@ -1,6 +1,8 @@
 //! Uploaded images: recognised by their bytes, at most 5 MB and 40 megapixels (read from the
 //! header before decoding), re-encoded without metadata, stored under random names.
 
+use crate::domain::msg::Msg;
+
 /// The kinds of image the site accepts (listing and product photos), recognised by magic bytes (never by the name or
 /// the declared content type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,16 +87,12 @@ impl Image {
     /// Check an upload, re-encode it without its metadata, and render its thumbnail. The
     /// dimensions are read from the header and checked before anything is decoded.
     /// CPU-heavy: call it off the async workers.
-    pub fn parse(bytes: Vec<u8>) -> Result<Image, String> {
+    pub fn parse(bytes: Vec<u8>) -> Result<Image, Msg> {
         if bytes.len() > Self::MAX_BYTES {
-            return Err("The image can be at most 5 MB.".to_owned());
+            return Err(Msg::new("err.image.too_big"));
         }
-        let kind = ImageKind::sniff(&bytes)
-            .ok_or_else(|| "The image must be a JPEG, PNG or WebP picture.".to_owned())?;
-        let unreadable = |_| {
-            "The image could not be read: it is not a complete JPEG, PNG or WebP picture."
-                .to_owned()
-        };
+        let kind = ImageKind::sniff(&bytes).ok_or_else(|| Msg::new("err.image.kind"))?;
+        let unreadable = |_| Msg::new("err.image.unreadable");
         let (width, height) = header_dimensions(&bytes, kind).map_err(unreadable)?;
         check_dimensions(width, height)?;
         let picture = decode(&bytes, kind).map_err(|e| match e {
@@ -132,21 +130,21 @@ fn header_dimensions(bytes: &[u8], kind: ImageKind) -> image::ImageResult<(u32, 
 }
 
 /// At most [`Image::MAX_SIDE`] a side and [`Image::MAX_PIXELS`] in all.
-pub fn check_dimensions(width: u32, height: u32) -> Result<(), String> {
+pub fn check_dimensions(width: u32, height: u32) -> Result<(), Msg> {
     let pixels = u64::from(width) * u64::from(height);
     if width > Image::MAX_SIDE || height > Image::MAX_SIDE || pixels > Image::MAX_PIXELS {
         return Err(too_large(width, height));
     }
     if pixels == 0 {
-        return Err("The image has no pixels.".to_owned());
+        return Err(Msg::new("err.image.no_pixels"));
     }
     Ok(())
 }
 
-fn too_large(width: u32, height: u32) -> String {
-    format!(
-        "The picture is {width} × {height} pixels; a photo can be at most 8,000 pixels a side and 40 megapixels."
-    )
+fn too_large(width: u32, height: u32) -> Msg {
+    Msg::new("err.image.too_large")
+        .arg("width", width)
+        .arg("height", height)
 }
 
 /// Decode within the limits, and turn the picture upright as its EXIF orientation says (the
@@ -272,6 +270,7 @@ mod tests {
         assert!(check_dimensions(0, 10).is_err());
         assert!(check_dimensions(12_000, 11_000)
             .unwrap_err()
+            .to_string()
             .contains("12000 × 11000"));
     }
 }

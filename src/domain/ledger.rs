@@ -93,6 +93,25 @@ impl LedgerKind {
             LedgerKind::RefundRelease => "Refund not made (released)",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub const fn label_key(self) -> &'static str {
+        match self {
+            LedgerKind::Deposit => "words.ledger.1",
+            LedgerKind::Withdrawal => "words.ledger.2",
+            LedgerKind::BidHold => "words.ledger.3",
+            LedgerKind::BidRelease => "words.ledger.4",
+            LedgerKind::SettleOut => "words.ledger.5",
+            LedgerKind::SettleIn | LedgerKind::PurchaseIn => "words.ledger.6",
+            LedgerKind::PurchaseHold => "words.ledger.7",
+            LedgerKind::PurchaseRelease => "words.ledger.8",
+            LedgerKind::PurchaseOut => "words.ledger.9",
+            LedgerKind::PayoutHold => "words.ledger.10",
+            LedgerKind::PayoutRelease => "words.ledger.11",
+            LedgerKind::RefundHold => "words.ledger.12",
+            LedgerKind::RefundRelease => "words.ledger.13",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::domain::msg::Msg;
 use crate::domain::{AmountError, Won};
 
 pub type ProductId = i64;
@@ -16,13 +17,8 @@ pub struct Quantity(i32);
 impl Quantity {
     pub const MAX: i32 = 1_000;
 
-    pub fn parse(input: &str) -> Result<Quantity, String> {
-        let reason = || {
-            format!(
-                "Enter the quantity as a whole number from 1 to {}.",
-                group(1_000)
-            )
-        };
+    pub fn parse(input: &str) -> Result<Quantity, Msg> {
+        let reason = || Msg::new("err.market.quantity").arg("max", group(1_000));
         let s = input.trim();
         if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(reason());
@@ -44,7 +40,7 @@ pub const MAX_PRICE: Won = match Won::new(1_000_000_000) {
     None => Won::ZERO,
 };
 
-pub fn parse_price(input: &str) -> Result<Won, String> {
+pub fn parse_price(input: &str) -> Result<Won, Msg> {
     Won::parse(input)
         .and_then(|w| {
             if w > MAX_PRICE {
@@ -54,10 +50,12 @@ pub fn parse_price(input: &str) -> Result<Won, String> {
             }
         })
         .map_err(|e| match e {
-            AmountError::Empty => "Enter a price.".to_owned(),
-            AmountError::NotPositive => "The price must be more than zero.".to_owned(),
-            AmountError::TooLarge(_) => format!("The price can be at most {MAX_PRICE}."),
-            other => format!("Price: {other}"),
+            AmountError::Empty => Msg::new("err.market.price_empty"),
+            AmountError::NotPositive => Msg::new("err.market.price_not_positive"),
+            AmountError::TooLarge(_) => {
+                Msg::new("err.market.price_too_large").arg("max", MAX_PRICE)
+            }
+            other => Msg::new("err.market.price").arg("why", other.msg()),
         })
 }
 
@@ -109,6 +107,15 @@ impl ProductStatus {
             ProductStatus::OnSale => "On sale",
             ProductStatus::Reserved => "Reserved",
             ProductStatus::Completed => "Completed",
+        }
+    }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            ProductStatus::OnSale => "words.product_status.1",
+            ProductStatus::Reserved => "words.product_status.2",
+            ProductStatus::Completed => "words.product_status.3",
         }
     }
 }
@@ -181,6 +188,20 @@ impl TradeStatus {
             TradeStatus::Refunded => "Refunded to the buyer",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            TradeStatus::AwaitingPayment => "words.trade_status.1",
+            TradeStatus::Requested => "words.trade_status.2",
+            TradeStatus::Approved => "words.trade_status.3",
+            TradeStatus::Rejected => "words.trade_status.4",
+            TradeStatus::Confirmed => "words.trade_status.5",
+            TradeStatus::Cancelled => "words.trade_status.6",
+            TradeStatus::Disputed => "words.trade_status.7",
+            TradeStatus::Refunded => "words.trade_status.8",
+        }
+    }
 }
 
 /// How an admin resolves a dispute (the form's `outcome`).
@@ -213,6 +234,14 @@ impl Resolution {
             Resolution::PaySeller => "An admin paid the seller",
         }
     }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Resolution::RefundBuyer => "words.resolution.1",
+            Resolution::PaySeller => "words.resolution.2",
+        }
+    }
 }
 
 /// Why a side disputes a trade, or why an admin resolved it the way they did: 1 to 1,000
@@ -223,22 +252,19 @@ pub struct Reason(String);
 impl Reason {
     pub const MAX_CHARS: usize = 1_000;
 
-    pub fn parse(input: &str) -> Result<Reason, String> {
+    pub fn parse(input: &str) -> Result<Reason, Msg> {
         let s = input.trim().replace("\r\n", "\n");
         let len = s.chars().count();
         if len == 0 {
-            return Err("Write the reason: what happened, in a few words.".to_owned());
+            return Err(Msg::new("err.market.reason_empty"));
         }
         if len > Self::MAX_CHARS {
-            return Err(format!(
-                "The reason can be at most {} characters.",
-                group(Self::MAX_CHARS)
-            ));
+            return Err(Msg::new("err.market.reason_too_long").arg("max", group(Self::MAX_CHARS)));
         }
         if s.chars()
             .any(|c| c != '\n' && c != '\t' && crate::domain::account::is_invisible_or_control(c))
         {
-            return Err("The reason may not contain control or invisible characters.".to_owned());
+            return Err(Msg::new("err.market.reason_invisible"));
         }
         Ok(Reason(s))
     }

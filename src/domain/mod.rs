@@ -9,6 +9,7 @@ pub mod lang;
 pub mod ledger;
 pub mod market;
 pub mod money;
+pub mod msg;
 pub mod notification;
 pub mod review;
 pub mod text;
@@ -16,7 +17,7 @@ pub mod text;
 pub use account::{DisplayName, Password, Username};
 pub use ledger::LedgerKind;
 pub use money::{AmountError, Won};
-pub use text::{Description, Title};
+pub use text::{Description, Title, TitleField};
 
 /// Whole-number ids of users (and their wallets, which share the user's id).
 pub type UserId = i64;

@@ -1,14 +1,16 @@
 //! Reviews after a trade, and the trust score they move.
 
+use crate::domain::msg::Msg;
+
 /// A review's stars, 1 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rating(i32);
 
 impl Rating {
-    pub fn parse(input: &str) -> Result<Rating, String> {
+    pub fn parse(input: &str) -> Result<Rating, Msg> {
         match input.trim().parse::<i32>() {
             Ok(n) if (1..=5).contains(&n) => Ok(Rating(n)),
-            _ => Err("Choose a rating from 1 to 5 stars.".to_owned()),
+            _ => Err(Msg::new("err.review.rating")),
         }
     }
 
@@ -26,19 +28,15 @@ pub const COMMENT_MAX: usize = 500;
 pub struct ReviewComment(String);
 
 impl ReviewComment {
-    pub fn parse(input: &str) -> Result<ReviewComment, String> {
+    pub fn parse(input: &str) -> Result<ReviewComment, Msg> {
         let s = input.trim().replace("\r\n", "\n");
         if s.chars().count() > COMMENT_MAX {
-            return Err(format!(
-                "A review's comment can be at most {COMMENT_MAX} characters."
-            ));
+            return Err(Msg::new("err.review.comment_too_long").arg("max", COMMENT_MAX));
         }
         if s.chars()
             .any(|c| c != '\n' && super::account::is_invisible_or_control(c))
         {
-            return Err(
-                "A review's comment may not contain control or invisible characters.".to_owned(),
-            );
+            return Err(Msg::new("err.review.comment_invisible"));
         }
         Ok(ReviewComment(s))
     }

@@ -3,6 +3,7 @@
 
 use crate::domain::account::is_invisible_or_control;
 use crate::domain::money::group_thousands;
+use crate::domain::msg::Msg;
 
 /// A listing's one-line title: 1–100 characters, no control or invisible characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,24 +12,30 @@ pub struct Title(String);
 impl Title {
     pub const MAX_CHARS: usize = 100;
 
-    /// `field` names the field in the reasons ("title", "product name"); `when_empty` is the
-    /// sentence shown for an empty one.
-    pub fn parse(input: &str, field: &str, when_empty: &str) -> Result<Title, String> {
+    /// `field` says which title it is (an auction's or a product's name), for the reasons.
+    pub fn parse(input: &str, field: TitleField) -> Result<Title, Msg> {
         let s = input.trim();
         let len = s.chars().count();
+        let (empty, too_long, invisible) = match field {
+            TitleField::Title => (
+                "err.text.title_empty",
+                "err.text.title_too_long",
+                "err.text.title_invisible",
+            ),
+            TitleField::ProductName => (
+                "err.text.name_empty",
+                "err.text.name_too_long",
+                "err.text.name_invisible",
+            ),
+        };
         if len == 0 {
-            return Err(when_empty.to_owned());
+            return Err(Msg::new(empty));
         }
         if len > Self::MAX_CHARS {
-            return Err(format!(
-                "The {field} can be at most {} characters.",
-                Self::MAX_CHARS
-            ));
+            return Err(Msg::new(too_long).arg("max", Self::MAX_CHARS));
         }
         if s.chars().any(is_invisible_or_control) {
-            return Err(format!(
-                "The {field} may not contain control or invisible characters."
-            ));
+            return Err(Msg::new(invisible));
         }
         Ok(Title(s.to_owned()))
     }
@@ -36,6 +43,15 @@ impl Title {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Which one-line title a form asks for (the reasons name it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TitleField {
+    /// An auction's title.
+    Title,
+    /// A product's name.
+    ProductName,
 }
 
 /// A listing's description: up to 5,000 characters; line breaks and tabs allowed (`\r\n` is
@@ -46,26 +62,22 @@ pub struct Description(String);
 impl Description {
     pub const MAX_CHARS: usize = 5_000;
 
-    /// `required`: the sentence shown when it is empty, or `None` when it may be.
-    pub fn parse(input: &str, required: Option<&str>) -> Result<Description, String> {
+    /// `required`: whether an empty one is refused.
+    pub fn parse(input: &str, required: bool) -> Result<Description, Msg> {
         let s = input.trim().replace("\r\n", "\n");
-        if s.is_empty() {
-            if let Some(why) = required {
-                return Err(why.to_owned());
-            }
+        if s.is_empty() && required {
+            return Err(Msg::new("err.text.description_empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(format!(
-                "The description can be at most {} characters.",
-                group_thousands(i64::try_from(Self::MAX_CHARS).unwrap_or(i64::MAX))
+            return Err(Msg::new("err.text.description_too_long").arg(
+                "max",
+                group_thousands(i64::try_from(Self::MAX_CHARS).unwrap_or(i64::MAX)),
             ));
         }
         if s.chars()
             .any(|c| !matches!(c, '\n' | '\r' | '\t') && is_invisible_or_control(c))
         {
-            return Err(
-                "The description may not contain control or invisible characters.".to_owned(),
-            );
+            return Err(Msg::new("err.text.description_invisible"));
         }
         Ok(Description(s))
     }
@@ -95,17 +107,19 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_and_bounded_and_free_of_invisible_characters() {
-        let t = Title::parse("  Lamp  ", "title", "Enter a title.").unwrap();
+        let t = Title::parse("  Lamp  ", TitleField::Title).unwrap();
         assert_eq!(t.as_str(), "Lamp");
         assert_eq!(
-            Title::parse(" ", "title", "Enter a title."),
+            Title::parse(" ", TitleField::Title).map_err(|e| e.to_string()),
             Err("Enter a title.".to_owned())
         );
-        assert!(Title::parse(&"가".repeat(101), "title", "x")
+        assert!(Title::parse(&"가".repeat(101), TitleField::Title)
             .unwrap_err()
+            .to_string()
             .contains("at most 100"));
-        assert!(Title::parse("a\u{200b}b", "product name", "x")
+        assert!(Title::parse("a\u{200b}b", TitleField::ProductName)
             .unwrap_err()
+            .to_string()
             .contains("product name may not contain"));
     }
 
@@ -122,16 +136,17 @@ mod tests {
 
     #[test]
     fn descriptions_keep_line_breaks_and_may_be_required() {
-        let d = Description::parse("one\r\ntwo\tthree", None).unwrap();
+        let d = Description::parse("one\r\ntwo\tthree", false).unwrap();
         assert_eq!(d.as_str(), "one\ntwo\tthree");
-        assert_eq!(Description::parse("", None).unwrap().as_str(), "");
+        assert_eq!(Description::parse("", false).unwrap().as_str(), "");
         assert_eq!(
-            Description::parse("", Some("Describe the item.")),
+            Description::parse("", true).map_err(|e| e.to_string()),
             Err("Describe the item.".to_owned())
         );
-        assert!(Description::parse("a\u{0}b", None).is_err());
-        assert!(Description::parse(&"x".repeat(5_001), None)
+        assert!(Description::parse("a\u{0}b", false).is_err());
+        assert!(Description::parse(&"x".repeat(5_001), false)
             .unwrap_err()
+            .to_string()
             .contains("5,000"));
     }
 }

@@ -1,5 +1,6 @@
 //! Accounts: sign-up (user and wallet in one transaction), login lookup, admins.
 
+use crate::domain::msg::Msg;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -41,6 +42,17 @@ pub enum SignUpError {
     UnknownRegion,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl SignUpError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::UsernameTaken => Msg::new("err.sign_up.username_taken"),
+            Self::UnknownRegion => Msg::new("err.choose_neighbourhood"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(SignUpError);
 
@@ -310,6 +322,20 @@ pub enum UpdateProfileError {
     RegionTooSoon { next: NaiveDateTime },
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl UpdateProfileError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.update_profile.not_found"),
+            Self::NotNeighbourhood => Msg::new("err.choose_neighbourhood"),
+            Self::RegionTooSoon { next } => {
+                Msg::new("err.update_profile.region_too_soon").arg("next", next)
+            }
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(UpdateProfileError);
 

@@ -1,5 +1,6 @@
 //! Listings: create, edit, browse, look, and the "my listings / my bids" pages.
 
+use crate::domain::msg::Msg;
 use chrono::{Duration, NaiveDateTime};
 
 use diesel::prelude::*;
@@ -108,8 +109,8 @@ pub struct ListingDraft {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
-    #[error("{}", .0.join(" "))]
-    Invalid(Vec<String>),
+    #[error("{}", Msg::join(.0, crate::domain::lang::Lang::En))]
+    Invalid(Vec<Msg>),
     #[error("This listing cannot be changed: it already has bids or has ended.")]
     Locked,
     #[error("This listing is not yours.")]
@@ -123,51 +124,64 @@ pub enum ListingError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl ListingError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::Invalid(reasons) => Msg::new("err.reasons").arg("0", reasons.clone()),
+            Self::Locked => Msg::new("err.listing.locked"),
+            Self::NotYours => Msg::new("err.listing.not_yours"),
+            Self::NotFound => Msg::new("err.listing.not_found"),
+            Self::TooManyPhotos { per_day } => {
+                Msg::new("err.too_many_photos").arg("per_day", per_day)
+            }
+            Self::PhotoLimit { max } => Msg::new("photos.limit").arg("n", max),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(ListingError);
 
 /// Every rule a listing must keep; all reasons at once.
-pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTime) -> Vec<String> {
+pub fn check_draft(draft: &ListingDraft, reference: &Reference, now: NaiveDateTime) -> Vec<Msg> {
     let mut errors = Vec::new();
     if reference.category(draft.category_id).is_none() {
-        errors.push("Choose a category from the list.".to_owned());
+        errors.push(Msg::new("err.create_product.unknown_category"));
     }
     if reference
         .region(draft.region_id)
         .is_none_or(|r| r.level != 3)
     {
-        errors.push("Choose a neighbourhood from the list.".to_owned());
+        errors.push(Msg::new("err.create_product.unknown_region"));
     }
     if let Increment::Fixed(unit) = draft.increment {
         if draft.start_price.get() % unit.get() != 0 {
-            errors.push(format!(
-                "The start price must be a whole multiple of the bid unit ({unit})."
-            ));
+            errors.push(Msg::new("err.listing.start_not_multiple").arg("unit", unit));
         }
     }
     if let Some(reserve) = draft.reserve_price {
         if reserve < draft.start_price {
-            errors.push("The reserve price cannot be below the start price.".to_owned());
+            errors.push(Msg::new("err.listing.reserve_below_start"));
         }
         if draft.buy_now_price.is_some_and(|b| reserve >= b) {
-            errors.push("The reserve price must be below the buy-now price.".to_owned());
+            errors.push(Msg::new("err.listing.reserve_above_buy_now"));
         }
     }
     if let Some(buy_now) = draft.buy_now_price {
         if buy_now <= draft.start_price {
-            errors.push("The buy-now price must be above the start price.".to_owned());
+            errors.push(Msg::new("err.listing.buy_now_below_start"));
         }
     }
     let starts = draft.starts_at.unwrap_or(now);
     if draft.ends_at <= starts {
-        errors.push("The end time must be after the start time.".to_owned());
+        errors.push(Msg::new("err.listing.ends_before_start"));
     }
     if draft.ends_at <= now {
-        errors.push("The end time must be in the future.".to_owned());
+        errors.push(Msg::new("err.listing.ends_in_past"));
     }
     if draft.ends_at > now + Duration::days(MAX_AHEAD_DAYS) {
-        errors.push(format!(
-            "An auction can end at most {MAX_AHEAD_DAYS} days from now."
-        ));
+        errors.push(Msg::new("err.listing.ends_too_far").arg("days", MAX_AHEAD_DAYS));
     }
     errors
 }

@@ -19,6 +19,7 @@ use crate::db::schema::{
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::domain::chat::ChatBody;
 use crate::domain::image::thumb_name;
+use crate::domain::msg::Msg;
 use crate::domain::notification::NotificationKind;
 use crate::domain::UserId;
 use crate::services::market::{self, TradeItem, TradeView};
@@ -188,9 +189,9 @@ pub enum OpenChatError {
     NotFound,
     #[error("This is your own listing: neighbours who write to you about it are in your chats.")]
     OwnListing,
-    #[error("This member does not take messages from you.")]
+    #[error("Sorry, this member does not take messages from you.")]
     Blocked,
-    #[error("You blocked this member: unblock them on their profile to write to them.")]
+    #[error("You blocked this member: unblock them on their profile to chat again.")]
     YouBlocked,
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -206,6 +207,11 @@ impl OpenChatError {
             OpenChatError::YouBlocked => "chat.error_you_blocked",
             OpenChatError::NotFound | OpenChatError::Unexpected(_) => "chat.error_generic",
         }
+    }
+
+    /// The reason in the reader's language; `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        Msg::new(self.key())
     }
 }
 
@@ -274,7 +280,7 @@ pub enum Reader {
 pub enum ViewChatError {
     #[error("No such conversation.")]
     NotFound,
-    #[error("Only the two people in a conversation can read it.")]
+    #[error("Only the two people in a conversation can read and write it.")]
     NotAllowed,
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -517,11 +523,11 @@ pub fn is_side_of(conn: &mut DbConnection, me: UserId, chat: i64) -> QueryResult
 pub enum SendMessageError {
     #[error("No such conversation.")]
     NotFound,
-    #[error("Only the two people in a conversation can write in it.")]
+    #[error("Only the two people in a conversation can read and write it.")]
     NotAllowed,
-    #[error("This member does not take messages from you.")]
+    #[error("Sorry, this member does not take messages from you.")]
     Blocked,
-    #[error("You blocked this member: unblock them to write to them.")]
+    #[error("You blocked this member: unblock them on their profile to chat again.")]
     YouBlocked,
     #[error("You are sending messages too fast: at most {per_minute} a minute. Wait a moment and try again.")]
     TooFast { per_minute: u32 },
@@ -539,6 +545,14 @@ impl SendMessageError {
             SendMessageError::TooFast { .. } => "chat.error_too_fast",
             SendMessageError::NotAllowed => "chat.error_not_allowed",
             SendMessageError::NotFound | SendMessageError::Unexpected(_) => "chat.error_generic",
+        }
+    }
+
+    /// The reason in the reader's language; `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            SendMessageError::TooFast { per_minute } => Msg::new(self.key()).arg("n", per_minute),
+            _ => Msg::new(self.key()),
         }
     }
 }
@@ -815,5 +829,27 @@ pub fn set_block(
             Ok(())
         }
         other => other,
+    }
+}
+
+impl ViewChatError {
+    /// The reason in the reader's language; `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            ViewChatError::NotAllowed => Msg::new("chat.error_not_allowed"),
+            ViewChatError::NotFound | ViewChatError::Unexpected(_) => {
+                Msg::new("chat.error_generic")
+            }
+        }
+    }
+}
+
+impl BlockError {
+    /// The reason in the reader's language; `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            BlockError::Yourself => Msg::new("chat.error_block_self"),
+            BlockError::NotFound | BlockError::Unexpected(_) => Msg::new("chat.error_generic"),
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! notify::notify(conn, trade.seller_id, &Notice::trade(NotificationKind::TradeDisputed, trade.id, product_id, &name, Some(price)))?;
 //! ```
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -286,6 +287,16 @@ pub enum OpenNotificationError {
     NotFound,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl OpenNotificationError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.open_notification.not_found"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(OpenNotificationError);
 

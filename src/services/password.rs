@@ -1,6 +1,7 @@
 //! Changing a password: the current one is required; the new hash replaces the old one and
 //! every session of the user ends, except a fresh one for the browser that made the change.
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -22,6 +23,19 @@ pub enum ChangePasswordError {
     ChangedMeanwhile,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl ChangePasswordError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.change_password.not_found"),
+            Self::WrongPassword => Msg::new("err.change_password.wrong_password"),
+            Self::Unchanged => Msg::new("err.change_password.unchanged"),
+            Self::ChangedMeanwhile => Msg::new("err.change_password.changed_meanwhile"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(ChangePasswordError);
 

@@ -2,6 +2,7 @@
 //! (forged, then still waiting), and a re-check with PortOne through the one verification
 //! function ([`crate::services::payments::verify`]).
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::schema::{payment_refunds, payments, users};
@@ -22,12 +23,11 @@ pub enum RefundFlag {
 }
 
 impl RefundFlag {
-    pub fn words(self) -> &'static str {
+    /// The translation key of the state in words (`locales/msg.*.yml`).
+    pub fn words_key(self) -> &'static str {
         match self {
-            RefundFlag::Mismatch => {
-                "refund stopped: PortOne's records show a cancel ours missed — look at PortOne's console"
-            }
-            RefundFlag::Pending => "refund waiting for PortOne's answer (held; reconcile settles it)",
+            RefundFlag::Mismatch => "words.payment_flag.1",
+            RefundFlag::Pending => "words.payment_flag.2",
         }
     }
 }
@@ -82,6 +82,18 @@ pub enum RecheckError {
     Verify(VerifyError),
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl RecheckError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.recheck.not_found"),
+            Self::NoImpUid => Msg::new("err.recheck.no_imp_uid"),
+            Self::Verify(e) => e.msg(),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(RecheckError);
 

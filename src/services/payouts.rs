@@ -4,6 +4,7 @@
 //! the system), or rejects it (the hold is released). Each step is one transaction: the payout
 //! row first, then the wallet (the global lock order: the thing, then wallets).
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -37,6 +38,15 @@ pub enum PayoutStatus {
 }
 
 impl PayoutStatus {
+    /// The translation key of the status as a person reads it.
+    pub fn key(self) -> &'static str {
+        match self {
+            PayoutStatus::Requested => "words.payout.requested",
+            PayoutStatus::Transferred => "words.payout.transferred",
+            PayoutStatus::Rejected => "words.payout.rejected",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PayoutStatus::Requested => "requested",
@@ -61,6 +71,15 @@ impl PayoutStatus {
             PayoutStatus::Requested => "Requested — the amount is held until an admin transfers it",
             PayoutStatus::Transferred => "Transferred to your bank account",
             PayoutStatus::Rejected => "Rejected — the amount is back in your wallet",
+        }
+    }
+
+    /// The translation key of [`Self::label`] (`locales/msg.*.yml`).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            PayoutStatus::Requested => "words.payout_status.1",
+            PayoutStatus::Transferred => "words.payout_status.2",
+            PayoutStatus::Rejected => "words.payout_status.3",
         }
     }
 }
@@ -105,6 +124,24 @@ pub enum RequestPayoutError {
     InsufficientFunds { available: Won },
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl RequestPayoutError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::TooSmall => {
+                Msg::new("err.request_payout.too_small").arg("MIN_PAYOUT", MIN_PAYOUT)
+            }
+            Self::TooLarge => {
+                Msg::new("err.request_payout.too_large").arg("MAX_PAYOUT", MAX_PAYOUT)
+            }
+            Self::InsufficientFunds { available } => {
+                Msg::new("err.request_payout.insufficient_funds").arg("available", available)
+            }
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(RequestPayoutError);
 
@@ -177,6 +214,17 @@ pub enum DecidePayoutError {
     AlreadyDecided,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl DecidePayoutError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.decide_payout.not_found"),
+            Self::AlreadyDecided => Msg::new("err.decide_payout.already_decided"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(DecidePayoutError);
 

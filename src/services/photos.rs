@@ -14,6 +14,7 @@ use crate::db::schema::{auctions, listing_photos, products};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::auction::AuctionStatus;
 use crate::domain::market::ProductStatus;
+use crate::domain::msg::Msg;
 use crate::domain::UserId;
 use crate::first_for_update;
 use crate::services::images::{self, StoredPhoto};
@@ -383,4 +384,20 @@ pub fn delete_photo(
     })?;
     images::remove(uploads, &name);
     Ok(owner)
+}
+
+impl PhotoError {
+    /// The reason in the reader's language; `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("photos.err_not_found"),
+            Self::NotYours => Msg::new("photos.err_not_yours"),
+            Self::Locked => Msg::new("photos.err_locked"),
+            Self::PhotoLimit { max } => Msg::new("photos.limit").arg("n", max),
+            Self::TooManyPhotos { per_day } => {
+                Msg::new("photos.err_per_day").arg("per_day", per_day)
+            }
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }

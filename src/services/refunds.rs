@@ -11,6 +11,7 @@
 //! A PortOne whose cancelled amount is not ours means our records missed a cancel: nothing is
 //! executed, the refund is kept as `mismatch` (flagged for admins) and the hold released.
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -61,18 +62,13 @@ impl RefundStatus {
     }
 
     /// In words, for the owner.
-    pub const fn words(self) -> &'static str {
+    /// The translation key of the state in words (`locales/msg.*.yml`).
+    pub const fn words_key(self) -> &'static str {
         match self {
-            RefundStatus::Pending => {
-                "Refund pending — the amount is held while PortOne confirms it; it will be settled automatically"
-            }
-            RefundStatus::Done => "Refunded — the money was returned to your card or account",
-            RefundStatus::Refused => {
-                "Refund refused by PortOne — nothing was refunded and the amount is back in your wallet"
-            }
-            RefundStatus::Mismatch => {
-                "Refund not made — PortOne's records differ from ours; nothing was refunded, the amount is back in your wallet and an admin will look at it"
-            }
+            RefundStatus::Pending => "words.refund_status.1",
+            RefundStatus::Done => "words.refund_status.2",
+            RefundStatus::Refused => "words.refund_status.3",
+            RefundStatus::Mismatch => "words.refund_status.4",
         }
     }
 }
@@ -121,10 +117,29 @@ pub enum RefundError {
     Amount,
     #[error("At most {refundable} can be refunded now (what is left of the payment, and no more than your available balance).")]
     TooMuch { refundable: Won },
-    #[error("A virtual-account refund needs the account to refund to: {0}")]
-    RefundAccount(String),
+    #[error("A virtual-account refund needs the account to refund to: {}", Msg::join(.0, crate::domain::lang::Lang::En))]
+    RefundAccount(Vec<Msg>),
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl RefundError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_payment"),
+            Self::NotPaid => Msg::new("err.refund.not_paid"),
+            Self::Pending => Msg::new("err.refund.pending"),
+            Self::Flagged => Msg::new("err.refund.flagged"),
+            Self::NothingRefundable => Msg::new("err.refund.nothing_refundable"),
+            Self::Amount => Msg::new("err.refund.amount"),
+            Self::TooMuch { refundable } => {
+                Msg::new("err.refund.too_much").arg("refundable", refundable)
+            }
+            Self::RefundAccount(a0) => Msg::new("err.refund.refund_account").arg("0", a0),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(RefundError);
 
@@ -263,7 +278,7 @@ pub fn request_refund(
                     form.refund_account.trim(),
                     form.refund_holder.trim(),
                 )
-                .map_err(|reasons| RefundError::RefundAccount(reasons.join(" ")))?;
+                .map_err(RefundError::RefundAccount)?;
                 Some(RefundAccount {
                     holder: account.holder,
                     bank: account.bank_code,

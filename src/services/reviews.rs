@@ -4,6 +4,7 @@
 //! leave one review of the other: 1 to 5 stars and a comment. A member's reviews move their
 //! trust score ([`crate::domain::review::trust_score`]), shown on `/users/{id}`.
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -30,6 +31,19 @@ pub enum ReviewError {
     AlreadyReviewed,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl ReviewError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotParty => Msg::new("err.review.not_party"),
+            Self::NotCompleted => Msg::new("err.review.not_completed"),
+            Self::AlreadyReviewed => Msg::new("err.review.already_reviewed"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(ReviewError);
 

@@ -8,7 +8,7 @@ use crate::db::schema::{auctions, users};
 use crate::db::DbConnection;
 use crate::domain::image::Image;
 use crate::domain::market::Quantity;
-use crate::domain::{Description, DisplayName, Password, Title, Username, Won};
+use crate::domain::{Description, DisplayName, Password, Title, TitleField, Username, Won};
 use crate::services::accounts::{self, NewAccount, Role};
 use crate::services::auctions::{self as auction_service, ListingDraft};
 use crate::services::demo_art::{self, Subject};
@@ -121,8 +121,8 @@ pub fn seed_demo(
             &reference,
             seller,
             &ListingDraft {
-                title: Title::parse(title, "title", "no title").map_err(anyhow::Error::msg)?,
-                description: Description::parse(description, None).map_err(anyhow::Error::msg)?,
+                title: Title::parse(title, TitleField::Title).map_err(anyhow::Error::msg)?,
+                description: Description::parse(description, false).map_err(anyhow::Error::msg)?,
                 category_id: category,
                 region_id: region,
                 start_price: won(start),
@@ -172,8 +172,8 @@ pub fn seed_demo(
             uploads,
             seller,
             &NewProduct {
-                name: Title::parse(name, "product name", "no name").map_err(anyhow::Error::msg)?,
-                description: Description::parse(description, None).map_err(anyhow::Error::msg)?,
+                name: Title::parse(name, TitleField::ProductName).map_err(anyhow::Error::msg)?,
+                description: Description::parse(description, false).map_err(anyhow::Error::msg)?,
                 price: won(price),
                 quantity: Quantity::parse(&quantity.to_string()).map_err(anyhow::Error::msg)?,
                 category_id: category,

@@ -5,6 +5,7 @@
 //! accounts are made at the command line, and a stolen admin session must not be able to lock
 //! the other admins out.
 
+use crate::domain::msg::Msg;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -78,6 +79,18 @@ pub enum SuspendError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl SuspendError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_user"),
+            Self::OwnAccount => Msg::new("err.suspend.own_account"),
+            Self::Admin => Msg::new("err.suspend.admin"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(SuspendError);
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +99,16 @@ pub enum ReactivateError {
     NotFound,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl ReactivateError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_user"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(ReactivateError);
 

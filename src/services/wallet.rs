@@ -1,6 +1,7 @@
 //! Wallets and the journal. Every movement of money goes through [`apply_movement`], which
 //! changes the wallet row and appends the matching ledger entry in the caller's transaction.
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::schema::{ledger_entries, wallets};
@@ -85,6 +86,16 @@ pub enum DepositError {
     NoWallet,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl DepositError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NoWallet => Msg::new("err.deposit.no_wallet"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(DepositError);
 

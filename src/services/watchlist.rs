@@ -1,6 +1,7 @@
 //! The watchlist (issue 13 item 8): auctions a member starred. A star is a row in `watchlist`;
 //! watching is free (no money moves) and says nothing to the seller.
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::schema::{auctions, users, watchlist};
@@ -18,6 +19,16 @@ pub enum WatchError {
     NotFound,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl WatchError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_auction"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(WatchError);
 

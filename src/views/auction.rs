@@ -10,8 +10,8 @@ use crate::domain::Won;
 use crate::services::auctions::{self, Auction};
 use crate::services::charts;
 use crate::services::now;
-use crate::views::i18n::Tr;
 use crate::views::chart::{price_chart, Chart, MAX_POINTS};
+use crate::views::i18n::Tr;
 
 /// One row of the bid history.
 pub struct BidView {
@@ -85,7 +85,7 @@ pub fn load_state(
 pub fn load_auction_and_state(
     conn: &mut DbConnection,
     id: i64,
-    _tz: chrono_tz::Tz, // times are written by the fragment, in its language
+    tz: chrono_tz::Tz, // the chart's times; the fragment writes its own, in its language
     watchers: usize,
 ) -> anyhow::Result<Option<(Auction, AuctionState)>> {
     let Some((a, seller_name)) = auctions::find_with_seller(conn, id)? else {

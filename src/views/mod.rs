@@ -2,8 +2,8 @@
 //! pushes again after a commit. They read through services and know nothing of HTTP.
 
 pub mod auction;
-pub mod i18n;
-pub mod chat;
 pub mod chart;
+pub mod chat;
+pub mod i18n;
 pub mod notification;
 pub mod watchlist;

@@ -4,71 +4,53 @@
 
 use askama::Template;
 
+use crate::domain::lang::Lang;
+use crate::domain::msg::{Arg, Msg};
 use crate::domain::notification::NotificationKind as K;
 use crate::domain::Won;
 use crate::services::notify::Notification;
 use crate::views::i18n::Tr;
 
-/// The sentence for a notification (plain text; the template escapes it).
-pub fn sentence(n: &Notification) -> String {
-    let title = n.title.as_deref().unwrap_or("your item");
-    let amount = n.amount().map_or_else(String::new, |a: Won| a.to_string());
-    let Some(kind) = n.kind() else {
-        return "Something happened on your account.".to_owned();
+/// The sentence for a notification in the reader's language (plain text; the template
+/// escapes it).
+pub fn sentence(n: &Notification, lang: Lang) -> String {
+    let title = match &n.title {
+        Some(t) => Arg::from(t),
+        None => Arg::from(Msg::new("notice.your_item")),
     };
-    match kind {
-        K::Outbid => format!(
-            "You were outbid on “{title}”: the price is now {amount}. Your hold was released to your wallet."
-        ),
-        K::Won => format!(
-            "You won “{title}” for {amount}. Your money is held until you confirm receipt."
-        ),
-        K::Sold => format!(
-            "“{title}” sold for {amount}. You are paid when the buyer confirms receipt."
-        ),
-        K::NoSale => format!("“{title}” ended without bids; nothing was sold."),
-        K::ReserveNotMet => format!(
-            "“{title}” ended below your reserve price: the highest bid was {amount}, and nothing was sold."
-        ),
-        K::BidBelowReserve => format!(
-            "“{title}” ended below the seller's reserve price: your bid of {amount} did not win, and its hold was released."
-        ),
-        K::EndingSoon => format!("“{title}” ends in less than 10 minutes. The price is {amount}."),
-        K::TradeRequested => format!(
-            "A neighbour wants to buy “{title}” for {amount}: approve or reject the request."
-        ),
-        K::TradeApproved => format!(
-            "The seller approved your purchase of “{title}”. Confirm receipt once you have it."
-        ),
-        K::TradeRejected => format!(
-            "The seller rejected your purchase of “{title}”; {amount} came back to you."
-        ),
-        K::TradeCancelled => format!("The purchase of “{title}” for {amount} was cancelled."),
-        K::TradeConfirmed => format!(
-            "The buyer confirmed receipt of “{title}”: {amount} is in your wallet."
-        ),
-        K::TradeAutoConfirmed => format!(
-            "The trade of “{title}” for {amount} was confirmed automatically."
-        ),
-        K::TradeDisputed => format!("A dispute was opened on the trade of “{title}”."),
-        K::TradeResolved => format!(
-            "An admin resolved the dispute on the trade of “{title}”: the decision and its reason are on the trade."
-        ),
-        K::PaymentPaid => format!("Your payment of {amount} was received."),
-        K::AccountIssued => format!(
-            "A virtual account for {amount} was issued: pay into it before its deadline."
-        ),
-        K::PaymentExpired => format!("The virtual account for {amount} expired unpaid."),
-        K::PaymentRefunded => format!("{amount} of your payment was refunded."),
-        K::PayoutDone => format!("Your payout of {amount} was transferred to your bank account."),
-        K::PayoutRejected => format!(
-            "Your payout of {amount} was rejected; the money is back in your wallet."
-        ),
-        K::ReviewReceived => format!(
-            "The other side of the trade of “{title}” reviewed you: see it on your profile."
-        ),
-        K::ChatMessage => format!("You have a new chat message about “{title}”."),
-    }
+    let amount = n.amount().map_or_else(|| Arg::from(""), Arg::from);
+    let Some(kind) = n.kind() else {
+        return Msg::new("notice.unknown").text(lang);
+    };
+    let key = match kind {
+        K::Outbid => "notice.outbid",
+        K::Won => "notice.won",
+        K::Sold => "notice.sold",
+        K::NoSale => "notice.no_sale",
+        K::ReserveNotMet => "notice.reserve_not_met",
+        K::BidBelowReserve => "notice.bid_below_reserve",
+        K::EndingSoon => "notice.ending_soon",
+        K::TradeRequested => "notice.trade_requested",
+        K::TradeApproved => "notice.trade_approved",
+        K::TradeRejected => "notice.trade_rejected",
+        K::TradeCancelled => "notice.trade_cancelled",
+        K::TradeConfirmed => "notice.trade_confirmed",
+        K::TradeAutoConfirmed => "notice.trade_auto_confirmed",
+        K::TradeDisputed => "notice.trade_disputed",
+        K::TradeResolved => "notice.trade_resolved",
+        K::PaymentPaid => "notice.payment_paid",
+        K::AccountIssued => "notice.account_issued",
+        K::PaymentExpired => "notice.payment_expired",
+        K::PaymentRefunded => "notice.payment_refunded",
+        K::PayoutDone => "notice.payout_done",
+        K::PayoutRejected => "notice.payout_rejected",
+        K::ReviewReceived => "notice.review_received",
+        K::ChatMessage => "notice.chat_message",
+    };
+    Msg::new(key)
+        .arg("title", title)
+        .arg("amount", amount)
+        .text(lang)
 }
 
 /// The page a notification is about.

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::domain::{DisplayName, Password, Username};
 use crate::services::accounts::{self, NewAccount, Role, SignUpError};
 use crate::services::reference::RegionGroup;
@@ -78,7 +79,7 @@ pub async fn signup(
         .ok();
     let region_id = form.region_id.trim().parse::<i64>().ok();
     if region_id.is_none() {
-        errors.push("Choose your neighbourhood from the list.".to_owned());
+        errors.push(Msg::new("err.choose_neighbourhood"));
     }
 
     let valid = match (username, display_name, password, region_id) {
@@ -105,10 +106,7 @@ pub async fn signup(
         match state.signups_by_ip.check(&ip) {
             Err(wait) => {
                 tracing::warn!(client.ip = %ip, "sign-up rate limit reached");
-                errors.push(format!(
-                    "Too many sign-ups from your network. Wait {} and try again.",
-                    describe_wait(wait)
-                ));
+                errors.push(Msg::new("err.signup_throttled").arg("wait", describe_wait(wait)));
                 status = StatusCode::TOO_MANY_REQUESTS;
                 retry_after = Some(wait);
             }
@@ -124,7 +122,7 @@ pub async fn signup(
                 .await;
                 match result {
                     Ok(id) => outcome = Some(id),
-                    Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+                    Err(e) => errors.extend(AppError::from(e).into_msgs()?),
                 }
             }
         }
@@ -132,11 +130,7 @@ pub async fn signup(
 
     if let Some(user_id) = outcome {
         session::log_in(&state, &session, user_id).await?;
-        flash(
-            &session,
-            "success",
-            "Welcome to NeighborBid! Your wallet is ready.",
-        );
+        flash(&session, "success", Msg::new("flash.welcome"));
         return Ok(see_other("/"));
     }
     let ctx = Ctx::load(&req).await?;
@@ -144,8 +138,8 @@ pub async fn signup(
     let mut resp = render(
         status,
         &SignUpPage {
+            errors: Msg::texts(&errors, ctx.lang),
             ctx,
-            errors,
             username: clip(&form.username, 40),
             display_name: clip(&form.display_name, 60),
             region_id: region_id.unwrap_or(0),
@@ -234,10 +228,7 @@ pub async fn login(
             return login_refused(
                 &req,
                 StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many login attempts. Wait {} and try again.",
-                    describe_wait(wait)
-                ),
+                Msg::new("err.login_throttled").arg("wait", describe_wait(wait)),
                 &form.username,
                 next,
                 Some(wait),
@@ -263,7 +254,7 @@ pub async fn login(
         Some(id) => {
             state.login_throttle.succeeded(attempt);
             session::log_in(&state, &session, id).await?;
-            flash(&session, "success", "You are logged in.");
+            flash(&session, "success", Msg::new("flash.logged_in"));
             Ok(see_other(if next.is_empty() { "/" } else { &next }))
         }
         None => {
@@ -271,7 +262,7 @@ pub async fn login(
             login_refused(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Wrong username or password.".to_owned(),
+                Msg::new("err.login_wrong"),
                 &form.username,
                 next,
                 None,
@@ -284,7 +275,7 @@ pub async fn login(
 async fn login_refused(
     req: &HttpRequest,
     status: StatusCode,
-    error: String,
+    error: Msg,
     username: &str,
     next: String,
     retry_after: Option<Duration>,
@@ -293,10 +284,10 @@ async fn login_refused(
     let mut resp = render(
         status,
         &LoginPage {
-            ctx,
-            error: Some(error),
+            error: Some(error.text(ctx.lang)),
             username: clip(username, 40),
             next,
+            ctx,
         },
     )?;
     if let Some(wait) = retry_after {
@@ -305,12 +296,12 @@ async fn login_refused(
     Ok(resp)
 }
 
-fn describe_wait(wait: Duration) -> String {
+fn describe_wait(wait: Duration) -> Msg {
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
     match secs {
-        1 => "1 second".to_owned(),
-        2..90 => format!("{secs} seconds"),
-        _ => format!("{} minutes", secs.div_ceil(60)),
+        1 => Msg::new("wait.second"),
+        2..90 => Msg::new("wait.seconds").arg("n", secs),
+        _ => Msg::new("wait.minutes").arg("n", secs.div_ceil(60)),
     }
 }
 
@@ -320,6 +311,6 @@ pub async fn logout(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     session::log_out(&state, &session).await?;
-    flash(&session, "info", "You are logged out.");
+    flash(&session, "info", Msg::new("flash.logged_out"));
     Ok(see_other("/"))
 }

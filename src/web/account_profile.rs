@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::domain::DisplayName;
 use crate::services::accounts::{self, UpdateProfileError};
 use crate::services::reference::RegionGroup;
@@ -59,7 +60,7 @@ pub async fn update(
         .ok();
     let region_id = form.region_id.trim().parse::<i64>().ok();
     if region_id.is_none() {
-        errors.push("Choose your neighbourhood from the list.".to_owned());
+        errors.push(Msg::new("err.choose_neighbourhood"));
     }
     if let (Some(name), Some(region_id), true) = (name, region_id, errors.is_empty()) {
         let result: Result<(), UpdateProfileError> = db(&state, move |conn| {
@@ -69,15 +70,15 @@ pub async fn update(
         match result {
             Ok(()) => {
                 if let Some(session) = &ctx.session {
-                    flash(session, "success", "Your profile is saved.");
+                    flash(session, "success", Msg::new("flash.profile_saved"));
                 }
                 return Ok(see_other("/account"));
             }
-            Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+            Err(e) => errors.extend(AppError::from(e).into_msgs()?),
         }
     }
     let page = AccountPage {
-        errors,
+        errors: Msg::texts(&errors, ctx.lang),
         display_name: form.display_name,
         region_id: region_id.unwrap_or(0),
         groups: state.reference.neighbourhood_groups(),

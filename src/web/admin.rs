@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::domain::money::group_thousands;
+use crate::domain::msg::Msg;
 use crate::services::audit::{self, AuditReport};
 use crate::services::charts;
 use crate::views::chart::{activity_charts, DailyChart};
@@ -139,17 +140,25 @@ pub async fn close_auction(
     let session = &session;
     match result {
         Ok(closed) => {
-            let label = closed.status.label();
+            let label = Msg::new(closed.status.key());
             state.live.after_commit(closed.event);
             flash(
                 session,
                 "success",
-                format!("Auction #{id} closed: {label}."),
+                Msg::new("flash.admin.auction_closed")
+                    .arg("id", id)
+                    .arg("label", label),
             );
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?.join(" ");
-            flash(session, "error", format!("Auction #{id}: {why}"));
+            let why = AppError::from(e).into_msgs()?;
+            flash(
+                session,
+                "error",
+                Msg::new("flash.admin.auction_refused")
+                    .arg("id", id)
+                    .arg("why", why),
+            );
         }
     }
     Ok(see_other("/admin/auctions"))
@@ -183,16 +192,22 @@ pub async fn cancel_auction(
                 session,
                 "success",
                 match cancelled.released {
-                    Some((_, amount)) => {
-                        format!("Auction #{id} cancelled; {amount} released to the leader.")
-                    }
-                    None => format!("Auction #{id} cancelled."),
+                    Some((_, amount)) => Msg::new("flash.admin.auction_cancelled_released")
+                        .arg("id", id)
+                        .arg("amount", amount),
+                    None => Msg::new("flash.admin.auction_cancelled").arg("id", id),
                 },
             );
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?.join(" ");
-            flash(session, "error", format!("Auction #{id}: {why}"));
+            let why = AppError::from(e).into_msgs()?;
+            flash(
+                session,
+                "error",
+                Msg::new("flash.admin.auction_refused")
+                    .arg("id", id)
+                    .arg("why", why),
+            );
         }
     }
     Ok(see_other("/admin/auctions"))

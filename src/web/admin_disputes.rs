@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::once::OnceKey;
 use crate::domain::market::{Reason, Resolution};
+use crate::domain::msg::Msg;
 use crate::services::market::{self as market_service, TradeItem};
 use crate::services::refunds as refunds_service;
 use crate::web::market::DisputeLine;
@@ -134,13 +135,16 @@ pub async fn resolve(
     let admin = ctx.require_admin()?.id;
     let trade_id = path.into_inner();
     let Some(outcome) = Resolution::parse(&form.outcome) else {
-        let why = "Choose whether to refund the buyer or pay the seller.".to_owned();
+        let why = Msg::new("err.dispute.choose_outcome").text(ctx.lang);
         return disputes_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, Some(why)).await;
     };
     let reason = match Reason::parse(&form.reason) {
         Ok(r) => r,
         Err(why) => {
-            let why = format!("Trade #{trade_id}: {why} Both sides read it.");
+            let why = Msg::new("err.dispute.resolve_reason")
+                .arg("id", trade_id)
+                .arg("why", why)
+                .text(ctx.lang);
             return disputes_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, Some(why)).await;
         }
     };
@@ -163,21 +167,17 @@ pub async fn resolve(
                 }
             }
             let done = match resolved.outcome {
-                Resolution::RefundBuyer => format!(
-                    "Trade #{trade_id} resolved: the buyer is refunded{}.",
-                    if resolved.card_refund {
-                        " (to the card or refund account they paid with)"
-                    } else {
-                        ""
-                    }
-                ),
-                Resolution::PaySeller => format!("Trade #{trade_id} resolved: the seller is paid."),
+                Resolution::RefundBuyer if resolved.card_refund => {
+                    Msg::new("flash.admin.refunded_card").arg("id", trade_id)
+                }
+                Resolution::RefundBuyer => Msg::new("flash.admin.refunded").arg("id", trade_id),
+                Resolution::PaySeller => Msg::new("flash.admin.seller_paid").arg("id", trade_id),
             };
             flash(&session, "success", done);
             Ok(see_other("/admin/disputes"))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
+            let why = AppError::from(e).into_reasons(ctx.lang)?;
             disputes_page(
                 ctx,
                 &state,

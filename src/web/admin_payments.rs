@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::services::payments_admin::{overview, recheck};
 use crate::services::payouts;
@@ -25,7 +26,7 @@ pub struct PaymentLine {
     pub paid_at: Option<String>,
     pub note: String,
     /// A refund of this payment that needs a look.
-    pub flag: Option<&'static str>,
+    pub flag: Option<String>,
 }
 
 #[derive(Template)]
@@ -45,7 +46,7 @@ pub async fn list(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
     let payments = rows
         .into_iter()
         .map(|(p, username, flag)| PaymentLine {
-            flag: flag.map(|f| f.words()),
+            flag: flag.map(|f| ctx.t(f.words_key())),
             status: p.status().as_str(),
             amount: p.amount(),
             imp_uid: p.imp_uid.clone().unwrap_or_default(),
@@ -94,24 +95,25 @@ pub async fn recheck_payment(
         Ok(v) => flash(
             &session,
             "success",
-            format!(
-                "{merchant_uid}: PortOne says {}{}.",
-                v.status.as_str(),
-                if v.credited {
-                    "; the wallet was credited now"
-                } else {
-                    ""
-                }
-            ),
+            Msg::new(if v.credited {
+                "flash.admin.recheck_credited"
+            } else {
+                "flash.admin.recheck"
+            })
+            .arg("uid", &merchant_uid)
+            .arg("status", v.status.as_str()),
         ),
         Err(e) => {
             let e = AppError::from(e);
-            let (_, why) = e.title_and_message();
+            let (_, why) = e.title_and_message(ctx.lang);
             match e {
                 AppError::NotFound => return Err(e),
                 other => {
                     other.log();
-                    flash(&session, "error", format!("{merchant_uid}: {why}"));
+                    let why = Msg::new("flash.admin.recheck_refused")
+                        .arg("uid", &merchant_uid)
+                        .arg("why", why);
+                    flash(&session, "error", why);
                 }
             }
         }

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::services::users::{self, StatusChange};
 use crate::web::error::urlencode;
 use crate::web::session::flash;
@@ -109,16 +110,13 @@ pub async fn suspend(
     match result {
         Ok(change) => {
             state.live.sessions_ended(change.user_id);
-            let message = if change.changed {
-                format!(
-                    "{} is suspended; {} session{} ended.",
-                    change.username,
-                    change.sessions_ended,
-                    if change.sessions_ended == 1 { "" } else { "s" }
-                )
-            } else {
-                format!("{} was already suspended.", change.username)
-            };
+            let message = match (change.changed, change.sessions_ended) {
+                (true, 1) => Msg::new("flash.admin.suspended.one"),
+                (true, _) => Msg::new("flash.admin.suspended.other"),
+                (false, _) => Msg::new("flash.admin.already_suspended"),
+            }
+            .arg("name", &change.username)
+            .arg("n", change.sessions_ended);
             done(&session, &change, message)
         }
         Err(e) => refused(ctx, &state, AppError::from(e)).await,
@@ -139,21 +137,18 @@ pub async fn reactivate(
     match result {
         Ok(change) => {
             let message = if change.changed {
-                format!("{} can log in again.", change.username)
+                Msg::new("flash.admin.reactivated")
             } else {
-                format!("{} was not suspended.", change.username)
-            };
+                Msg::new("flash.admin.not_suspended")
+            }
+            .arg("name", &change.username);
             done(&session, &change, message)
         }
         Err(e) => refused(ctx, &state, AppError::from(e)).await,
     }
 }
 
-fn done(
-    session: &Session,
-    change: &StatusChange,
-    message: String,
-) -> Result<HttpResponse, AppError> {
+fn done(session: &Session, change: &StatusChange, message: Msg) -> Result<HttpResponse, AppError> {
     flash(session, "success", message);
     Ok(see_other(&format!(
         "/admin/users?q={}",
@@ -163,6 +158,6 @@ fn done(
 
 /// A refused action: the list again with the status and the reason (a missing user is a 404).
 async fn refused(ctx: Ctx, state: &AppState, e: AppError) -> Result<HttpResponse, AppError> {
-    let (status, why) = e.refusal().ok_or(e)?;
+    let (status, why) = e.refusal(ctx.lang).ok_or(e)?;
     users_page(ctx, state, "", 1, status, Some(why)).await
 }

@@ -27,15 +27,20 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// For pages rendered without a request (error pages). English: the error titles and
-    /// messages are not translated yet, so the page says `lang="en"` rather than claim Korean.
+    /// For pages rendered without a request (an error page from `ResponseError`), in English;
+    /// `web::lang::in_language` renders it again in the request's language.
     pub fn anonymous() -> Ctx {
+        Ctx::anonymous_in(Lang::En)
+    }
+
+    /// For a page rendered without a request's session (error pages), in `lang`.
+    pub fn anonymous_in(lang: Lang) -> Ctx {
         Ctx {
             user: None,
             csrf_token: String::new(),
             tz: chrono_tz::Asia::Seoul,
             path: "/".to_owned(),
-            lang: Lang::En,
+            lang,
             back: "/".to_owned(),
             session: None,
         }
@@ -45,7 +50,7 @@ impl Ctx {
     pub fn take_flashes(&self) -> Vec<Flash> {
         self.session
             .as_ref()
-            .map(session::take_flashes)
+            .map(|s| session::take_flashes(s, self.lang))
             .unwrap_or_default()
     }
 

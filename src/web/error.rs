@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::db;
+use crate::domain::lang::Lang;
+use crate::domain::msg::Msg;
 use crate::services::accounts::{SignUpError, UpdateProfileError};
 use crate::services::auctions::ListingError;
 use crate::services::bidding::{BuyNowError, CancelError, CloseError, PlaceBidError};
@@ -31,26 +33,26 @@ use crate::web::ctx::Ctx;
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    #[error("forbidden: {0}")]
-    Forbidden(String),
+    #[error("forbidden: {}", .0.text(Lang::En))]
+    Forbidden(Msg),
     /// Not logged in: 303 to the login page, then back to `next`.
     #[error("login required")]
     LoginRequired { next: String },
     #[error("the form's security token is missing or stale")]
     Csrf,
-    #[error("bad request: {0}")]
-    BadRequest(String),
+    #[error("bad request: {}", .0.text(Lang::En))]
+    BadRequest(Msg),
     /// A rule of the use case refused the request (422); the reason is shown.
-    #[error("refused: {0}")]
-    Rejected(String),
+    #[error("refused: {}", .0.text(Lang::En))]
+    Rejected(Msg),
     /// Several reasons at once (a form with more than one bad field), 422.
-    #[error("invalid: {}", .0.join(" "))]
-    Invalid(Vec<String>),
+    #[error("invalid: {}", Msg::join(.0, Lang::En))]
+    Invalid(Vec<Msg>),
     #[error("payload too large")]
     PayloadTooLarge,
     /// Too many requests or connections from one user or address (429).
-    #[error("too many: {0}")]
-    TooMany(String),
+    #[error("too many: {}", .0.text(Lang::En))]
+    TooMany(Msg),
     /// Every upload slot is taken: 503 with `Retry-After`.
     #[error("too many uploads at once")]
     Busy,
@@ -65,20 +67,41 @@ pub enum AppError {
 pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 impl AppError {
-    /// A refusal that the page which was posted shows again: its status and reason
+    /// A refusal that the page which was posted shows again: its status and reason in `lang`
     /// (422 for a broken rule, 403 for someone else's thing). `None` for everything else.
-    pub fn refusal(&self) -> Option<(StatusCode, String)> {
+    pub fn refusal(&self, lang: Lang) -> Option<(StatusCode, String)> {
+        match self {
+            AppError::Rejected(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.text(lang))),
+            AppError::Invalid(why) => {
+                Some((StatusCode::UNPROCESSABLE_ENTITY, Msg::join(why, lang)))
+            }
+            AppError::Forbidden(why) => Some((StatusCode::FORBIDDEN, why.text(lang))),
+            _ => None,
+        }
+    }
+
+    /// [`Self::refusal`] as a sentence in no language yet (for a page rendered further on).
+    pub fn refusal_msg(&self) -> Option<(StatusCode, Msg)> {
         match self {
             AppError::Rejected(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.clone())),
-            AppError::Invalid(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.join(" "))),
+            AppError::Invalid(why) => Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Msg::new("err.reasons").arg("0", why),
+            )),
             AppError::Forbidden(why) => Some((StatusCode::FORBIDDEN, why.clone())),
             _ => None,
         }
     }
 
     /// For a page that shows a refusal itself (a form re-rendered with its reasons): the
-    /// reasons of a 422, or the error to answer with instead.
-    pub fn into_reasons(self) -> Result<Vec<String>, AppError> {
+    /// reasons of a 422 in `lang`, or the error to answer with instead.
+    pub fn into_reasons(self, lang: Lang) -> Result<Vec<String>, AppError> {
+        self.into_msgs()
+            .map(|why| why.iter().map(|m| m.text(lang)).collect())
+    }
+
+    /// The reasons of a 422 as sentences in no language yet, or the error to answer with.
+    pub fn into_msgs(self) -> Result<Vec<Msg>, AppError> {
         match self {
             AppError::Rejected(why) => Ok(vec![why]),
             AppError::Invalid(why) => Ok(why),
@@ -86,44 +109,24 @@ impl AppError {
         }
     }
 
-    /// The title and the sentence a person reads (page or live-panel notice).
-    pub fn title_and_message(&self) -> (&'static str, String) {
+    /// The title and the sentence a person reads (page or live-panel notice), in `lang`.
+    pub fn title_and_message(&self, lang: Lang) -> (String, String) {
+        let t = |key: &'static str| Msg::new(key).text(lang);
         match self {
-            AppError::NotFound => (
-                "Page not found",
-                "There is nothing at this address. It may have been removed, or the link is wrong."
-                    .to_owned(),
-            ),
-            AppError::LoginRequired { .. } => ("Log in", "Log in first.".to_owned()),
-            AppError::Forbidden(why) => ("Not allowed", why.clone()),
-            AppError::Csrf => (
-                "Form expired",
-                "This form's security token is missing or out of date. Go back, reload the page and try again."
-                    .to_owned(),
-            ),
-            AppError::BadRequest(why) => ("Bad request", why.clone()),
-            AppError::Rejected(why) => ("Not possible", why.clone()),
-            AppError::Invalid(why) => ("Not possible", why.join(" ")),
-            AppError::PayloadTooLarge => (
-                "Too large",
-                "What you sent is larger than this form accepts.".to_owned(),
-            ),
-            AppError::TooMany(why) => ("Slow down", why.clone()),
-            AppError::Busy => (
-                "Busy",
-                "Many photos are being uploaded right now. Nothing was saved; please send the form again in a few seconds."
-                    .to_owned(),
-            ),
-            AppError::Unavailable(_) => (
-                "Back in a moment",
-                "The site cannot reach its database right now. Nothing was changed; please try again in a few seconds."
-                    .to_owned(),
-            ),
-            AppError::Internal(_) => (
-                "Something went wrong",
-                "The server could not finish this request. Nothing was changed; please try again."
-                    .to_owned(),
-            ),
+            AppError::NotFound => (t("err.page.not_found.title"), t("err.page.not_found")),
+            AppError::LoginRequired { .. } => (t("err.page.login.title"), t("err.page.login")),
+            AppError::Forbidden(why) => (t("err.page.forbidden.title"), why.text(lang)),
+            AppError::Csrf => (t("err.page.csrf.title"), t("err.page.csrf")),
+            AppError::BadRequest(why) => (t("err.page.bad_request.title"), why.text(lang)),
+            AppError::Rejected(why) => (t("err.page.rejected.title"), why.text(lang)),
+            AppError::Invalid(why) => (t("err.page.rejected.title"), Msg::join(why, lang)),
+            AppError::PayloadTooLarge => (t("err.page.too_large.title"), t("err.page.too_large")),
+            AppError::TooMany(why) => (t("err.page.too_many.title"), why.text(lang)),
+            AppError::Busy => (t("err.page.busy.title"), t("err.page.busy")),
+            AppError::Unavailable(_) => {
+                (t("err.page.unavailable.title"), t("err.page.unavailable"))
+            }
+            AppError::Internal(_) => (t("err.page.internal.title"), t("err.internal")),
         }
     }
 
@@ -158,6 +161,18 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// A use case's reason for the page; in a debug build (the tests), also a check that its English
+/// in `locales/msg.en.yml` reads exactly as the log's `#[error]` text.
+fn english_checked(e: &impl std::fmt::Display, msg: Msg) -> Msg {
+    debug_assert_eq!(
+        msg.text(Lang::En),
+        e.to_string(),
+        "locales/msg.en.yml differs from #[error] for {}",
+        msg.key()
+    );
+    msg
+}
+
 /// How each use case's refusals reach people, in one place: `Unexpected` as above, then each
 /// listed variant as 404 or 403, and every other variant (a rule) as a 422 with its text.
 macro_rules! use_case_errors {
@@ -168,9 +183,9 @@ macro_rules! use_case_errors {
                 match e {
                     E::Unexpected(e) => AppError::from(e),
                     $(E::$nf { .. } => AppError::NotFound,)*
-                    $(e @ E::$fb { .. } => AppError::Forbidden(e.to_string()),)*
+                    $(e @ E::$fb { .. } => AppError::Forbidden(english_checked(&e, e.msg())),)*
                     #[allow(unreachable_patterns, reason = "some use cases have no rule left")]
-                    rule => AppError::Rejected(rule.to_string()),
+                    rule => AppError::Rejected(english_checked(&rule, rule.msg())),
                 }
             }
         }
@@ -214,11 +229,11 @@ impl From<ListingError> for AppError {
         match e {
             ListingError::Unexpected(e) => AppError::from(e),
             ListingError::NotFound => AppError::NotFound,
-            e @ ListingError::NotYours => AppError::Forbidden(e.to_string()),
+            e @ ListingError::NotYours => AppError::Forbidden(english_checked(&e, e.msg())),
             ListingError::Invalid(reasons) => AppError::Invalid(reasons),
             e @ (ListingError::Locked
             | ListingError::TooManyPhotos { .. }
-            | ListingError::PhotoLimit { .. }) => AppError::Rejected(e.to_string()),
+            | ListingError::PhotoLimit { .. }) => AppError::Rejected(english_checked(&e, e.msg())),
         }
     }
 }
@@ -228,7 +243,7 @@ impl From<TopUpError> for AppError {
         match e {
             TopUpError::Unexpected(e) => AppError::from(e),
             e @ TopUpError::PortOneUnavailable => AppError::Unavailable(anyhow::anyhow!("{e}")),
-            rule => AppError::Rejected(rule.to_string()),
+            rule => AppError::Rejected(english_checked(&rule, rule.msg())),
         }
     }
 }
@@ -240,7 +255,7 @@ impl From<RecheckError> for AppError {
         match e {
             RecheckError::Unexpected(e) => AppError::from(e),
             RecheckError::NotFound => AppError::NotFound,
-            e @ RecheckError::NoImpUid => AppError::Rejected(e.to_string()),
+            e @ RecheckError::NoImpUid => AppError::Rejected(english_checked(&e, e.msg())),
             RecheckError::Verify(e) => AppError::from(e),
         }
     }
@@ -251,7 +266,7 @@ impl From<VerifyError> for AppError {
         match e {
             VerifyError::Unexpected(e) => AppError::from(e),
             VerifyError::UnknownMerchantUid | VerifyError::UnknownPayment => AppError::NotFound,
-            e @ VerifyError::Mismatch => AppError::BadRequest(e.to_string()),
+            e @ VerifyError::Mismatch => AppError::BadRequest(english_checked(&e, e.msg())),
             VerifyError::PortOne(e) => AppError::Unavailable(anyhow::Error::new(e)),
         }
     }
@@ -263,7 +278,7 @@ impl From<VerifyError> for AppError {
 pub struct ErrorPage {
     pub ctx: Ctx,
     pub status: u16,
-    pub title: &'static str,
+    pub title: String,
     pub message: String,
 }
 
@@ -290,15 +305,7 @@ impl ResponseError for AppError {
                 .finish();
         }
         self.log();
-        let (title, message) = self.title_and_message();
         let status = self.status_code();
-        let page = ErrorPage {
-            ctx: Ctx::anonymous(),
-            status: status.as_u16(),
-            title,
-            message,
-        };
-        let body = page.render().unwrap_or_else(|_| title.to_owned());
         let mut response = HttpResponse::build(status);
         if matches!(self, AppError::Unavailable(_) | AppError::Busy) {
             response.insert_header((
@@ -306,7 +313,23 @@ impl ResponseError for AppError {
                 RETRY_AFTER_SECONDS.to_string(),
             ));
         }
-        response.content_type("text/html; charset=utf-8").body(body)
+        response
+            .content_type("text/html; charset=utf-8")
+            .body(self.page(Lang::En))
+    }
+}
+
+impl AppError {
+    /// The error page's HTML in `lang`.
+    pub fn page(&self, lang: Lang) -> String {
+        let (title, message) = self.title_and_message(lang);
+        let page = ErrorPage {
+            ctx: Ctx::anonymous_in(lang),
+            status: self.status_code().as_u16(),
+            title: title.clone(),
+            message,
+        };
+        page.render().unwrap_or(title)
     }
 }
 
@@ -324,7 +347,9 @@ pub fn form_error(
 ) -> actix_web::Error {
     match err {
         actix_web::error::UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
-        other => AppError::BadRequest(format!("The form could not be read: {other}")).into(),
+        other => {
+            AppError::BadRequest(Msg::new("err.form_unreadable").arg("0", other.to_string())).into()
+        }
     }
 }
 
@@ -332,7 +357,7 @@ pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    AppError::BadRequest(format!("The address could not be read: {err}")).into()
+    AppError::BadRequest(Msg::new("err.address_unreadable").arg("0", err.to_string())).into()
 }
 
 pub fn path_error(

@@ -37,6 +37,8 @@ impl Ctx {
             session::forget(&session);
         }
         let lang = crate::web::lang::negotiate(req, user.as_ref());
+        // The error page of this request speaks it too (`web::error::in_language`).
+        actix_web::HttpMessage::extensions_mut(req).insert(lang);
         let path = req
             .uri()
             .path_and_query()
@@ -75,9 +77,9 @@ impl Ctx {
         if user.is_admin {
             Ok(user)
         } else {
-            Err(AppError::Forbidden(
-                "This page is for administrators.".to_owned(),
-            ))
+            Err(AppError::Forbidden(crate::domain::msg::Msg::new(
+                "err.admin_only",
+            )))
         }
     }
 }

@@ -103,3 +103,49 @@ pub async fn set(
         .finish();
     Ok(response.cookie(cookie).finish())
 }
+
+/// Error pages in the reader's language: the page's own language when its handler built a
+/// [`Ctx`] (which remembers it in the request), else the cookie or `Accept-Language`.
+/// (`ResponseError` renders without the request, in English; this renders it again.)
+pub async fn in_language(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::body::BoxBody;
+    use actix_web::HttpMessage;
+    // Not a clone of the request: the router needs it unshared further in.
+    let before = negotiate(req.request(), None);
+    let shown =
+        |e: &AppError, lang: Lang| lang != Lang::En && !matches!(e, AppError::LoginRequired { .. });
+    match next.call(req).await {
+        Ok(res) => {
+            let lang = res
+                .request()
+                .extensions()
+                .get::<Lang>()
+                .copied()
+                .unwrap_or(before);
+            let page = match res
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<AppError>())
+            {
+                Some(e) if shown(e, lang) => Some(e.page(lang)),
+                _ => None,
+            };
+            Ok(match page {
+                Some(page) => res.map_body(|_, _| BoxBody::new(page)),
+                None => res.map_body(|_, body| body.boxed()),
+            })
+        }
+        // An error from a middleware further in (the CSRF guard): rendered again in the
+        // cookie's or `Accept-Language`'s language.
+        Err(err) => match err.as_error::<AppError>() {
+            Some(e) if shown(e, before) => {
+                let response = err.error_response().set_body(BoxBody::new(e.page(before)));
+                Err(actix_web::error::InternalError::from_response(e.to_string(), response).into())
+            }
+            _ => Err(err),
+        },
+    }
+}

@@ -32,6 +32,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use std::sync::Arc;
 
+use crate::domain::msg::Msg;
 use crate::live::{Frame, LiveUpdate, QuietWatch};
 use crate::services::sessions::SessionKey;
 use crate::services::watchlist;
@@ -53,27 +54,24 @@ pub async fn me_live(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     if !same_origin(&req) {
-        return Err(AppError::Forbidden(
-            "Live updates are only for pages of this site.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("err.live.same_site")));
     }
     let key = match session::claim(&req.get_session()) {
         Some(key) if live_session(&state, key.clone()).await? => key,
         _ => {
-            return Err(AppError::Forbidden(
-                "Log in to get live notifications.".to_owned(),
-            ))
+            return Err(AppError::Forbidden(Msg::new(
+                "err.live.log_in_notifications",
+            )))
         }
     };
     let ip = crate::web::ratelimit::ip_key(crate::web::client_ip::client_ip(&req));
-    let slot = state.sockets.take(Some(key.user_id), &ip).ok_or_else(|| {
-        AppError::TooMany(
-            "Too many live connections are open from your account or address. Close a tab and try again."
-                .to_owned(),
-        )
+    let slot = state
+        .sockets
+        .take(Some(key.user_id), &ip)
+        .ok_or_else(|| AppError::TooMany(Msg::new("err.live.too_many")))?;
+    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        AppError::BadRequest(Msg::new("err.live.websocket").arg("0", e.to_string()))
     })?;
-    let (response, ws, stream) = actix_ws::handle(&req, body)
-        .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
     let watchlist = req
         .query_string()
         .split('&')
@@ -118,7 +116,7 @@ async fn figures(state: &AppState, user_id: i64, tr: Tr) -> Option<Figures> {
             }
             .render()
             .unwrap_or_default(),
-            newest: newest.map(|n| (n.id, sentence(&n))),
+            newest: newest.map(|n| (n.id, sentence(&n, tr.lang))),
         }),
         Ok(None) => None,
         Err(e) => {
@@ -238,6 +236,10 @@ fn frame(kind: &str, html: &str) -> String {
     .to_json()
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the socket's own parts, each taken once when it opens"
+)]
 async fn run(
     state: web::Data<AppState>,
     key: SessionKey,

@@ -48,7 +48,7 @@ pub async fn list(
         .iter()
         .map(|n| Line {
             id: n.id,
-            sentence: sentence(n),
+            sentence: sentence(n, ctx.lang),
             at: ctx.moment(&n.created_at),
             unread: n.is_unread(),
         })

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::domain::Password;
 use crate::services::now;
 use crate::services::password::{
@@ -60,7 +61,7 @@ pub async fn change(
     let mut errors = Vec::new();
     let current = Password::parse_any(&form.current_password);
     if current.is_none() {
-        errors.push("Enter your current password.".to_owned());
+        errors.push(Msg::new("err.password.current_empty"));
     }
     let new = Password::parse_new(&form.new_password, &form.new_password_confirm, &username)
         .map_err(|e| errors.push(e))
@@ -77,7 +78,7 @@ pub async fn change(
             return refused(
                 ctx,
                 StatusCode::TOO_MANY_REQUESTS,
-                vec!["Too many attempts. Wait a few minutes and try again.".to_owned()],
+                vec![Msg::new("err.password.throttled")],
             );
         }
     };
@@ -100,7 +101,7 @@ pub async fn change(
             } else {
                 state.login_throttle.succeeded(attempt);
             }
-            let reasons = AppError::from(e).into_reasons()?;
+            let reasons = AppError::from(e).into_msgs()?;
             return refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, reasons);
         }
     };
@@ -116,20 +117,23 @@ pub async fn change(
             flash(
                 &session,
                 "success",
-                format!(
-                    "Your password was changed. {others} other session{} ended.",
-                    if others == 1 { "" } else { "s" }
-                ),
+                Msg::new(if others == 1 {
+                    "flash.password.changed.one"
+                } else {
+                    "flash.password.changed.other"
+                })
+                .arg("n", others),
             );
             Ok(see_other("/account/password"))
         }
         Err(e) => {
-            let reasons = AppError::from(e).into_reasons()?;
+            let reasons = AppError::from(e).into_msgs()?;
             refused(ctx, StatusCode::UNPROCESSABLE_ENTITY, reasons)
         }
     }
 }
 
-fn refused(ctx: Ctx, status: StatusCode, errors: Vec<String>) -> Result<HttpResponse, AppError> {
+fn refused(ctx: Ctx, status: StatusCode, errors: Vec<Msg>) -> Result<HttpResponse, AppError> {
+    let errors = Msg::texts(&errors, ctx.lang);
     render(status, &PasswordPage { ctx, errors })
 }

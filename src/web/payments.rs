@@ -10,6 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::once::OnceKey;
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::services::payments::{self as payments_service, PaymentRow, Status, VerifyError};
 use crate::services::refunds::{self as refunds_service, RefundForm, RefundStatus};
@@ -32,7 +33,7 @@ pub struct PaymentPage {
     pub amount: Won,
     pub method: String,
     pub status: &'static str,
-    pub status_words: &'static str,
+    pub status_words: String,
     pub created: String,
     pub paid: Option<String>,
     pub receipt_url: Option<String>,
@@ -59,7 +60,7 @@ pub struct PaymentPage {
 pub struct RefundShown {
     pub amount: Won,
     pub status: &'static str,
-    pub words: &'static str,
+    pub words: String,
     pub why: Option<String>,
     pub at: String,
 }
@@ -131,12 +132,12 @@ pub async fn show(
         .map(|r| RefundShown {
             amount: r.amount(),
             status: r.status().as_str(),
-            words: r.status().words(),
+            words: ctx.t(r.status().words_key()),
             why: r.fail_reason.clone(),
             at: ctx.time(&r.created_at),
         })
         .collect();
-    let status_words = row.words();
+    let status_words = ctx.t(row.words_key());
     render(
         StatusCode::OK,
         &PaymentPage {
@@ -200,9 +201,7 @@ pub struct Notice {
 
 fn checked(notice: &Notice) -> Result<(), AppError> {
     if notice.imp_uid.is_empty() || notice.merchant_uid.is_empty() {
-        return Err(AppError::BadRequest(
-            "imp_uid and merchant_uid are required".to_owned(),
-        ));
+        return Err(AppError::BadRequest(Msg::new("err.payment.notice_fields")));
     }
     Ok(())
 }
@@ -235,24 +234,17 @@ pub async fn complete(
     match verify(&state, notice).await {
         Ok(v) => {
             let (kind, message) = match v.status {
-                Status::Paid => ("success", "Payment received: the money is in your wallet."),
-                Status::Ready => ("info", "PortOne has not confirmed the payment yet."),
-                Status::Forged => ("error", v.status.words()),
-                _ => (
-                    "error",
-                    "The payment did not go through; nothing was charged.",
-                ),
+                Status::Paid => ("success", "flash.payment.paid"),
+                Status::Ready => ("info", "flash.payment.ready"),
+                Status::Forged => ("error", v.status.words_key()),
+                _ => ("error", "flash.payment.failed"),
             };
-            flash(&session, kind, message);
+            flash(&session, kind, Msg::new(message));
             Ok(see_other(&page))
         }
         Err(VerifyError::PortOne(e)) => {
             tracing::warn!(error = %e, "PortOne did not confirm a returning payment");
-            flash(
-                &session,
-                "info",
-                "PortOne could not be reached to confirm your payment. Nothing is lost: it will be checked again, and the page shows it once confirmed.",
-            );
+            flash(&session, "info", Msg::new("flash.payment.unconfirmed"));
             Ok(see_other(&page))
         }
         Err(e) => Err(e.into()),
@@ -275,10 +267,10 @@ pub async fn webhook(
         .is_some_and(|v| v.trim_start().starts_with("application/json"));
     let notice: Notice = if json {
         serde_json::from_slice(&body)
-            .map_err(|_| AppError::BadRequest("not a JSON notice".to_owned()))?
+            .map_err(|_| AppError::BadRequest(Msg::new("err.payment.not_json")))?
     } else {
         serde_urlencoded::from_bytes(&body)
-            .map_err(|_| AppError::BadRequest("not a form notice".to_owned()))?
+            .map_err(|_| AppError::BadRequest(Msg::new("err.payment.not_form")))?
     };
     checked(&notice)?;
     let v = verify(&state, notice).await?;
@@ -344,6 +336,6 @@ pub async fn cancel(
         RefundStatus::Pending => "info",
         RefundStatus::Refused | RefundStatus::Mismatch => "error",
     };
-    flash(&session, kind, outcome.status.words());
+    flash(&session, kind, Msg::new(outcome.status.words_key()));
     Ok(see_other(&format!("/payments/{merchant_uid}")))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::once::OnceKey;
 use crate::domain::bank::{bank_name, BankAccount, BANKS};
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::services::payouts::{
     self, decide_payout, request_payout, Payout, PayoutDecision, MAX_PAYOUT, MIN_PAYOUT,
@@ -26,7 +27,7 @@ pub struct PayoutLine {
     pub account: String,
     pub holder: String,
     pub status: &'static str,
-    pub label: &'static str,
+    pub label: String,
     pub requested_at: String,
     pub decided_at: Option<String>,
     pub note: String,
@@ -48,7 +49,7 @@ impl PayoutLine {
             },
             holder: p.account_holder.clone(),
             status: status.as_str(),
-            label: status.label(),
+            label: ctx.t(status.label_key()),
             requested_at: ctx.time(&p.requested_at),
             decided_at: p.decided_at.as_ref().map(|t| ctx.time(t)),
             note: p.note.clone().unwrap_or_default(),
@@ -88,7 +89,7 @@ async fn payouts_page(
     state: &AppState,
     status: StatusCode,
     form: PayoutForm,
-    errors: Vec<String>,
+    errors: Vec<Msg>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require_user()?;
     let (user_id, available) = (user.id, user.balance);
@@ -108,7 +109,7 @@ async fn payouts_page(
             max: MAX_PAYOUT,
             banks: &BANKS,
             form,
-            errors,
+            errors: Msg::texts(&errors, ctx.lang),
             lines,
             ctx,
         },
@@ -130,7 +131,7 @@ pub async fn request(
     let form = form.into_inner();
     let mut errors = Vec::new();
     let amount = Won::parse(&form.amount)
-        .map_err(|e| errors.push(format!("Amount: {e}")))
+        .map_err(|e| errors.push(Msg::new("err.payout.amount").arg("why", e.msg())))
         .ok();
     let account = BankAccount::parse(&form.bank_code, &form.account_number, &form.account_holder)
         .map_err(|mut e| errors.append(&mut e))
@@ -151,11 +152,13 @@ pub async fn request(
                 flash(
                     &session,
                     "success",
-                    format!("Payout #{id} of {amount} requested. The amount is held until it is transferred."),
+                    Msg::new("flash.payout.requested")
+                        .arg("id", id)
+                        .arg("amount", amount),
                 );
                 return Ok(see_other("/wallet/payouts"));
             }
-            Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+            Err(e) => errors.extend(AppError::from(e).into_msgs()?),
         }
     }
     payouts_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await
@@ -207,11 +210,16 @@ async fn decide(
         Ok(p) => flash(
             &session,
             "success",
-            format!("Payout #{id}: {}.", p.status().as_str()),
+            Msg::new("flash.payout.decided")
+                .arg("id", id)
+                .arg("status", Msg::new(p.status().key())),
         ),
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?.join(" ");
-            flash(&session, "error", format!("Payout #{id}: {why}"));
+            let why = AppError::from(e).into_msgs()?;
+            let why = Msg::new("flash.payout.refused")
+                .arg("id", id)
+                .arg("why", why);
+            flash(&session, "error", why);
         }
     }
     Ok(see_other("/admin/payouts"))

@@ -11,6 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::image::thumb_name;
+use crate::domain::msg::Msg;
 use crate::services::images::Uploads;
 use crate::services::photos::{self, Move, Owner, Photo, PhotoError};
 use crate::web::session::flash;
@@ -54,8 +55,8 @@ fn manage_url(owner: Owner) -> String {
 }
 
 /// The reason a photo upload was refused, in the page's language.
-pub fn photo_limit_text(ctx: &Ctx, max: u32) -> String {
-    ctx.t_n("photos.limit", max)
+pub fn photo_limit(max: u32) -> Msg {
+    Msg::new("photos.limit").arg("n", max)
 }
 
 /// The move form.
@@ -75,7 +76,7 @@ pub async fn move_photo(
 ) -> Result<HttpResponse, AppError> {
     let photo_id = path.into_inner();
     let to = Move::parse(&form.to)
-        .ok_or_else(|| AppError::BadRequest("`to` must be first, earlier or later.".to_owned()))?;
+        .ok_or_else(|| AppError::BadRequest(Msg::new("photos.err_bad_move")))?;
     let seller = user.id;
     let owner = db(&state, move |conn| {
         photos::move_photo(conn, photo_id, seller, to)
@@ -88,7 +89,6 @@ pub async fn move_photo(
 /// Delete a photo (its files go once the deletion has committed).
 #[tracing::instrument(skip_all, fields(user.id = user.id, photo.id = %path))]
 pub async fn delete_photo(
-    req: HttpRequest,
     user: SessionUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
@@ -101,8 +101,7 @@ pub async fn delete_photo(
     })
     .await
     .map_err(AppError::from)?;
-    let ctx = Ctx::load(&req).await?;
-    flash(&user.session, "info", ctx.t("photos.deleted"));
+    flash(&user.session, "info", Msg::new("photos.deleted"));
     Ok(see_other(&manage_url(owner)))
 }
 
@@ -148,7 +147,7 @@ async fn product_photos_page(
     .await?
     .ok_or(AppError::NotFound)?;
     if seller != me {
-        return Err(AppError::Forbidden(PhotoError::NotYours.to_string()));
+        return Err(AppError::Forbidden(PhotoError::NotYours.msg()));
     }
     render(
         status,
@@ -190,7 +189,7 @@ pub async fn add_product_photos(
     })
     .await?;
     if seller.ok_or(AppError::NotFound)? != user.id {
-        return Err(AppError::Forbidden(PhotoError::NotYours.to_string()));
+        return Err(AppError::Forbidden(PhotoError::NotYours.msg()));
     }
     let _slot = upload_slot(&state).await?;
     let mut form = read_multipart(payload).await?;
@@ -200,7 +199,7 @@ pub async fn add_product_photos(
     let refusal = if sent == 0 {
         Some(ctx.t("photos.choose"))
     } else if usize::try_from(existing).unwrap_or(usize::MAX) + sent > max as usize {
-        Some(photo_limit_text(&ctx, max))
+        Some(photo_limit(max).text(ctx.lang))
     } else if !may_add_photos(&state, user.id, sent).await? {
         Some(
             PhotoError::TooManyPhotos {
@@ -224,6 +223,7 @@ pub async fn add_product_photos(
     let images = match form.take_images(FIELD).await? {
         Ok(images) => images,
         Err(why) => {
+            let why = why.text(ctx.lang);
             return product_photos_page(
                 ctx,
                 &state,
@@ -231,7 +231,7 @@ pub async fn add_product_photos(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 vec![why],
             )
-            .await
+            .await;
         }
     };
     let uploads = Uploads::new(&state.settings);
@@ -242,13 +242,13 @@ pub async fn add_product_photos(
     .await;
     match result {
         Ok(()) => {
-            flash(&user.session, "success", ctx.t("photos.added"));
+            flash(&user.session, "success", Msg::new("photos.added"));
             Ok(see_other(&format!("/market/{product_id}/photos")))
         }
         Err(e) => {
             let why = match e {
-                PhotoError::PhotoLimit { max } => vec![photo_limit_text(&ctx, max)],
-                e => AppError::from(e).into_reasons()?,
+                PhotoError::PhotoLimit { max } => vec![photo_limit(max).text(ctx.lang)],
+                e => AppError::from(e).into_reasons(ctx.lang)?,
             };
             product_photos_page(
                 ctx,

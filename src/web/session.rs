@@ -3,6 +3,9 @@
 //! claim is believed only once the sessions table agrees ([`crate::web::extract`]).
 
 use actix_session::Session;
+
+use crate::domain::lang::Lang;
+use crate::domain::msg::Msg;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -101,23 +104,37 @@ pub struct Flash {
 /// script posting bids) must not grow the cookie past the 4 KB a browser keeps.
 const MAX_FLASHES: usize = 3;
 
-pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
-    let mut list: Vec<Flash> = session.get(FLASH).ok().flatten().unwrap_or_default();
+/// A flash as it waits in the session: its kind and a sentence in no language yet.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Waiting {
+    kind: String,
+    msg: Msg,
+}
+
+pub fn flash(session: &Session, kind: &str, message: Msg) {
+    let mut list: Vec<Waiting> = session.get(FLASH).ok().flatten().unwrap_or_default();
     if list.len() >= MAX_FLASHES {
         list.drain(..=list.len() - MAX_FLASHES);
     }
-    list.push(Flash {
+    list.push(Waiting {
         kind: kind.to_owned(),
-        message: message.into(),
+        msg: message,
     });
     if let Err(e) = session.insert(FLASH, list) {
         tracing::warn!(error = %e, "could not store a flash message");
     }
 }
 
-pub fn take_flashes(session: &Session) -> Vec<Flash> {
+/// The waiting flashes, written in `lang` (the language of the page showing them).
+pub fn take_flashes(session: &Session, lang: Lang) -> Vec<Flash> {
     session
-        .remove_as::<Vec<Flash>>(FLASH)
+        .remove_as::<Vec<Waiting>>(FLASH)
         .and_then(Result::ok)
         .unwrap_or_default()
+        .into_iter()
+        .map(|w| Flash {
+            kind: w.kind,
+            message: w.msg.text(lang),
+        })
+        .collect()
 }

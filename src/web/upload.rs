@@ -9,6 +9,7 @@ use actix_multipart::Multipart;
 use futures_util::StreamExt;
 
 use crate::domain::image::Image;
+use crate::domain::msg::Msg;
 use crate::web::AppError;
 
 /// Largest text field kept.
@@ -36,12 +37,9 @@ impl MultipartForm {
     /// Every image sent as `name`, in order (taken out of the form), checked and thumbnailed
     /// on the blocking pool one after the other: `Err(reason)` as soon as one is too large or
     /// not a whole JPEG, PNG or WebP (then none is kept); an empty list when none was chosen.
-    pub async fn take_images(
-        &mut self,
-        name: &str,
-    ) -> Result<Result<Vec<Image>, String>, AppError> {
+    pub async fn take_images(&mut self, name: &str) -> Result<Result<Vec<Image>, Msg>, AppError> {
         if self.too_large.contains(name) {
-            return Ok(Err("The image can be at most 5 MB.".to_owned()));
+            return Ok(Err(Msg::new("err.image.too_big")));
         }
         let mut images = Vec::new();
         for bytes in self.files.remove(name).into_iter().flatten() {
@@ -87,9 +85,7 @@ pub async fn may_add_photos(
 }
 
 /// [`Image::parse`] (decoding and scaling: CPU-heavy) off the async workers.
-pub async fn parse_image(
-    bytes: Option<Vec<u8>>,
-) -> Result<Option<Result<Image, String>>, AppError> {
+pub async fn parse_image(bytes: Option<Vec<u8>>) -> Result<Option<Result<Image, Msg>>, AppError> {
     let Some(bytes) = bytes else { return Ok(None) };
     actix_web::web::block(move || Image::parse(bytes))
         .await
@@ -106,7 +102,7 @@ fn unreadable(e: actix_multipart::MultipartError) -> AppError {
         actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
             AppError::PayloadTooLarge
         }
-        e => AppError::BadRequest(format!("The form could not be read: {e}")),
+        e => AppError::BadRequest(Msg::new("err.form_unreadable").arg("0", e.to_string())),
     }
 }
 
@@ -118,9 +114,7 @@ pub async fn read_multipart(mut payload: Multipart) -> Result<MultipartForm, App
         let mut field = field.map_err(unreadable)?;
         count += 1;
         if count > MAX_FIELDS {
-            return Err(AppError::BadRequest(
-                "The form has more fields than it should.".to_owned(),
-            ));
+            return Err(AppError::BadRequest(Msg::new("err.form_too_many_fields")));
         }
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = field

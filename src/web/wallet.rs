@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::db::once::OnceKey;
 use crate::domain::money::format_delta;
+use crate::domain::msg::Msg;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
 use crate::services::payments::{self as payments_service, TopUpError, TopUpMethod};
@@ -30,7 +31,7 @@ const TOPUP_MIN: Won = match Won::new(1) {
 /// One journal line, formatted for the page.
 pub struct JournalLine {
     pub time: String,
-    pub label: &'static str,
+    pub label: String,
     pub kind: String,
     pub delta_balance: String,
     pub delta_locked: String,
@@ -42,9 +43,9 @@ pub struct PaymentLine {
     pub merchant_uid: String,
     pub time: String,
     pub amount: Won,
-    pub method: &'static str,
+    pub method: String,
     pub status: &'static str,
-    pub status_words: &'static str,
+    pub status_words: String,
     /// A virtual account still waiting: bank, number, holder and deadline.
     pub account: Option<String>,
 }
@@ -100,7 +101,7 @@ async fn wallet_page(
     page: i64,
     status: StatusCode,
     amount: String,
-    error: Option<String>,
+    error: Option<Msg>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require_user()?;
     let (user_id, balance, locked) = (user.id, user.balance, user.locked);
@@ -133,13 +134,13 @@ async fn wallet_page(
                 account,
                 time: ctx.time(&p.created_at),
                 amount: p.amount(),
-                method: if p.method == "card" {
-                    "Card"
+                method: ctx.t(if p.method == "card" {
+                    "words.method.card"
                 } else {
-                    "Virtual account"
-                },
+                    "words.method.vbank"
+                }),
                 status: status.as_str(),
-                status_words: p.words(),
+                status_words: ctx.t(p.words_key()),
                 merchant_uid: p.merchant_uid,
             }
         })
@@ -148,7 +149,8 @@ async fn wallet_page(
         .into_iter()
         .map(|e| JournalLine {
             time: ctx.time(&e.created_at),
-            label: LedgerKind::parse(&e.kind).map_or("Other", LedgerKind::label),
+            label: ctx
+                .t(LedgerKind::parse(&e.kind).map_or("words.ledger.other", LedgerKind::label_key)),
             kind: e.kind,
             delta_balance: format_delta(e.delta_balance),
             delta_locked: format_delta(e.delta_locked),
@@ -168,7 +170,7 @@ async fn wallet_page(
             topup_max: TOPUP_MAX,
             idempotency_key: new_token(),
             amount,
-            error,
+            error: error.map(|e| e.text(ctx.lang)),
             card_topup: card_available(state),
             card_min: payments_service::TOPUP_MIN,
             card_max: payments_service::TOPUP_MAX,
@@ -215,21 +217,17 @@ pub async fn top_up(
         return portone_top_up(req, user, state, form, how).await;
     }
     if form.method != "dev" {
-        return Err(AppError::Rejected(
-            "Choose how to pay: that top-up method is not available.".to_owned(),
-        ));
+        return Err(AppError::Rejected(Msg::new("err.wallet.method")));
     }
     if !state.settings.dev_topup {
-        return Err(AppError::Forbidden(
-            "The free development top-up is switched off on this site.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("err.wallet.dev_off")));
     }
     let amount = Won::parse_within(&form.amount, TOPUP_MIN, TOPUP_MAX);
     // The development top-up keys its journal line with the form's one-time key (required).
     let well_formed = OnceKey::parse(user.id, "dev_top_up", &form.idempotency_key).is_some();
     let reason = match (&amount, well_formed) {
         (Err(e), _) => Some(top_up_reason(e)),
-        (Ok(_), false) => Some("This form has expired. Reload the page and try again.".to_owned()),
+        (Ok(_), false) => Some(Msg::new("err.form_expired")),
         (Ok(_), true) => None,
     };
     if let (Ok(amount), None) = (amount, &reason) {
@@ -250,7 +248,7 @@ pub async fn top_up(
                 flash(
                     &user.session,
                     "success",
-                    format!("{amount} added to your wallet."),
+                    Msg::new("flash.wallet.added").arg("amount", amount),
                 );
                 Ok(see_other("/wallet"))
             }
@@ -258,7 +256,7 @@ pub async fn top_up(
                 flash(
                     &user.session,
                     "info",
-                    "That top-up was already applied; nothing was added twice.",
+                    Msg::new("flash.wallet.already_applied"),
                 );
                 Ok(see_other("/wallet"))
             }
@@ -337,7 +335,7 @@ async fn portone_top_up(
                 1,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 typed,
-                Some(e.to_string()),
+                Some(e.msg()),
             )
             .await
         }
@@ -345,9 +343,9 @@ async fn portone_top_up(
     }
 }
 
-fn top_up_reason(e: &AmountError) -> String {
+fn top_up_reason(e: &AmountError) -> Msg {
     match e {
-        AmountError::TooLarge(_) => format!("A single top-up can be at most {TOPUP_MAX}."),
-        other => other.to_string(),
+        AmountError::TooLarge(_) => Msg::new("err.top_up.too_large").arg("max", TOPUP_MAX),
+        other => other.msg(),
     }
 }

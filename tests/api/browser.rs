@@ -78,7 +78,11 @@ pub(crate) async fn browser(driver: &Driver, profile: &std::path::Path) -> Clien
 }
 
 /// A browser whose window is `(width, height)` CSS pixels (390 × 844: a phone).
-pub(crate) async fn browser_sized(driver: &Driver, profile: &std::path::Path, size: (u32, u32)) -> Client {
+pub(crate) async fn browser_sized(
+    driver: &Driver,
+    profile: &std::path::Path,
+    size: (u32, u32),
+) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_owned(),

@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use neighborbid::config::{DatabaseUrl, SIMULATOR_API_KEY, SIMULATOR_API_SECRET};
 use neighborbid::db;
 use neighborbid::db::schema::{auctions, bids, ledger_entries, payment_refunds, payments, trades};
-use neighborbid::domain::{Description, DisplayName, Password, Title, Username, Won};
+use neighborbid::domain::{Description, DisplayName, Password, Title, TitleField, Username, Won};
 use neighborbid::services::accounts::{self, NewAccount, Role};
 use neighborbid::services::auctions::{self as auction_service, ListingDraft};
 use neighborbid::services::images::Uploads;
@@ -513,8 +513,8 @@ fn create_auction(
         &reference,
         seller,
         &ListingDraft {
-            title: Title::parse(title, "title", "").map_err(anyhow::Error::msg)?,
-            description: Description::parse("Chaos", None).map_err(anyhow::Error::msg)?,
+            title: Title::parse(title, TitleField::Title).map_err(anyhow::Error::msg)?,
+            description: Description::parse("Chaos", false).map_err(anyhow::Error::msg)?,
             category_id: 1,
             region_id: 3,
             start_price: won(1000),
@@ -540,8 +540,9 @@ fn create_market_product(pool: &db::DbPool, uploads: &Uploads, seller: i64) -> a
         uploads,
         seller,
         &NewProduct {
-            name: Title::parse("Chaos apples", "name", "").map_err(anyhow::Error::msg)?,
-            description: Description::parse("A box", None).map_err(anyhow::Error::msg)?,
+            name: Title::parse("Chaos apples", TitleField::ProductName)
+                .map_err(anyhow::Error::msg)?,
+            description: Description::parse("A box", false).map_err(anyhow::Error::msg)?,
             price: won(1000),
             quantity: neighborbid::domain::market::Quantity::parse("1000")
                 .map_err(anyhow::Error::msg)?,

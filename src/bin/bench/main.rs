@@ -27,7 +27,7 @@ use diesel::Connection;
 
 use neighborbid::config::{DatabaseUrl, Settings};
 use neighborbid::db;
-use neighborbid::domain::{Description, DisplayName, Password, Title, Username, Won};
+use neighborbid::domain::{Description, DisplayName, Password, Title, TitleField, Username, Won};
 use neighborbid::services::accounts::{self, NewAccount, Role};
 use neighborbid::services::auctions::{self, ListingDraft};
 use neighborbid::services::reference::Reference;
@@ -270,8 +270,8 @@ fn setup(
         &reference,
         seller,
         &ListingDraft {
-            title: Title::parse("Hot item", "title", "").map_err(anyhow::Error::msg)?,
-            description: Description::parse("Benchmark", None).map_err(anyhow::Error::msg)?,
+            title: Title::parse("Hot item", TitleField::Title).map_err(anyhow::Error::msg)?,
+            description: Description::parse("Benchmark", false).map_err(anyhow::Error::msg)?,
             category_id: 1,
             region_id: 3,
             start_price: Won::new(1000).unwrap_or(Won::ZERO),
@@ -705,8 +705,8 @@ fn idle_sockets(count: usize) -> anyhow::Result<()> {
         &reference,
         seller,
         &ListingDraft {
-            title: Title::parse("Idle", "title", "").map_err(anyhow::Error::msg)?,
-            description: Description::parse("Idle sockets", None).map_err(anyhow::Error::msg)?,
+            title: Title::parse("Idle", TitleField::Title).map_err(anyhow::Error::msg)?,
+            description: Description::parse("Idle sockets", false).map_err(anyhow::Error::msg)?,
             category_id: 1,
             region_id: 3,
             start_price: won(1000),

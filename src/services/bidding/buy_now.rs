@@ -1,6 +1,7 @@
 //! Buying at the buy-now price: the auction ends at once and becomes a trade.
 
 use super::*;
+use crate::domain::msg::Msg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuyNowError {
@@ -26,6 +27,34 @@ pub enum BuyNowError {
     InsufficientFunds { available: Won, needed: Won },
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl BuyNowError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_auction"),
+            Self::NoBuyNow => Msg::new("err.buy_now.no_buy_now"),
+            Self::PriceChanged { price } => {
+                Msg::new("err.buy_now.price_changed").arg("price", price)
+            }
+            Self::PriceReached { price } => {
+                Msg::new("err.buy_now.price_reached").arg("price", price)
+            }
+            Self::NotStarted => Msg::new("err.buy_now.not_started"),
+            Self::Ended => Msg::new("err.auction_ended"),
+            Self::OwnAuction => Msg::new("err.buy_now.own_auction"),
+            Self::NotNeighbour { district } => {
+                Msg::new("err.neighbours_only").arg("district", district)
+            }
+            Self::InsufficientFunds { available, needed } => {
+                Msg::new("err.buy_now.insufficient_funds")
+                    .arg("available", available)
+                    .arg("needed", needed)
+            }
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(BuyNowError);
 

@@ -2,6 +2,7 @@
 //! opening of scheduled auctions and list of due ones.
 
 use super::*;
+use crate::domain::msg::Msg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CloseError {
@@ -16,6 +17,19 @@ pub enum CloseError {
     Busy,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl CloseError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_auction"),
+            Self::NotDue => Msg::new("err.close.not_due"),
+            Self::AlreadyClosed => Msg::new("err.already_closed"),
+            Self::Busy => Msg::new("err.close.busy"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(CloseError);
 
@@ -117,6 +131,19 @@ pub enum CancelError {
     AlreadyClosed,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl CancelError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_auction"),
+            Self::NotAllowed => Msg::new("err.cancel.not_allowed"),
+            Self::HasBids => Msg::new("err.cancel.has_bids"),
+            Self::AlreadyClosed => Msg::new("err.already_closed"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(CancelError);
 

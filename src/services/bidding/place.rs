@@ -1,6 +1,7 @@
 //! Placing a proxy (maximum) bid: the rules, the holds, the price the site bids for the leader.
 
 use super::*;
+use crate::domain::msg::Msg;
 
 /// Why a bid was refused. The text is what the bidder reads, on the page or the socket.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,30 @@ pub enum PlaceBidError {
     InsufficientFunds { available: Won, needed: Won },
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl PlaceBidError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_auction"),
+            Self::NotStarted => Msg::new("err.place_bid.not_started"),
+            Self::Ended => Msg::new("err.auction_ended"),
+            Self::OwnAuction => Msg::new("err.place_bid.own_auction"),
+            Self::NotNeighbour { district } => {
+                Msg::new("err.neighbours_only").arg("district", district)
+            }
+            Self::TooLow { minimum } => Msg::new("err.place_bid.too_low").arg("minimum", minimum),
+            Self::MaxNotHigher { max } => Msg::new("err.place_bid.max_not_higher").arg("max", max),
+            Self::NotMultiple { unit } => Msg::new("err.place_bid.not_multiple").arg("unit", unit),
+            Self::InsufficientFunds { available, needed } => {
+                Msg::new("err.place_bid.insufficient_funds")
+                    .arg("available", available)
+                    .arg("needed", needed)
+            }
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(PlaceBidError);
 

@@ -1,5 +1,6 @@
 //! List a product (with its photo) and change the price of the units still for sale.
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::schema::{categories, products};
@@ -36,6 +37,21 @@ pub enum CreateProductError {
     PhotoLimit { max: u32 },
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl CreateProductError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::UnknownCategory => Msg::new("err.create_product.unknown_category"),
+            Self::UnknownRegion => Msg::new("err.create_product.unknown_region"),
+            Self::TooManyPhotos { per_day } => {
+                Msg::new("err.too_many_photos").arg("per_day", per_day)
+            }
+            Self::PhotoLimit { max } => Msg::new("photos.limit").arg("n", max),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(CreateProductError);
 
@@ -116,6 +132,18 @@ pub enum ChangePriceError {
     Completed,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl ChangePriceError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_product"),
+            Self::NotSeller => Msg::new("err.change_price.not_seller"),
+            Self::Completed => Msg::new("err.change_price.completed"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(ChangePriceError);
 

@@ -15,6 +15,7 @@
 //! entries under `trade #id`; an auction trade keeps the winner's `bid_hold` until it is paid
 //! out as `settle_out`/`settle_in` (or given back as `bid_release`) under `auction #id`.
 
+use crate::domain::msg::Msg;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -228,6 +229,21 @@ pub enum ConfirmError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl ConfirmError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotBuyer => Msg::new("err.confirm.not_buyer"),
+            Self::NotApproved => Msg::new("err.confirm.not_approved"),
+            Self::NotPaid => Msg::new("err.confirm.not_paid"),
+            Self::Settled => Msg::new("err.confirm.settled"),
+            Self::NotDue => Msg::new("err.confirm.not_due"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(ConfirmError);
 
 /// Confirm receipt: the held price leaves the buyer's locked money and arrives in the seller's
@@ -326,6 +342,19 @@ pub enum DisputeError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl DisputeError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotParty => Msg::new("err.dispute.not_party"),
+            Self::NotOpen => Msg::new("err.dispute.not_open"),
+            Self::AlreadyDisputed => Msg::new("err.dispute.already_disputed"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(DisputeError);
 
 /// The buyer or the seller disputes a trade waiting for receipt, with their reason: the trade
@@ -399,6 +428,17 @@ pub enum ResolveError {
     NotDisputed,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl ResolveError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotDisputed => Msg::new("err.resolve.not_disputed"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(ResolveError);
 

@@ -2,6 +2,7 @@
 //! scheduler's, when the seller never answered). The confirmation that pays the seller, and
 //! disputes, are buyer protection's ([`super::protection`]), shared with auctions.
 
+use crate::domain::msg::Msg;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -43,10 +44,33 @@ pub enum BuyError {
     VbankBank,
     #[error("Give the depositor's name for the virtual account (1 to 20 characters).")]
     Depositor,
-    #[error("A virtual-account purchase needs the account to refund to, should the trade not go ahead: {0}")]
-    RefundAccount(String),
+    #[error("A virtual-account purchase needs the account to refund to, should the trade not go ahead: {}", Msg::join(.0, crate::domain::lang::Lang::En))]
+    RefundAccount(Vec<Msg>),
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl BuyError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_product"),
+            Self::OwnProduct => Msg::new("err.buy.own_product"),
+            Self::AlreadyBought => Msg::new("err.buy.already_bought"),
+            Self::SoldOut => Msg::new("err.buy.sold_out"),
+            Self::NotEnoughUnits { left } => Msg::new("err.buy.not_enough_units").arg("left", left),
+            Self::PriceChanged { price } => Msg::new("err.buy.price_changed").arg("price", price),
+            Self::InsufficientFunds { price, available } => Msg::new("err.buy.insufficient_funds")
+                .arg("price", price)
+                .arg("available", available),
+            Self::PaymentUnavailable => Msg::new("err.buy.payment_unavailable"),
+            Self::PaymentRefused(a0) => Msg::new("err.buy.payment_refused").arg("0", a0),
+            Self::VbankBank => Msg::new("err.buy.vbank_bank"),
+            Self::Depositor => Msg::new("err.buy.depositor"),
+            Self::RefundAccount(a0) => Msg::new("err.buy.refund_account").arg("0", a0),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(BuyError);
 
@@ -289,6 +313,19 @@ pub enum DecideError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl DecideError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotSeller => Msg::new("err.decide.not_seller"),
+            Self::NotRequested => Msg::new("err.decide.not_requested"),
+            Self::NotPaid => Msg::new("err.decide.not_paid"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(DecideError);
 
 /// The seller approves a requested trade (the auto-confirm clock starts) or rejects it (the
@@ -380,6 +417,21 @@ pub enum CancelTradeError {
     NotDue,
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl CancelTradeError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::NotFound => Msg::new("err.no_such_trade"),
+            Self::NotBuyer => Msg::new("err.cancel_trade.not_buyer"),
+            Self::NotRequested => Msg::new("err.cancel_trade.not_requested"),
+            Self::AwaitingPayment => Msg::new("err.cancel_trade.awaiting_payment"),
+            Self::PaymentUnavailable => Msg::new("err.cancel_trade.payment_unavailable"),
+            Self::NotDue => Msg::new("err.cancel_trade.not_due"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(CancelTradeError);
 

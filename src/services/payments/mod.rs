@@ -75,16 +75,15 @@ impl Status {
     }
 
     /// The state in words, for its owner.
-    pub const fn words(self) -> &'static str {
+    /// The translation key of the state in words (`locales/msg.*.yml`).
+    pub const fn words_key(self) -> &'static str {
         match self {
-            Status::Ready => "Waiting for payment",
-            Status::Paid => "Paid — added to your wallet",
-            Status::Failed => "Not paid — the payment was declined, closed or could not be started",
-            Status::Cancelled => "Cancelled — nothing was charged",
-            Status::Expired => "Expired — the deadline passed unpaid",
-            Status::Forged => {
-                "Stopped — the amount paid did not match the order; nothing was added and the payment was cancelled"
-            }
+            Status::Ready => "words.payment_status.1",
+            Status::Paid => "words.payment_status.2",
+            Status::Failed => "words.payment_status.3",
+            Status::Cancelled => "words.payment_status.4",
+            Status::Expired => "words.payment_status.5",
+            Status::Forged => "words.payment_status.6",
         }
     }
 }
@@ -128,42 +127,25 @@ impl PaymentRow {
 
     /// The state in words for its owner: a paid payment cancelled afterwards was refunded in
     /// full (its money went back), not "nothing was charged".
-    pub fn words(&self) -> &'static str {
+    /// The translation key of the state in words (`locales/msg.*.yml`).
+    pub fn words_key(&self) -> &'static str {
         let trade = self.purpose == "trade";
         let vbank = self.method == "vbank";
         match self.status() {
             Status::Cancelled if self.paid_at.is_some() && trade && vbank => {
-                "Refunded in full — the purchase did not go ahead and the whole amount went back to the refund account you gave"
+                "words.payment_words.1"
             }
-            Status::Cancelled if self.paid_at.is_some() && trade => {
-                "Refunded in full — the purchase did not go ahead and the whole amount went back to your card"
-            }
-            Status::Cancelled if self.paid_at.is_some() => {
-                "Refunded in full — the whole top-up went back to your card or account"
-            }
-            Status::Cancelled if trade => {
-                "Cancelled — the purchase was cancelled before it was paid; nothing was charged"
-            }
-            Status::Ready if trade && vbank => {
-                "Waiting for your transfer into the virtual account below"
-            }
-            Status::Ready if trade => "Waiting for your card payment",
-            Status::Paid if trade => {
-                "Paid — the amount is held in your wallet for your purchase until you confirm receipt"
-            }
-            Status::Expired if trade && vbank => {
-                "Expired — no transfer arrived before the deadline; the account was closed, the purchase cancelled and nothing was charged"
-            }
-            Status::Expired if trade => {
-                "Expired — the card payment's deadline passed unpaid; the purchase was cancelled and nothing was charged"
-            }
-            Status::Failed if trade && vbank => {
-                "Not paid — the virtual account could not be opened; the purchase was cancelled"
-            }
-            Status::Failed if trade => {
-                "Not paid — the card payment was declined or closed; the purchase was cancelled"
-            }
-            other => other.words(),
+            Status::Cancelled if self.paid_at.is_some() && trade => "words.payment_words.2",
+            Status::Cancelled if self.paid_at.is_some() => "words.payment_words.3",
+            Status::Cancelled if trade => "words.payment_words.4",
+            Status::Ready if trade && vbank => "words.payment_words.5",
+            Status::Ready if trade => "words.payment_words.6",
+            Status::Paid if trade => "words.payment_words.7",
+            Status::Expired if trade && vbank => "words.payment_words.8",
+            Status::Expired if trade => "words.payment_words.9",
+            Status::Failed if trade && vbank => "words.payment_words.10",
+            Status::Failed if trade => "words.payment_words.11",
+            other => other.words_key(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Wallet top-ups: by card through the checkout, or into a virtual account.
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::once::{self, OnceKey};
@@ -28,8 +29,8 @@ pub const DAILY_CAP: Won = won(5_000_000);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopUpError {
-    #[error("{0}")]
-    Amount(String),
+    #[error("{}", .0.text(crate::domain::lang::Lang::En))]
+    Amount(Msg),
     #[error("You can top up at most {DAILY_CAP} within 24 hours; {left} is left for now.")]
     DailyCap { left: Won },
     #[error("Card payments are not available on this site.")]
@@ -45,13 +46,31 @@ pub enum TopUpError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+impl TopUpError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::Amount(why) => why.clone(),
+            Self::DailyCap { left } => Msg::new("err.top_up.daily_cap")
+                .arg("left", left)
+                .arg("DAILY_CAP", DAILY_CAP),
+            Self::NotAvailable => Msg::new("err.top_up.not_available"),
+            Self::Bank => Msg::new("err.top_up.bank"),
+            Self::Depositor => Msg::new("err.top_up.depositor"),
+            Self::Refused(a0) => Msg::new("err.top_up.refused").arg("0", a0),
+            Self::PortOneUnavailable => Msg::new("err.top_up.port_one_unavailable"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
+}
 crate::unexpected_error!(TopUpError);
 
-fn amount_reason(e: &AmountError) -> String {
+fn amount_reason(e: &AmountError) -> Msg {
     match e {
-        AmountError::TooSmall(_) => format!("A top-up must be at least {TOPUP_MIN}."),
-        AmountError::TooLarge(_) => format!("A single top-up can be at most {TOPUP_MAX}."),
-        other => other.to_string(),
+        AmountError::TooSmall(_) => Msg::new("err.top_up.too_small").arg("min", TOPUP_MIN),
+        AmountError::TooLarge(_) => Msg::new("err.top_up.too_large").arg("max", TOPUP_MAX),
+        other => other.msg(),
     }
 }
 

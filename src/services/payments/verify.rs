@@ -1,5 +1,6 @@
 //! THE verification of a payment's news, and what follows from PortOne's word.
 
+use crate::domain::msg::Msg;
 use diesel::prelude::*;
 
 use crate::db::schema::payments;
@@ -32,6 +33,19 @@ pub enum VerifyError {
     PortOne(PortOneError),
     #[error(transparent)]
     Unexpected(anyhow::Error),
+}
+
+impl VerifyError {
+    /// The reason in the reader's language (`locales/msg.*.yml`); `#[error]` is the log's English.
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::UnknownMerchantUid => Msg::new("err.no_such_payment"),
+            Self::UnknownPayment => Msg::new("err.verify.unknown_payment"),
+            Self::Mismatch => Msg::new("err.verify.mismatch"),
+            Self::PortOne(_) => Msg::new("err.verify.port_one"),
+            Self::Unexpected(_) => Msg::new("err.internal"),
+        }
+    }
 }
 crate::unexpected_error!(VerifyError);
 

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::db::once::OnceKey;
+use crate::domain::msg::Msg;
 use crate::domain::{AmountError, Won};
 use crate::services::bidding;
 use crate::services::now;
@@ -22,27 +23,26 @@ pub struct BidForm {
 
 /// What a placed bid came to, in words (the form's flash and the live panel's answer): the
 /// flash kind and the sentence.
-pub fn placed_words(placed: &bidding::BidPlaced) -> (&'static str, String) {
+pub fn placed_words(placed: &bidding::BidPlaced) -> (&'static str, Msg) {
     let (price, max) = (placed.price, placed.maximum);
     if !placed.leads {
-        (
-            "info",
-            format!("Another bidder's maximum is higher: you were outbid at once. The price is now {price}."),
-        )
+        ("info", Msg::new("flash.bid.outbid").arg("price", price))
     } else if price == max {
-        ("success", format!("Your bid of {max} leads."))
+        ("success", Msg::new("flash.bid.leads").arg("max", max))
     } else {
         (
             "success",
-            format!("You lead at {price}. Your maximum of {max} is held; the site bids for you up to it."),
+            Msg::new("flash.bid.leads_at")
+                .arg("price", price)
+                .arg("max", max),
         )
     }
 }
 
-pub fn amount_reason(e: &AmountError) -> String {
+pub fn amount_reason(e: &AmountError) -> Msg {
     match e {
-        AmountError::TooLarge(_) => "That amount is far too large.".to_owned(),
-        other => other.to_string(),
+        AmountError::TooLarge(_) => Msg::new("err.amount.far_too_large"),
+        other => other.msg(),
     }
 }
 
@@ -87,7 +87,7 @@ pub async fn bid(
         }
         Err(e) => {
             let e = AppError::from(e);
-            let (status, why) = e.refusal().ok_or(e)?;
+            let (status, why) = e.refusal_msg().ok_or(e)?;
             show_page(&req, &state, id, status, Some(why), typed).await
         }
     }
@@ -125,16 +125,13 @@ pub async fn buy_now(
             flash(
                 &user.session,
                 "success",
-                format!(
-                    "You bought it for {}. The money is held in your wallet until you confirm receipt below; only then is the seller paid.",
-                    bought.price
-                ),
+                Msg::new("flash.bid.bought").arg("price", bought.price),
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
         Err(e) => {
             let e = AppError::from(e);
-            let (status, why) = e.refusal().ok_or(e)?;
+            let (status, why) = e.refusal_msg().ok_or(e)?;
             show_page(&req, &state, id, status, Some(why), String::new()).await
         }
     }

@@ -4,12 +4,13 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::domain::msg::Msg;
 use crate::services::auctions::{self, ListingError};
 use crate::services::bidding::{self, Canceller};
 use crate::services::images::Uploads;
 use crate::services::now;
 use crate::services::photos::{self, Owner};
-use crate::web::photos::{gallery, photo_limit_text, GalleryPhoto, FIELD};
+use crate::web::photos::{gallery, photo_limit, GalleryPhoto, FIELD};
 use crate::web::session::flash;
 use crate::web::upload::{may_add_photos, read_multipart, upload_slot};
 use crate::web::{db, see_other, AppError, AppState, Ctx, SessionUser};
@@ -42,9 +43,9 @@ async fn save_listing(
         .await?
         .ok_or(AppError::NotFound)?;
         if seller != user.id {
-            return Err(AppError::Forbidden(
-                "Only the seller can edit this listing.".to_owned(),
-            ));
+            return Err(AppError::Forbidden(Msg::new(
+                "err.listing.only_seller_edits",
+            )));
         }
     }
     let _slot = upload_slot(&state).await?;
@@ -65,11 +66,11 @@ async fn save_listing(
     let images = if sent == 0 {
         vec![]
     } else if usize::try_from(existing).unwrap_or(usize::MAX) + sent > max as usize {
-        errors.push(photo_limit_text(&ctx, max));
+        errors.push(photo_limit(max));
         vec![]
     } else if !may_add_photos(&state, user.id, sent).await? {
         let per_day = state.settings.uploads_per_day;
-        errors.push(ListingError::TooManyPhotos { per_day }.to_string());
+        errors.push(ListingError::TooManyPhotos { per_day }.msg());
         vec![]
     } else {
         match form.take_images(FIELD).await? {
@@ -115,19 +116,16 @@ async fn save_listing(
             flash(
                 &ctx_session(&req),
                 "success",
-                if edit_id.is_some() {
-                    "Your listing was updated."
+                Msg::new(if edit_id.is_some() {
+                    "flash.listing.updated"
                 } else {
-                    "Your auction is listed."
-                },
+                    "flash.listing.listed"
+                }),
             );
             Ok(see_other(&format!("/auctions/{id}")))
         }
         Err(e) => {
-            let reasons = match e {
-                ListingError::PhotoLimit { max } => vec![photo_limit_text(&ctx, max)],
-                e => AppError::from(e).into_reasons()?,
-            };
+            let reasons = AppError::from(e).into_msgs()?;
             let current = current_photos(&state, edit_id).await?;
             form_page(
                 ctx,
@@ -183,13 +181,13 @@ pub async fn edit_form(
     .await?
     .ok_or(AppError::NotFound)?;
     if a.seller_id != user_id {
-        return Err(AppError::Forbidden(
-            "Only the seller can edit this listing.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new(
+            "err.listing.only_seller_edits",
+        )));
     }
     let mut errors = vec![];
     if a.bid_count > 0 || !a.status().is_open() {
-        errors.push(ListingError::Locked.to_string());
+        errors.push(ListingError::Locked.msg());
     }
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -226,12 +224,16 @@ pub async fn cancel(
     match result {
         Ok(cancelled) => {
             state.live.after_commit(cancelled.event);
-            flash(&user.session, "info", "Your listing was cancelled.");
+            flash(&user.session, "info", Msg::new("flash.listing.cancelled"));
             Ok(see_other("/me/listings"))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?.join(" ");
-            flash(&user.session, "error", why);
+            let why = AppError::from(e).into_msgs()?;
+            flash(
+                &user.session,
+                "error",
+                Msg::new("err.reasons").arg("0", why),
+            );
             Ok(see_other(&format!("/auctions/{id}")))
         }
     }

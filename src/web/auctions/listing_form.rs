@@ -3,7 +3,8 @@
 
 use crate::domain::auction::parse_local;
 use crate::domain::auction::Increment;
-use crate::domain::{Description, Title, Won};
+use crate::domain::msg::Msg;
+use crate::domain::{Description, Title, TitleField, Won};
 use crate::services::auctions::{Auction, ListingDraft};
 use crate::services::reference::{Category, RegionGroup};
 use crate::web::auctions::bid::amount_reason;
@@ -82,17 +83,17 @@ impl ListingFields {
         &self,
         tz: chrono_tz::Tz,
         default_region: i64,
-    ) -> Result<ListingDraft, Vec<String>> {
+    ) -> Result<ListingDraft, Vec<Msg>> {
         let mut errors = Vec::new();
-        let title = Title::parse(&self.title, "title", "Enter a title.")
+        let title = Title::parse(&self.title, TitleField::Title)
             .map_err(|e| errors.push(e))
             .ok();
-        let description = Description::parse(&self.description, Some("Describe the item."))
+        let description = Description::parse(&self.description, true)
             .map_err(|e| errors.push(e))
             .ok();
         let category_id = opt_id(&self.category_id);
         if category_id.is_none() {
-            errors.push("Choose a category from the list.".to_owned());
+            errors.push(Msg::new("err.create_product.unknown_category"));
         }
         let region_id = if self.region_id.trim().is_empty() {
             Some(default_region)
@@ -100,51 +101,53 @@ impl ListingFields {
             opt_id(&self.region_id)
         };
         if region_id.is_none() {
-            errors.push("Choose a neighbourhood from the list.".to_owned());
+            errors.push(Msg::new("err.create_product.unknown_region"));
         }
-        let mut money = |label: &str, raw: &str| match Won::parse(raw) {
+        let mut money = |label: &'static str, raw: &str| match Won::parse(raw) {
             Ok(w) => Some(w),
             Err(e) => {
-                errors.push(format!("{label}: {}", amount_reason(&e)));
+                errors.push(
+                    Msg::new("err.field")
+                        .arg("field", Msg::new(label))
+                        .arg("why", amount_reason(&e)),
+                );
                 None
             }
         };
-        let start_price = money("Start price", &self.start_price);
+        let start_price = money("field.start_price", &self.start_price);
         // No unit: the site's increment table.
         let increment = if self.bid_unit.trim().is_empty() {
             Some(Increment::Table)
         } else {
-            money("Bid unit", &self.bid_unit).map(Increment::Fixed)
+            money("field.bid_unit", &self.bid_unit).map(Increment::Fixed)
         };
         let buy_now_price = if self.buy_now_price.trim().is_empty() {
             Some(None)
         } else {
-            money("Buy-now price", &self.buy_now_price).map(Some)
+            money("field.buy_now_price", &self.buy_now_price).map(Some)
         };
         let reserve_price = if self.reserve_price.trim().is_empty() {
             Some(None)
         } else {
-            money("Reserve price", &self.reserve_price).map(Some)
+            money("field.reserve_price", &self.reserve_price).map(Some)
         };
-        let mut time = |label: &str, raw: &str| match parse_local(raw, tz) {
+        let mut time = |label: &'static str, raw: &str| match parse_local(raw, tz) {
             Some(t) => Some(t),
             None => {
-                errors.push(format!(
-                    "{label}: enter a date and time like 2026-12-24T18:00."
-                ));
+                errors.push(Msg::new("err.field_time").arg("field", Msg::new(label)));
                 None
             }
         };
         let starts_at = if self.starts_at.trim().is_empty() {
             Some(None)
         } else {
-            time("Start time", &self.starts_at).map(Some)
+            time("field.start_time", &self.starts_at).map(Some)
         };
         let ends_at = if self.ends_at.trim().is_empty() {
-            errors.push("Choose when the auction ends.".to_owned());
+            errors.push(Msg::new("err.listing.choose_end"));
             None
         } else {
-            time("End time", &self.ends_at)
+            time("field.end_time", &self.ends_at)
         };
         match (
             title,
@@ -208,7 +211,7 @@ pub(crate) fn form_page(
     ctx: Ctx,
     state: &crate::web::AppState,
     status: StatusCode,
-    errors: Vec<String>,
+    errors: Vec<Msg>,
     f: ListingFields,
     edit_id: Option<i64>,
     photos: Vec<crate::web::photos::GalleryPhoto>,
@@ -216,8 +219,8 @@ pub(crate) fn form_page(
     render(
         status,
         &ListingFormPage {
+            errors: Msg::texts(&errors, ctx.lang),
             ctx,
-            errors,
             region_id: f.region_id.trim().parse().unwrap_or(0),
             f,
             groups: state.reference.neighbourhood_groups(),

@@ -27,6 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::once::OnceKey;
 use crate::domain::lang::Lang;
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::live::{chart_frame, notice_frame, state_frame};
 use crate::services::bidding;
@@ -66,9 +67,7 @@ pub async fn live(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     if !same_origin(&req) {
-        return Err(AppError::Forbidden(
-            "Live updates are only for pages of this site.".to_owned(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("err.live.same_site")));
     }
     let id = path.into_inner();
     let national = db(&state, move |conn| {
@@ -89,14 +88,10 @@ pub async fn live(
     let slot = state
         .sockets
         .take(user.as_ref().map(|k| k.user_id), &ip)
-        .ok_or_else(|| {
-            AppError::TooMany(
-                "Too many live connections are open from your account or address. Close a tab and try again."
-                    .to_owned(),
-            )
-        })?;
-    let (response, ws, stream) = actix_ws::handle(&req, body)
-        .map_err(|e| AppError::BadRequest(format!("This address takes a WebSocket: {e}")))?;
+        .ok_or_else(|| AppError::TooMany(Msg::new("err.live.too_many")))?;
+    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        AppError::BadRequest(Msg::new("err.live.websocket").arg("0", e.to_string()))
+    })?;
     let lang = crate::web::lang::for_socket(&req, &state, user.as_ref()).await;
     let rx = state.live.subscribe(id);
     actix_web::rt::spawn(async move {
@@ -185,12 +180,12 @@ async fn run(
                     }
                     let keep = match msg {
                         Some(Ok(AggregatedMessage::Text(text))) => {
-                            let reply = handle_frame(&state, id, user_id, &text).await;
+                            let reply = handle_frame(&state, id, user_id, lang, &text).await;
                             send(&mut ws, reply, idle_limit).await
                         }
                         Some(Ok(AggregatedMessage::Binary(_))) => send(
                             &mut ws,
-                            notice_frame("error", "error", "Send text frames of JSON, like {\"type\":\"bid\",\"amount\":\"12000\"}."),
+                            notice_frame("error", "error", &Msg::new("err.live.text_frames").text(lang)),
                             idle_limit,
                         )
                         .await,
@@ -201,7 +196,7 @@ async fn run(
                         Some(Ok(AggregatedMessage::Close(_))) | None => false,
                         Some(Err(e)) => {
                             // A protocol error (e.g. an oversized frame): say so, then close.
-                            let _ = send(&mut ws, notice_frame("error", "error", &format!("That frame could not be read: {e}")), idle_limit).await;
+                            let _ = send(&mut ws, notice_frame("error", "error", &Msg::new("err.live.unreadable").arg("0", e.to_string()).text(lang)), idle_limit).await;
                             false
                         }
                     };
@@ -218,7 +213,7 @@ async fn run(
                                 frames.push(update.chart.clone());
                             }
                             if let Some((_, amount)) = update.outbid.iter().rev().find(|(u, _)| Some(*u) == user_id) {
-                                frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount)));
+                                frames.push(notice_frame("outbid", "outbid", &outbid_message(*amount).text(lang)));
                             }
                             frames
                         }
@@ -268,14 +263,15 @@ async fn run(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_reason)).await;
 }
 
-pub fn outbid_message(amount: Won) -> String {
-    format!("You were outbid: {amount} was released to your wallet.")
+pub fn outbid_message(amount: Won) -> Msg {
+    Msg::new("notice.live.outbid").arg("amount", amount)
 }
 
 async fn handle_frame(
     state: &web::Data<AppState>,
     id: i64,
     user_id: Option<i64>,
+    lang: Lang,
     text: &str,
 ) -> String {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
@@ -284,18 +280,24 @@ async fn handle_frame(
             return notice_frame(
                 "error",
                 "error",
-                "That message was not understood. Send {\"type\":\"bid\",\"amount\":\"12000\"} or {\"type\":\"buy_now\"}.",
+                &Msg::new("err.live.not_understood").text(lang),
             )
         }
     };
     let Some(user) = user_id else {
-        return notice_frame("error", "error", "Log in to bid.");
+        return notice_frame("error", "error", &Msg::new("err.live.log_in").text(lang));
     };
     match frame {
         ClientFrame::Bid { amount, key } => {
             let amount = match Won::parse(&amount) {
                 Ok(a) => a,
-                Err(e) => return notice_frame("error", "error", &super::bid::amount_reason(&e)),
+                Err(e) => {
+                    return notice_frame(
+                        "error",
+                        "error",
+                        &super::bid::amount_reason(&e).text(lang),
+                    )
+                }
             };
             let key =
                 OnceKey::parse(user, "bid", &key).map(|k| k.for_request(&format!("{id}:{amount}")));
@@ -309,9 +311,9 @@ async fn handle_frame(
                     let (kind, words) = super::bid::placed_words(&placed);
                     state.live.after_commit(placed.event);
                     let frame = if placed.leads { "ack" } else { "outbid" };
-                    notice_frame(frame, kind, &words)
+                    notice_frame(frame, kind, &words.text(lang))
                 }
-                Err(e) => refusal_frame(e.into()),
+                Err(e) => refusal_frame(e.into(), lang),
             }
         }
         ClientFrame::BuyNow {
@@ -330,13 +332,10 @@ async fn handle_frame(
                 Ok(bought) => {
                     let price = bought.price;
                     state.live.after_commit(bought.event);
-                    notice_frame(
-                        "ack",
-                        "success",
-                        &format!("You bought it for {price}. The money is held until you confirm receipt; only then is the seller paid."),
-                    )
+                    let words = Msg::new("notice.live.bought").arg("price", price);
+                    notice_frame("ack", "success", &words.text(lang))
                 }
-                Err(e) => refusal_frame(e.into()),
+                Err(e) => refusal_frame(e.into(), lang),
             }
         }
     }
@@ -345,9 +344,9 @@ async fn handle_frame(
 /// A refused socket request, worded as the page would word it (the same mapping as HTTP). What
 /// a 503 would answer (the database is away) is a `retry` frame: nothing was done, send it
 /// again in a few seconds.
-fn refusal_frame(e: AppError) -> String {
+fn refusal_frame(e: AppError, lang: Lang) -> String {
     e.log();
-    let message = e.title_and_message().1;
+    let message = e.title_and_message(lang).1;
     if matches!(e, AppError::Unavailable(_) | AppError::Busy) {
         notice_frame("retry", "retry", &message)
     } else {

@@ -5,6 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::auction::{window, AuctionStatus, Window, INCREMENT_TABLE};
+use crate::domain::lang::Lang;
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::services::auctions::Auction;
 use crate::services::market;
@@ -54,7 +56,7 @@ pub(crate) async fn show_page(
     state: &AppState,
     id: i64,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Msg>,
     amount: String,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
@@ -86,22 +88,24 @@ pub(crate) async fn show_page(
     let win = window(a.starts_at, a.ends_at, now());
     let is_seller = viewer == Some(a.seller_id);
     let cannot_bid = if !st.is_open() || win == Window::Ended {
-        Some("This auction has ended.".to_owned())
+        Some(Msg::new("err.auction_ended"))
     } else if win == Window::NotStarted {
-        Some(format!("Bidding opens at {}.", ctx.time(&a.starts_at)))
+        Some(Msg::new("rule.opens_at").arg("time", ctx.time(&a.starts_at)))
     } else if viewer.is_none() {
-        Some("Log in to bid.".to_owned())
+        Some(Msg::new("err.live.log_in"))
     } else if is_seller {
-        Some("This is your auction: you cannot bid on it.".to_owned())
+        Some(Msg::new("rule.own_auction"))
     } else {
         outside_district(state, &a, ctx.user.as_ref())
-            .map(|district| crate::services::bidding::neighbours_only(&district))
-    };
+            .map(|district| Msg::new("err.neighbours_only").arg("district", district))
+    }
+    .map(|m| m.text(ctx.lang));
+    let lang = ctx.lang;
     let page = ShowPage {
         region_name: state.reference.region_name(a.region_id),
         category_name: state.reference.category_name(a.category_id),
-        increment_rule: increment_rule(&a),
-        soft_close_rule: soft_close_rule(&state.settings),
+        increment_rule: increment_rule(&a, lang),
+        soft_close_rule: soft_close_rule(&state.settings, lang),
         start_price: Won::from_stored(a.start_price),
         buy_now: a.prices().buy_now_offered(),
         cannot_bid,
@@ -111,9 +115,9 @@ pub(crate) async fn show_page(
         my_max: (viewer.is_some() && a.leader_id == viewer).then(|| Won::from_stored(a.held())),
         watching,
         can_edit: is_seller && a.bid_count == 0 && st.is_open(),
-        error,
+        error: error.map(|e| e.text(ctx.lang)),
         amount,
-        protection_rule: protection_rule(state.settings.market_auto_confirm),
+        protection_rule: protection_rule(state.settings.market_auto_confirm, lang),
         trade: match (trade, viewer) {
             (Some(t), Some(v)) => Some(TradeLine::new(&ctx, v, t)),
             _ => None,
@@ -143,67 +147,74 @@ pub async fn show(
 }
 
 /// Buyer protection, in one sentence.
-fn protection_rule(auto_confirm: std::time::Duration) -> String {
+fn protection_rule(auto_confirm: std::time::Duration, lang: Lang) -> String {
     let secs = auto_confirm.as_secs();
     let period = if secs >= 86_400 && secs % 86_400 == 0 {
         let days = secs / 86_400;
-        format!("{days} day{}", if days == 1 { "" } else { "s" })
+        let key = if days == 1 {
+            "span.days.one"
+        } else {
+            "span.days.other"
+        };
+        Msg::new(key).arg("n", days).text(lang)
     } else {
-        span_words(auto_confirm)
+        span_words(auto_confirm, lang)
     };
-    format!(
-        "Buyer protection: the winner's money is held, not paid to the seller, until the winner confirms receipt; \
-         it is confirmed automatically {period} after the sale. Either side can open a dispute before then, and an admin decides."
-    )
+    Msg::new("rule.protection").arg("period", period).text(lang)
 }
 
 /// The increment rule of `a`, in one sentence.
-fn increment_rule(a: &Auction) -> String {
+fn increment_rule(a: &Auction, lang: Lang) -> String {
     if !a.increment_table {
-        return format!(
-            "Bids go up in steps of {} (the seller's unit).",
-            Won::from_stored(a.bid_unit)
-        );
+        return Msg::new("rule.increment_unit")
+            .arg("unit", Won::from_stored(a.bid_unit))
+            .text(lang);
     }
     let mut bands = Vec::new();
     let mut from = 0_i64;
     for (bound, step) in INCREMENT_TABLE {
         let step = Won::from_stored(step);
-        match bound {
-            Some(b) if from == 0 => bands.push(format!("{step} below {}", Won::from_stored(b))),
-            Some(b) => bands.push(format!("{step} up to {}", Won::from_stored(b))),
-            None => bands.push(format!("{step} from {}", Won::from_stored(from))),
-        }
+        let band = match bound {
+            Some(b) if from == 0 => Msg::new("rule.band_below").arg("bound", Won::from_stored(b)),
+            Some(b) => Msg::new("rule.band_up_to").arg("bound", Won::from_stored(b)),
+            None => Msg::new("rule.band_from").arg("bound", Won::from_stored(from)),
+        };
+        bands.push(band.arg("step", step).text(lang));
         from = bound.unwrap_or(from);
     }
-    format!(
-        "Bids go up by the site's increment table: {}.",
-        bands.join(", ")
-    )
+    Msg::new("rule.increment_table")
+        .arg("bands", bands.join(", "))
+        .text(lang)
 }
 
 /// The site's soft-close rule, in one sentence.
-fn soft_close_rule(settings: &crate::config::Settings) -> String {
+fn soft_close_rule(settings: &crate::config::Settings, lang: Lang) -> String {
     if settings.soft_close.is_zero() {
         return String::new();
     }
-    let window = span_words(settings.soft_close);
-    format!(
-        "Soft close: a bid in the last {window} moves the end to {window} after that bid, up to {} past the original end, so nobody wins by bidding in the last second.",
-        span_words(settings.soft_close_cap),
-    )
+    Msg::new("rule.soft_close")
+        .arg("window", span_words(settings.soft_close, lang))
+        .arg("cap", span_words(settings.soft_close_cap, lang))
+        .text(lang)
 }
 
-/// "4 seconds", "3 minutes", "1 hour 30 minutes".
-fn span_words(d: std::time::Duration) -> String {
+/// "4 seconds", "3 minutes", "1 hour 30 minutes" (`4초`, `3분`, `1시간 30분`).
+fn span_words(d: std::time::Duration, lang: Lang) -> String {
     let secs = d.as_secs();
-    let unit = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let unit = |n: u64, one: &'static str, other: &'static str| {
+        Msg::new(if n == 1 { one } else { other })
+            .arg("n", n)
+            .text(lang)
+    };
+    let seconds = |n| unit(n, "span.seconds.one", "span.seconds.other");
+    let minutes = |n| unit(n, "span.minutes.one", "span.minutes.other");
+    let hours = |n| unit(n, "span.hours.one", "span.hours.other");
     match (secs / 3600, secs % 3600 / 60, secs % 60) {
-        (0, 0, s) => unit(s, "second"),
-        (0, m, 0) => unit(m, "minute"),
-        (h, 0, 0) => unit(h, "hour"),
-        (h, m, _) if h > 0 => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
-        (_, m, s) => format!("{} {}", unit(m, "minute"), unit(s, "second")),
+        (0, 0, s) => seconds(s),
+        (0, m, 0) => minutes(m),
+        (h, 0, 0) => hours(h),
+        (h, m, _) if h > 0 => format!("{} {}", hours(h), minutes(m)),
+        (_, m, s) => format!("{} {}", minutes(m), seconds(s)),
     }
 }
 

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::services::now;
 use crate::services::watchlist;
 use crate::views::watchlist::WatchRow;
@@ -40,11 +41,11 @@ pub async fn watch(
     crate::web::session::flash(
         &user.session,
         "success",
-        if watching {
-            "Added to your watchlist."
+        Msg::new(if watching {
+            "flash.watch.added"
         } else {
-            "Removed from your watchlist."
-        },
+            "flash.watch.removed"
+        }),
     );
     let back = safe_next(&form.next).unwrap_or_else(|| format!("/auctions/{id}"));
     Ok(see_other(&back))

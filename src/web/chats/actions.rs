@@ -38,7 +38,7 @@ async fn open(
         Ok(id) => Ok(see_other(&format!("/chats/{id}"))),
         Err(e @ (OpenChatError::NotFound | OpenChatError::Unexpected(_))) => Err(AppError::from(e)),
         Err(refused) => {
-            let reason = ctx.t(refused.key());
+            let reason = refused.msg();
             match item {
                 TradeItem::Auction(id) => {
                     crate::web::auctions::show::show_page(
@@ -125,7 +125,7 @@ pub async fn send(
                 Ok(see_other(&format!("/chats/{id}#message-{}", message.id)))
             }
         }
-        Err(e @ SendMessageError::NotAllowed) => Err(AppError::Forbidden(ctx.t(e.key()))),
+        Err(e @ SendMessageError::NotAllowed) => Err(AppError::Forbidden(e.msg())),
         Err(e @ (SendMessageError::NotFound | SendMessageError::Unexpected(_))) => {
             Err(AppError::from(e))
         }
@@ -163,7 +163,7 @@ async fn set_block(
         Ok(()) => Ok(see_other(
             &crate::web::next::safe_next(next).unwrap_or_else(|| format!("/users/{other}")),
         )),
-        Err(BlockError::Yourself) => Err(AppError::Rejected(ctx.t("chat.error_block_self"))),
+        Err(e @ BlockError::Yourself) => Err(AppError::Rejected(e.msg())),
         Err(e) => Err(AppError::from(e)),
     }
 }

@@ -131,9 +131,7 @@ pub(crate) async fn chat_page(
     .await
     {
         Ok(v) => v,
-        Err(ViewChatError::NotAllowed) => {
-            return Err(AppError::Forbidden(ctx.t("chat.error_not_allowed")))
-        }
+        Err(e @ ViewChatError::NotAllowed) => return Err(AppError::Forbidden(e.msg())),
         Err(e) => return Err(e.into()),
     };
     let tz = state.settings.timezone;

@@ -38,7 +38,7 @@ pub struct ListPage {
     pub status: String,
     pub regions: Vec<Region>,
     pub categories: Vec<Category>,
-    pub statuses: Vec<(&'static str, &'static str)>,
+    pub statuses: Vec<(&'static str, String)>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -84,6 +84,10 @@ pub async fn list(
         .into_iter()
         .map(|c| ProductView::new(&ctx, c))
         .collect();
+    let statuses = ProductStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), ctx.t(s.label_key())))
+        .collect();
     render(
         StatusCode::OK,
         &ListPage {
@@ -97,10 +101,7 @@ pub async fn list(
             status: status_name,
             regions: found.regions,
             categories: found.categories,
-            statuses: ProductStatus::ALL
-                .iter()
-                .map(|s| (s.as_str(), s.label()))
-                .collect(),
+            statuses,
         },
     )
 }

@@ -6,7 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::market::{parse_price, Quantity};
-use crate::domain::{Description, Title};
+use crate::domain::msg::Msg;
+use crate::domain::{Description, Title, TitleField};
 use crate::services::market::{self as market_service, CreateProductError, NewProduct};
 use crate::services::reference::{Category, RegionGroup};
 use crate::web::session::flash;
@@ -76,7 +77,7 @@ async fn new_page(
     ctx: Ctx,
     state: &AppState,
     status: StatusCode,
-    errors: Vec<String>,
+    errors: Vec<Msg>,
     form: ProductForm,
 ) -> Result<HttpResponse, AppError> {
     let user_region = ctx.require_user()?.region_id;
@@ -87,8 +88,8 @@ async fn new_page(
     render(
         status,
         &NewPage {
+            errors: Msg::texts(&errors, ctx.lang),
             ctx,
-            errors,
             form: form.clipped(),
             category_id,
             region_id,
@@ -118,10 +119,10 @@ pub async fn create(
     let mut multipart = read_multipart(payload).await?;
     let form = ProductForm::from(&multipart);
     let mut errors = Vec::new();
-    let name = Title::parse(&form.name, "product name", "Enter a name for the product.")
+    let name = Title::parse(&form.name, TitleField::ProductName)
         .map_err(|e| errors.push(e))
         .ok();
-    let description = Description::parse(&form.description, None)
+    let description = Description::parse(&form.description, false)
         .map_err(|e| errors.push(e))
         .ok();
     let price = parse_price(&form.price).map_err(|e| errors.push(e)).ok();
@@ -130,22 +131,21 @@ pub async fn create(
         .ok();
     let category_id = form.category_id.trim().parse::<i64>().ok();
     if category_id.is_none() {
-        errors.push(CreateProductError::UnknownCategory.to_string());
+        errors.push(CreateProductError::UnknownCategory.msg());
     }
     let region_id = form.region_id.trim().parse::<i64>().ok();
     if region_id.is_none() {
-        errors.push(CreateProductError::UnknownRegion.to_string());
+        errors.push(CreateProductError::UnknownRegion.msg());
     }
     let max = state.settings.photos_per_listing;
     let images = if form.photos_sent == 0 {
         vec![]
     } else if form.photos_sent > max as usize {
-        let ctx = Ctx::load(&req).await?;
-        errors.push(crate::web::photos::photo_limit_text(&ctx, max));
+        errors.push(crate::web::photos::photo_limit(max));
         vec![]
     } else if !crate::web::upload::may_add_photos(&state, user.id, form.photos_sent).await? {
         let per_day = state.settings.uploads_per_day;
-        errors.push(CreateProductError::TooManyPhotos { per_day }.to_string());
+        errors.push(CreateProductError::TooManyPhotos { per_day }.msg());
         vec![]
     } else {
         match multipart.take_images(crate::web::photos::FIELD).await? {
@@ -178,21 +178,15 @@ pub async fn create(
             .await;
             match result {
                 Ok(id) => {
-                    flash(&user.session, "success", "Your product is listed.");
+                    flash(&user.session, "success", Msg::new("flash.market.listed"));
                     return Ok(see_other(&format!("/market/{id}")));
                 }
-                Err(CreateProductError::PhotoLimit { max }) => {
-                    let ctx = Ctx::load(&req).await?;
-                    errors.push(crate::web::photos::photo_limit_text(&ctx, max));
-                }
-                Err(e) => errors.extend(AppError::from(e).into_reasons()?),
+                Err(e) => errors.extend(AppError::from(e).into_msgs()?),
             }
         }
     }
     if form.photos_sent > 0 {
-        errors.push(
-            "Choose the image again: files are not kept when the form is refused.".to_owned(),
-        );
+        errors.push(Msg::new("err.image.choose_again"));
     }
     let ctx = Ctx::load(&req).await?;
     new_page(ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, errors, form).await

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::domain::msg::Msg;
 use crate::services::market::{self as market_service};
 use crate::web::market::{ProductView, TradeLine};
 use crate::web::{db, render, AppError, AppState, Ctx};
@@ -37,7 +38,7 @@ pub(crate) async fn show_page(
     state: &AppState,
     product_id: i64,
     status: StatusCode,
-    errors: Vec<String>,
+    errors: Vec<Msg>,
     price_input: String,
 ) -> Result<HttpResponse, AppError> {
     let viewer = ctx.user.as_ref().map(|u| u.id);
@@ -72,10 +73,10 @@ pub(crate) async fn show_page(
     render(
         status,
         &ShowPage {
+            errors: Msg::texts(&errors, ctx.lang),
             ctx,
             product,
             trades,
-            errors,
             is_seller,
             my_trade,
             can_buy,
@@ -109,7 +110,7 @@ pub(crate) async fn refused(
     req: &HttpRequest,
     state: &AppState,
     product_id: i64,
-    reason: String,
+    reason: Msg,
 ) -> Result<HttpResponse, AppError> {
     let ctx = Ctx::load(req).await?;
     show_page(

@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::bank::BankAccount;
 use crate::domain::market::Reason;
 use crate::domain::market::{parse_price, Quantity, TradeId};
+use crate::domain::msg::Msg;
 use crate::domain::review::{Rating, ReviewComment};
 use crate::domain::Won;
 use crate::services::market::{self as market_service, Confirmer, Decision, Order, TradeItem};
@@ -84,8 +85,8 @@ pub async fn buy(
             ) {
                 Ok(account) => account,
                 Err(reasons) => {
-                    let why = market_service::BuyError::RefundAccount(reasons.join(" "));
-                    return refused(&req, &state, product_id, why.to_string()).await;
+                    let why = market_service::BuyError::RefundAccount(reasons);
+                    return refused(&req, &state, product_id, why.msg()).await;
                 }
             };
             let method = CheckoutMethod::Vbank {
@@ -97,15 +98,7 @@ pub async fn buy(
             };
             return buy_at_checkout(req, state, product_id, buyer, order, method, key).await;
         }
-        _ => {
-            return refused(
-                &req,
-                &state,
-                product_id,
-                "Choose to pay from your wallet, by card or by virtual account.".to_owned(),
-            )
-            .await
-        }
+        _ => return refused(&req, &state, product_id, Msg::new("err.market.pay_with")).await,
     }
     let result = db_once(&state, key.is_some(), move |conn| {
         market_service::buy(conn, product_id, buyer, order, respond_within, key.as_ref())
@@ -117,17 +110,19 @@ pub async fn buy(
             flash(
                 &user.session,
                 "success",
-                format!(
-                    "You asked for {units} unit{} for {}. The amount is held in your wallet until you confirm receipt, and released if the seller does not accept.",
-                    if units == 1 { "" } else { "s" },
-                    bought.price
-                ),
+                Msg::new(if units == 1 {
+                    "flash.market.asked.one"
+                } else {
+                    "flash.market.asked.other"
+                })
+                .arg("n", units)
+                .arg("price", bought.price),
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            refused(&req, &state, product_id, why.join(" ")).await
+            let why = AppError::from(e).into_msgs()?;
+            refused(&req, &state, product_id, reasons(why)).await
         }
     }
 }
@@ -147,13 +142,7 @@ async fn buy_at_checkout(
         && state.portone_sim.is_none()
         && state.settings.portone.imp_code.is_empty()
     {
-        return refused(
-            &req,
-            &state,
-            product_id,
-            "Card payments are not available on this site: pay from your wallet or by virtual account.".to_owned(),
-        )
-        .await;
+        return refused(&req, &state, product_id, Msg::new("err.market.no_card")).await;
     }
     let (pool, portone) = (state.pool.clone(), state.portone.clone());
     let prepare = state.settings.portone.prepare;
@@ -178,10 +167,15 @@ async fn buy_at_checkout(
     match started {
         Ok((merchant_uid, _)) => Ok(see_other(&format!("/payments/{merchant_uid}"))),
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            refused(&req, &state, product_id, why.join(" ")).await
+            let why = AppError::from(e).into_msgs()?;
+            refused(&req, &state, product_id, reasons(why)).await
         }
     }
+}
+
+/// Several reasons as one sentence for the page.
+fn reasons(why: Vec<Msg>) -> Msg {
+    Msg::new("err.reasons").arg("0", why)
 }
 
 /// After a reject or a cancel: a trade paid by card has its refund (held in the same
@@ -241,13 +235,13 @@ pub async fn change_price(
             flash(
                 &user.session,
                 "success",
-                format!("The price is now {price}. Trades already started keep their price."),
+                Msg::new("flash.market.price_changed").arg("price", price),
             );
             Ok(see_other(&format!("/market/{product_id}")))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
-            refused(&req, &state, product_id, why.join(" ")).await
+            let why = AppError::from(e).into_msgs()?;
+            refused(&req, &state, product_id, reasons(why)).await
         }
     }
 }
@@ -268,7 +262,7 @@ pub(crate) async fn refused_at(
     req: &HttpRequest,
     state: &AppState,
     item: TradeItem,
-    why: String,
+    why: Msg,
 ) -> Result<HttpResponse, AppError> {
     match item {
         TradeItem::Product(p) => refused(req, state, p, why).await,
@@ -294,7 +288,7 @@ async fn trade_step<E, F>(
     user: SessionUser,
     state: web::Data<AppState>,
     trade_id: TradeId,
-    done: &'static str,
+    done: Msg,
     step: F,
 ) -> Result<HttpResponse, AppError>
 where
@@ -316,7 +310,7 @@ async fn answer<E>(
     state: &web::Data<AppState>,
     user: &SessionUser,
     trade_id: TradeId,
-    done: &str,
+    done: Msg,
     result: Result<TradeItem, E>,
 ) -> Result<HttpResponse, AppError>
 where
@@ -328,9 +322,9 @@ where
             Ok(see_other(&item.path()))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
+            let why = AppError::from(e).into_msgs()?;
             let item = item_of(state, trade_id).await?;
-            refused_at(req, state, item, why.join(" ")).await
+            refused_at(req, state, item, reasons(why)).await
         }
     }
 }
@@ -342,7 +336,7 @@ async fn refused_form(
     state: &web::Data<AppState>,
     trade_id: TradeId,
     me: i64,
-    why: String,
+    why: Msg,
 ) -> Result<HttpResponse, AppError> {
     let party = db(state, move |conn| {
         market_service::find_trade(conn, trade_id).map_err(anyhow::Error::new)
@@ -363,14 +357,10 @@ async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let seller = user.id;
     let period = state.settings.market_auto_confirm;
-    let done = match decision {
-        Decision::Approve => {
-            "Trade approved. Hand the item over; the buyer confirms receipt, or the trade is confirmed automatically."
-        }
-        Decision::Reject => {
-            "Trade rejected. The buyer's money is released (paid at checkout: refunded to the card or the buyer's refund account) and the units are back on sale."
-        }
-    };
+    let done = Msg::new(match decision {
+        Decision::Approve => "flash.trade.approved",
+        Decision::Reject => "flash.trade.rejected",
+    });
     trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::decide(conn, trade_id, seller, decision, period).map(TradeItem::Product)
     })
@@ -406,7 +396,7 @@ pub async fn confirm(
 ) -> Result<HttpResponse, AppError> {
     let trade_id = path.into_inner();
     let buyer = user.id;
-    let done = "Receipt confirmed. The seller has been paid.";
+    let done = Msg::new("flash.trade.confirmed");
     trade_step(req, user, state, trade_id, done, move |conn| {
         market_service::confirm(conn, trade_id, Confirmer::Buyer(buyer))
     })
@@ -439,17 +429,13 @@ pub async fn cancel(
     .and_then(|r| r);
     match cancelled {
         Ok(product_id) => {
-            flash(
-                &user.session,
-                "success",
-                "Purchase cancelled. Anything you paid goes back where it came from (your wallet, your card, or the refund account you gave), and the units are back on sale.",
-            );
+            flash(&user.session, "success", Msg::new("flash.trade.cancelled"));
             Ok(see_other(&format!("/market/{product_id}")))
         }
         Err(e) => {
-            let why = AppError::from(e).into_reasons()?;
+            let why = AppError::from(e).into_msgs()?;
             let item = item_of(&state, trade_id).await?;
-            refused_at(&req, &state, item, why.join(" ")).await
+            refused_at(&req, &state, item, reasons(why)).await
         }
     }
 }
@@ -482,7 +468,7 @@ pub async fn dispute(
     };
     let key = OnceKey::parse(me, "trade_dispute", &form.idempotency_key)
         .map(|k| k.for_request(&trade_id.to_string()));
-    let done = "Dispute opened. The money stays held and nothing is confirmed automatically; an admin reads both sides and decides. The decision and its reason will show here.";
+    let done = Msg::new("flash.trade.disputed");
     let opened = db_once(&state, key.is_some(), move |conn| {
         market_service::open_dispute(conn, trade_id, me, &reason, key.as_ref())
     })
@@ -521,6 +507,6 @@ pub async fn review(
         reviews_service::leave_review(conn, trade_id, me, rating, &comment)
     })
     .await;
-    let done = "Thank you: your review is on their profile.";
+    let done = Msg::new("flash.trade.reviewed");
     answer(&req, &state, &user, trade_id, done, reviewed).await
 }

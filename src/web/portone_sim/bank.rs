@@ -59,7 +59,10 @@ pub async fn deposit(
     let sim = state.portone_sim.as_deref().ok_or(AppError::NotFound)?;
     let answer = sim.deposit(&payment.imp_uid);
     if answer.code != 0 {
-        return Err(AppError::Rejected(answer.message.unwrap_or_default()));
+        return Err(AppError::Rejected(
+            crate::domain::msg::Msg::new("err.sim.bank")
+                .arg("0", answer.message.unwrap_or_default()),
+        ));
     }
     crate::web::portone_sim::dispatch(&state).await;
     Ok(see_other(&format!(

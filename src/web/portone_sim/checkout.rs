@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::msg::Msg;
 use crate::domain::Won;
 use crate::web::portone_sim::state::{CheckoutError, Decision, Simulator};
 use crate::web::{render, see_other, AppError, AppState, Ctx};
@@ -67,16 +68,12 @@ fn parse_order(
 ) -> Result<Order, AppError> {
     let merchant_uid = merchant_uid.trim();
     if merchant_uid.is_empty() || merchant_uid.chars().count() > 40 {
-        return Err(AppError::BadRequest(
-            "merchant_uid must be 1 to 40 characters".to_owned(),
-        ));
+        return Err(AppError::BadRequest(Msg::new("err.sim.merchant_uid")));
     }
     let amount = Won::parse_within(amount, Won::new(1).unwrap_or(Won::ZERO), Won::MAX_INPUT)
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        .map_err(|e| AppError::BadRequest(e.msg()))?;
     if name.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "name must be at most 100 characters".to_owned(),
-        ));
+        return Err(AppError::BadRequest(Msg::new("err.sim.name")));
     }
     let local = redirect.starts_with('/')
         && !redirect.starts_with("//")
@@ -84,9 +81,7 @@ fn parse_order(
         && !redirect.contains('\\')
         && !redirect.chars().any(char::is_control);
     if !local {
-        return Err(AppError::BadRequest(
-            "m_redirect_url must be a path on this site".to_owned(),
-        ));
+        return Err(AppError::BadRequest(Msg::new("err.sim.redirect")));
     }
     Ok(Order {
         merchant_uid: merchant_uid.to_owned(),
@@ -101,9 +96,9 @@ fn notice_url(sim: &Simulator, raw: &str) -> Result<Option<String>, AppError> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    sim.resolve_notice_url(raw).map(Some).ok_or_else(|| {
-        AppError::BadRequest("notice_url must be an address on this site".to_owned())
-    })
+    sim.resolve_notice_url(raw)
+        .map(Some)
+        .ok_or_else(|| AppError::BadRequest(Msg::new("err.sim.notice_url")))
 }
 
 /// `GET /portone-sim/checkout`.
@@ -119,7 +114,7 @@ pub async fn page(
     let refusal = sim
         .checkout_allowed(&order.merchant_uid, order.amount)
         .err()
-        .map(|e| e.to_string());
+        .map(|e| e.msg().text(ctx.lang));
     let status = if refusal.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -151,11 +146,7 @@ pub async fn decide(
         "approve" => Decision::Approve,
         "decline" => Decision::Decline,
         "close" => Decision::Close,
-        _ => {
-            return Err(AppError::BadRequest(
-                "decision must be approve, decline or close".to_owned(),
-            ))
-        }
+        _ => return Err(AppError::BadRequest(Msg::new("err.sim.decision"))),
     };
     let notice = notice_url(sim, &f.notice_url)?;
     let payment = sim
@@ -166,7 +157,7 @@ pub async fn decide(
             decision,
             notice,
         )
-        .map_err(|e: CheckoutError| AppError::Rejected(e.to_string()))?;
+        .map_err(|e: CheckoutError| AppError::Rejected(e.msg()))?;
     crate::web::portone_sim::dispatch(&state).await;
     let mut pairs = vec![
         ("imp_uid", payment.imp_uid.clone()),

@@ -81,6 +81,19 @@ pub enum CheckoutError {
     AlreadyPaid,
 }
 
+impl CheckoutError {
+    /// The reason in the reader's language.
+    pub fn msg(&self) -> crate::domain::msg::Msg {
+        use crate::domain::msg::Msg;
+        match self {
+            CheckoutError::AmountMismatch { prepared } => {
+                Msg::new("err.sim.amount_mismatch").arg("prepared", prepared)
+            }
+            CheckoutError::AlreadyPaid => Msg::new("err.sim.already_paid"),
+        }
+    }
+}
+
 /// A fault injected into the next API calls (not `getToken`, not the controls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
