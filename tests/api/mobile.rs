@@ -508,8 +508,8 @@ async fn speak(app: &TestApp, b: &Client, lang: &str) {
 }
 
 /// The screenshot tool (run it by hand, not in the suite): the app with `seed-demo`'s
-/// neighbours and listings, plus a photographed national auction with bids and a second
-/// product, then viewport-sized PNGs of the main pages at 390 × 844 and 1280 × 800 in Korean
+/// neighbours and listings (Korean, with the pictures `seed-demo` draws), bids on the national
+/// road bike and a chat about the mugs, then viewport-sized PNGs of the main pages at 390 × 844 and 1280 × 800 in Korean
 /// and English into `docs/screenshots/` (`ko-390-home.png`, …), and its README. Needs
 /// Chromium and, for Korean, `fonts-noto-cjk`.
 ///
@@ -532,40 +532,69 @@ async fn screenshots() {
             b
         }
     };
-    let (alice, bob, carol) = (demo("alice").await, demo("bob").await, demo("carol").await);
-    let mut l = Listing::new("Oak rocking chair (1970s)");
-    l.national = true;
-    l.start_price = "30000".into();
-    l.buy_now_price = "120000".into();
-    l.ends_at = crate::helpers::local_in(2 * 86_400 + 5 * 3600);
-    let r = app.post_listing(&alice, &l, Some(photo(960, 720))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let auction: i64 = r.headers()["location"]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/auctions/")
-        .parse()
-        .unwrap();
-    for (b, amount) in [(&carol, 34_000), (&bob, 40_000), (&carol, 45_000)] {
+    let (alice, bob, dave) = (demo("alice").await, demo("bob").await, demo("dave").await);
+    // The seeded listings, found by their (Korean) titles.
+    let listing = |table: &str, title: &str| -> i64 {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::{auctions, products};
+        let mut conn = app.raw_connection();
+        if table == "auctions" {
+            auctions::table
+                .filter(auctions::title.eq(title))
+                .select(auctions::id)
+                .first(&mut conn)
+                .expect("a seeded auction")
+        } else {
+            products::table
+                .filter(products::name.eq(title))
+                .select(products::id)
+                .first(&mut conn)
+                .expect("a seeded product")
+        }
+    };
+    // Carol's national road bike, with bids from Bob and Dave (Bob is outbid: a notification).
+    let auction = listing("auctions", "로드 자전거 54cm");
+    for (b, amount) in [
+        (&bob, 125_000),
+        (&dave, 131_000),
+        (&bob, 140_000),
+        (&dave, 150_000),
+    ] {
         assert_eq!(app.bid(b, auction, amount).await.0, StatusCode::SEE_OTHER);
     }
-    let product =
-        crate::market::list_product(&app, &carol, "Hand-knitted scarf", "15000", "2").await;
+    // Bob asks Alice about her mugs; she answers.
+    let product = listing("products", "수제 도자기 머그컵");
+    let r = app
+        .post(&bob, &format!("/market/{product}/chat"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let chat = r.headers()["location"].to_str().unwrap().to_owned();
+    for (who, text) in [
+        (&bob, "안녕하세요! 머그컵 두 개 살 수 있을까요?"),
+        (
+            &alice,
+            "네, 가능해요. 역삼역 근처에서 저녁 7시 이후에 만나요.",
+        ),
+        (&bob, "좋아요, 내일 7시 반에 갈게요 🙂"),
+    ] {
+        let r = app
+            .post(who, &format!("{chat}/messages"), &[("body", text)])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
     let bob_id = app.user_id("bob");
-    let chats = app.get(&bob, "/chats").await.status() == StatusCode::OK;
 
-    let mut pages: Vec<(&str, String)> = vec![
+    let pages: Vec<(&str, String)> = vec![
         ("home", "/".to_owned()),
         ("auction", format!("/auctions/{auction}")),
         ("market", "/market".to_owned()),
         ("product", format!("/market/{product}")),
+        ("chats", "/chats".to_owned()),
+        ("chat", chat.clone()),
         ("wallet", "/wallet".to_owned()),
         ("notifications", "/notifications".to_owned()),
         ("profile", format!("/users/{bob_id}")),
     ];
-    if chats {
-        pages.push(("chats", "/chats".to_owned()));
-    }
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -612,10 +641,11 @@ fn screenshots_readme(shots: &[String]) -> String {
         "# Screenshots\n\n\
          The main pages at 390 × 844 (a phone) and 1280 × 800 (a laptop), in Korean and English, \
          viewport-sized (what a neighbour sees before scrolling). They are made, not drawn: the \
-         app runs with `seed-demo`'s neighbours and listings plus a photographed national auction \
-         with bids, logged in as `bob`.\n\n\
+         app runs with `seed-demo`'s neighbours and listings (the listing pictures are drawn by \
+         `seed-demo` itself), bids on the national road bike and a chat about the mugs, logged \
+         in as `bob`.\n\n\
          Regenerate them (Chromium, `chromium-driver` and `fonts-noto-cjk` installed; \
-         `fonts-noto-color-emoji` for the market's placeholder):\n\n\
+         `fonts-noto-color-emoji` for the emoji in the chat):\n\n\
          ```sh\ncargo test --test api screenshots -- --ignored\n```\n",
     );
     for lang in ["ko", "en"] {
