@@ -5,6 +5,7 @@ use askama::Template;
 
 use crate::domain::UserId;
 use crate::services::chat::Message;
+use crate::views::i18n::{Moment, Tr};
 
 /// One message, from the reader's side.
 #[derive(Debug, Clone)]
@@ -14,21 +15,17 @@ pub struct MessageLine {
     pub mine: bool,
     /// Plain text: the template escapes it; line breaks are kept by the stylesheet.
     pub body: String,
-    pub at: String,
+    /// When it was sent: relative ("3분 전"), with the full time in the reader's language.
+    pub at: Moment,
 }
 
 impl MessageLine {
-    pub fn new(m: &Message, reader: UserId, tz: chrono_tz::Tz) -> MessageLine {
+    pub fn new(m: &Message, reader: UserId, tr: Tr) -> MessageLine {
         MessageLine {
             id: m.id,
             mine: m.sender_id == reader,
             body: m.body.clone(),
-            at: m
-                .created_at
-                .and_utc()
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
+            at: tr.moment(&m.created_at),
         }
     }
 }

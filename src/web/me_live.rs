@@ -288,7 +288,7 @@ async fn run(
         _ => None,
     };
     let ok = match chat.as_mut() {
-        Some(c) => c.push_new(&state, &mut ws, user_id, idle_limit).await,
+        Some(c) => c.push_new(&state, &mut ws, user_id, tr, idle_limit).await,
         None => ok,
     };
     // The watchlist: followed first, then read, so a change committed in between is pushed.
@@ -332,7 +332,7 @@ async fn run(
                     // The open chat first: its messages shown count as read before the header
                     // is drawn again.
                     if let Some(c) = chat.as_mut() {
-                        if !c.push_new(&state, &mut ws, user_id, idle_limit).await {
+                        if !c.push_new(&state, &mut ws, user_id, tr, idle_limit).await {
                             break;
                         }
                     }

@@ -498,12 +498,20 @@ async fn speak(app: &TestApp, b: &Client, lang: &str) {
             .click()
             .await
             .unwrap();
-        wait_text(b, "footer", "NeighborBid").await;
-        let now = b
-            .execute("return document.documentElement.lang;", vec![])
-            .await
-            .unwrap();
+        // The toggle's answer is a new page: wait for it (the old one may still be showing).
+        let mut now = serde_json::Value::Null;
+        for _ in 0..100 {
+            now = b
+                .execute("return document.documentElement.lang;", vec![])
+                .await
+                .unwrap_or_default();
+            if now.as_str() == Some(lang) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(now.as_str(), Some(lang));
+        wait_text(b, "footer", "NeighborBid").await;
     }
 }
 

@@ -10,6 +10,7 @@ use askama::Template;
 
 use crate::services::chat as chat_service;
 use crate::views::chat::{ChatBadge, MessageFragment, MessageLine};
+use crate::views::i18n::Tr;
 use crate::web::sockets::send;
 use crate::web::{db, AppState};
 
@@ -63,10 +64,11 @@ impl ChatFollow {
         state: &AppState,
         ws: &mut actix_ws::Session,
         user_id: i64,
+        tr: Tr,
         limit: std::time::Duration,
     ) -> bool {
         loop {
-            match self.push_batch(state, ws, user_id, limit).await {
+            match self.push_batch(state, ws, user_id, tr, limit).await {
                 Some(n) if n >= chat_service::MESSAGES_PER_PAGE => {}
                 Some(_) => return true,
                 None => return false,
@@ -80,6 +82,7 @@ impl ChatFollow {
         state: &AppState,
         ws: &mut actix_ws::Session,
         user_id: i64,
+        tr: Tr,
         limit: std::time::Duration,
     ) -> Option<i64> {
         let (chat, after) = (self.chat, self.last);
@@ -102,9 +105,8 @@ impl ChatFollow {
                 return Some(0);
             }
         };
-        let tz = state.settings.timezone;
         for m in &messages {
-            let line = MessageLine::new(m, user_id, tz);
+            let line = MessageLine::new(m, user_id, tr);
             let html = MessageFragment { m: &line }.render().unwrap_or_default();
             let frame = serde_json::to_string(&ChatFrame {
                 kind: "chat",

@@ -134,7 +134,6 @@ pub(crate) async fn chat_page(
         Err(e @ ViewChatError::NotAllowed) => return Err(AppError::Forbidden(e.msg())),
         Err(e) => return Err(e.into()),
     };
-    let tz = state.settings.timezone;
     let admin_reading = view.reader == Reader::Admin;
     // An admin reads it as the neighbour does: the seller's messages on the left.
     let reader = if admin_reading {
@@ -145,7 +144,7 @@ pub(crate) async fn chat_page(
     let messages: Vec<MessageLine> = view
         .messages
         .iter()
-        .map(|m| MessageLine::new(m, reader, tz))
+        .map(|m| MessageLine::new(m, reader, ctx.tr()))
         .collect();
     let other_id = view.chat.other(reader);
     let (other_name, other_role) = if other_id == view.chat.seller_id {
