@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::domain::money::{group_thousands, Won};
+use crate::domain::money::{format_delta, group_thousands, Won};
 
 /// A language the site speaks. Korean is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +71,19 @@ impl Lang {
             Lang::En => w.to_string(),
         }
     }
+
+    /// A signed change of money as a journal line shows it: `+12,000원` / `−12,000원` / `0원`
+    /// in Korean, `+₩12,000` / `−₩12,000` / `₩0` in English.
+    pub fn money_delta(self, n: i64) -> String {
+        match self {
+            Lang::Ko => match n.signum() {
+                1 => format!("+{}원", group_thousands(n)),
+                -1 => format!("−{}원", group_thousands(n.saturating_abs())),
+                _ => "0원".to_owned(),
+            },
+            Lang::En => format_delta(n),
+        }
+    }
 }
 
 impl fmt::Display for Lang {
@@ -119,5 +132,9 @@ mod tests {
         let w = Won::new(12_000).unwrap();
         assert_eq!(Lang::Ko.money(w), "12,000원");
         assert_eq!(Lang::En.money(w), "₩12,000");
+        assert_eq!(Lang::Ko.money_delta(-12_000), "−12,000원");
+        assert_eq!(Lang::Ko.money_delta(3_000), "+3,000원");
+        assert_eq!(Lang::Ko.money_delta(0), "0원");
+        assert_eq!(Lang::En.money_delta(-12_000), "−₩12,000");
     }
 }

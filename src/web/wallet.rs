@@ -6,7 +6,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::once::OnceKey;
-use crate::domain::money::format_delta;
 use crate::domain::msg::Msg;
 use crate::domain::LedgerKind;
 use crate::domain::{AmountError, Won};
@@ -152,8 +151,8 @@ async fn wallet_page(
             label: ctx
                 .t(LedgerKind::parse(&e.kind).map_or("words.ledger.other", LedgerKind::label_key)),
             kind: e.kind,
-            delta_balance: format_delta(e.delta_balance),
-            delta_locked: format_delta(e.delta_locked),
+            delta_balance: ctx.lang.money_delta(e.delta_balance),
+            delta_locked: ctx.lang.money_delta(e.delta_locked),
             reference: e.reference.unwrap_or_default(),
         })
         .collect();

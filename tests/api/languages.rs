@@ -19,6 +19,7 @@ both_databases!(
     the_translated_pages_show_no_missing_key_in_either_language,
     every_page_speaks_korean_and_english_with_no_missing_key_or_stray_english,
     each_live_socket_gets_its_fragments_in_its_own_language,
+    a_korean_neighbour_finds_asks_wins_chats_and_reviews_without_a_word_of_english,
 );
 
 /// `<html lang="…">` of a page.
@@ -829,6 +830,9 @@ async fn every_page_speaks_korean_and_english_with_no_missing_key_or_stray_engli
                         if !stray.is_empty() {
                             strays.push(format!("{name} {path}: {stray:?}"));
                         }
+                        if html.contains('₩') {
+                            strays.push(format!("{name} {path}: money written with ₩"));
+                        }
                     } else {
                         assert!(
                             !html.contains("12,000원"),
@@ -933,5 +937,151 @@ async fn each_live_socket_gets_its_fragments_in_its_own_language(db: Db) {
     let mut me_en = seller.me_ws().await;
     let bar = expect_frame(&mut me_en, "me", "Notifications").await;
     assert!(bar.contains("₩0"), "{bar}");
+    app.assert_audit_clean();
+}
+
+/// The issue's own test of done: a Korean neighbour (a browser that sends nothing but Korean)
+/// finds a listing, asks the seller a question, wins it, chats about the pickup, confirms
+/// receipt and leaves a review, and no page on the way, nor any answer to a mistake, shows an
+/// English word, a missing key or English money.
+async fn a_korean_neighbour_finds_asks_wins_chats_and_reviews_without_a_word_of_english(db: Db) {
+    let app = spawn_app(db).await;
+    let korean = |username: &'static str, name: &'static str| {
+        let app = &app;
+        async move {
+            let b = app.client_speaking(Some("ko"));
+            let r = b
+                .post(
+                    "/signup",
+                    &[
+                        ("username", username),
+                        ("password", crate::helpers::PASSWORD),
+                        ("password_confirm", crate::helpers::PASSWORD),
+                        ("display_name", name),
+                        ("region_id", "3"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-up of {username}");
+            b
+        }
+    };
+    let seller = korean("seller", "김판매").await;
+    let me = korean("buyer", "이구매").await;
+    assert_eq!(me.top_up("100000").await.status(), StatusCode::SEE_OTHER);
+    let typed: Vec<String> = ["seller", "buyer"].map(str::to_owned).into();
+    let mut seen = 0;
+    let mut look = |path: &str, html: &str| {
+        assert_eq!(html_lang(html), "ko", "{path}");
+        let missing = missing_keys(html);
+        assert!(missing.is_empty(), "{path}: {missing:?}");
+        let stray = stray_english(html, &typed);
+        assert!(stray.is_empty(), "English on {path}: {stray:?}");
+        if let Some(at) = html.find('₩') {
+            let from = html[..at]
+                .char_indices()
+                .rev()
+                .nth(80)
+                .map_or(0, |(i, _)| i);
+            panic!(
+                "{path}: money written the English way: …{}",
+                &html[from..at + 20]
+            );
+        }
+        seen += 1;
+    };
+
+    let mut l = Listing::new("캠핑 의자 두 개");
+    l.ends_at = crate::helpers::local_in(10);
+    let id = app.list(&seller, &l).await;
+    // Find it by searching.
+    let (status, html) = me.get_html("/auctions?q=캠핑").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/auctions/{id}")), "found by search");
+    look("/auctions?q=캠핑", &html);
+    let (_, html) = me.get_html(&format!("/auctions/{id}")).await;
+    look("the auction", &html);
+    // Ask the seller a question.
+    let r = app.post(&me, &format!("/auctions/{id}/chat"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let chat = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &me,
+            &format!("{chat}/messages"),
+            &[("body", "접으면 크기가 얼마나 되나요?")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = seller.get_html(&chat).await;
+    assert!(html.contains("접으면 크기가 얼마나 되나요?"));
+    look("the seller's chat", &html);
+    let r = app
+        .post(
+            &seller,
+            &format!("{chat}/messages"),
+            &[("body", "가방 크기 정도예요.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A mistake first (too low), then the bid.
+    let (status, html) = app.bid(&me, id, 1).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    look("a refused bid", &html);
+    let (status, _) = app.bid(&me, id, 10_000).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = me.get_html(&format!("/auctions/{id}")).await;
+    look("the auction after the bid (its flash)", &html);
+    // Won when it ends; the chat shows the trade and its buttons.
+    assert_eq!(app.wait_closed(id).await, "sold");
+    let (_, html) = me.get_html(&chat).await;
+    assert!(
+        html.contains("chat-trade"),
+        "the trade at the top of the chat"
+    );
+    look("the chat after the win", &html);
+    let r = app
+        .post(
+            &me,
+            &format!("{chat}/messages"),
+            &[("body", "내일 저녁 7시에 받으러 갈게요.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for path in ["/notifications", "/chats", "/me/bids", "/wallet"] {
+        let (status, html) = me.get_html(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        look(path, &html);
+    }
+    // Picked up: confirm receipt, then review the seller.
+    assert_eq!(
+        app.confirm_auction_trade(&me, id).await,
+        StatusCode::SEE_OTHER
+    );
+    let (trade, status) = app.auction_trade(id).expect("a trade");
+    assert_eq!(status, "confirmed");
+    let r = app
+        .post(
+            &me,
+            &format!("/trades/{trade}/review"),
+            &[("rating", "5"), ("comment", "친절하게 설명해 주셨어요.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let seller_id = app.user_id("seller");
+    let (_, html) = me.get_html(&format!("/users/{seller_id}")).await;
+    assert!(html.contains("친절하게 설명해 주셨어요."));
+    look("the seller's profile with the review", &html);
+    // A second review is refused, in Korean.
+    let r = app
+        .post(
+            &me,
+            &format!("/trades/{trade}/review"),
+            &[("rating", "1"), ("comment", "다시")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    look("a second review", &r.text().await.unwrap());
+    assert!(seen >= 12, "{seen} pages read");
     app.assert_audit_clean();
 }
