@@ -55,7 +55,10 @@ pub fn sentence(n: &Notification, lang: Lang) -> String {
 
 /// The page a notification is about.
 pub fn link(n: &Notification) -> String {
-    if let Some(id) = n.chat_id {
+    if n.kind() == Some(K::ReviewReceived) {
+        // "See it on your profile": the review is on the reader's own page.
+        format!("/users/{}", n.user_id)
+    } else if let Some(id) = n.chat_id {
         format!("/chats/{id}")
     } else if let Some(id) = n.auction_id {
         format!("/auctions/{id}")

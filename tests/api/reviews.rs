@@ -165,6 +165,32 @@ async fn a_review_is_refused_before_the_trade_completes_and_accepted_once_after(
         [(buyer_id, seller_id, 5, "Kind and on time.".to_owned())]
     );
     assert_eq!(notices(&app, "seller", "review_received"), 1);
+    // The notice opens the seller's own profile, where the review is.
+    let note: i64 = {
+        use diesel::prelude::*;
+        use neighborbid::db::schema::notifications as n;
+        n::table
+            .filter(n::user_id.eq(seller_id))
+            .filter(n::kind.eq("review_received"))
+            .select(n::id)
+            .first(&mut app.raw_connection())
+            .expect("the notice")
+    };
+    let r = app.get(&seller, &format!("/notifications/{note}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/users/{seller_id}").as_str()
+    );
+    // Each side's trade lists name the other with a link to their profile.
+    let (_, page) = app.get_html(&buyer, "/me/purchases").await;
+    assert!(page.contains(&format!(
+        "href=\"/users/{seller_id}\" class=\"profile-link\""
+    )));
+    let page = product_page(&app, &seller, product).await;
+    assert!(page.contains(&format!(
+        "href=\"/users/{buyer_id}\" class=\"profile-link\""
+    )));
     // Once only.
     let r = review(&app, &buyer, trade, "1", "Changed my mind").await;
     assert_refused(r.status());
