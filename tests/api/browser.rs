@@ -119,6 +119,11 @@ pub(crate) async fn browser_sized(
 }
 
 async fn log_in(app: &TestApp, b: &Client, username: &str) {
+    log_in_as(app, b, username, PASSWORD).await;
+}
+
+/// Log in through the login form with `password` and wait for the header's wallet.
+pub(crate) async fn log_in_as(app: &TestApp, b: &Client, username: &str, password: &str) {
     b.goto(&app.url("/login")).await.unwrap();
     b.find(Locator::Css("input[name=username]"))
         .await
@@ -129,7 +134,7 @@ async fn log_in(app: &TestApp, b: &Client, username: &str) {
     b.find(Locator::Css("input[name=password]"))
         .await
         .unwrap()
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     b.find(Locator::Css("form.form button[type=submit]"))

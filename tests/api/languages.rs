@@ -502,7 +502,15 @@ fn stray_english(html: &str, typed: &[String]) -> Vec<String> {
 
 /// A member with a Korean display name.
 async fn neighbour(app: &TestApp, username: &str, name: &str, money: &str) -> Browser {
-    let b = app.client();
+    let b = signed_up(app.client(), username, name).await;
+    if money != "0" {
+        assert_eq!(b.top_up(money).await.status(), StatusCode::SEE_OTHER);
+    }
+    b
+}
+
+/// `b` signed up as `username` with the display name `name` (and logged in).
+async fn signed_up(b: Browser, username: &str, name: &str) -> Browser {
     let r = b
         .post(
             "/signup",
@@ -516,9 +524,6 @@ async fn neighbour(app: &TestApp, username: &str, name: &str, money: &str) -> Br
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-up of {username}");
-    if money != "0" {
-        assert_eq!(b.top_up(money).await.status(), StatusCode::SEE_OTHER);
-    }
     b
 }
 
@@ -946,28 +951,8 @@ async fn each_live_socket_gets_its_fragments_in_its_own_language(db: Db) {
 /// English word, a missing key or English money.
 async fn a_korean_neighbour_finds_asks_wins_chats_and_reviews_without_a_word_of_english(db: Db) {
     let app = spawn_app(db).await;
-    let korean = |username: &'static str, name: &'static str| {
-        let app = &app;
-        async move {
-            let b = app.client_speaking(Some("ko"));
-            let r = b
-                .post(
-                    "/signup",
-                    &[
-                        ("username", username),
-                        ("password", crate::helpers::PASSWORD),
-                        ("password_confirm", crate::helpers::PASSWORD),
-                        ("display_name", name),
-                        ("region_id", "3"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-up of {username}");
-            b
-        }
-    };
-    let seller = korean("seller", "김판매").await;
-    let me = korean("buyer", "이구매").await;
+    let seller = signed_up(app.client_speaking(Some("ko")), "seller", "김판매").await;
+    let me = signed_up(app.client_speaking(Some("ko")), "buyer", "이구매").await;
     assert_eq!(me.top_up("100000").await.status(), StatusCode::SEE_OTHER);
     let typed: Vec<String> = ["seller", "buyer"].map(str::to_owned).into();
     let mut seen = 0;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 
-use crate::browser::{browser_available, start_driver, wait_text, Driver, CHROMIUM};
+use crate::browser::{browser_available, log_in_as, start_driver, wait_text, Driver, CHROMIUM};
 use crate::helpers::{
     both_databases, spawn_app, spawn_app_with, Browser, Db, Listing, TestApp, PASSWORD,
 };
@@ -74,33 +74,6 @@ async fn browser_sized(
         "the viewport is really {width} × {height}"
     );
     b
-}
-
-async fn log_in_as(app: &TestApp, b: &Client, username: &str, password: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
-    b.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    b.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form.form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("a.wallet-chip"))
-        .await
-        .unwrap();
 }
 
 /// Wait (bounded) until the browser is at `path`.
