@@ -230,6 +230,9 @@ fn setup(
     settings.workers = workers;
     settings.db_pool_size = pool_size;
     settings.login_attempts_per_ip = 1_000_000;
+    // Every simulated watcher connects from 127.0.0.1: the per-address socket cap (100 by
+    // default, a defence against one client holding many) would refuse the fan-out's watchers.
+    settings.ws_max_per_ip = 1_000_000;
     let port = start_server(settings)?;
 
     // Users and the auction through the services (setup is not what we measure).
