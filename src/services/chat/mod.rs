@@ -106,24 +106,7 @@ pub struct ListingInfo {
 }
 
 fn listing_info(conn: &mut DbConnection, item: TradeItem) -> QueryResult<Option<ListingInfo>> {
-    let row: Option<(String, i64, Option<String>)> = match item {
-        TradeItem::Auction(id) => auctions::table
-            .find(id)
-            .select((auctions::title, auctions::seller_id, auctions::image_name))
-            .first(conn)
-            .optional()?,
-        TradeItem::Product(id) => products::table
-            .find(id)
-            .select((products::name, products::seller_id, products::image_path))
-            .first(conn)
-            .optional()?,
-    };
-    Ok(row.map(|(title, seller_id, image)| ListingInfo {
-        item,
-        title,
-        seller_id,
-        thumb_url: image.map(|name| format!("/uploads/{}", thumb_name(&name))),
-    }))
+    Ok(listings_of(conn, &[item])?.remove(&item))
 }
 
 /// The listings of `chats`, in two queries (auctions, products).
@@ -131,57 +114,72 @@ fn listing_infos(
     conn: &mut DbConnection,
     chats: &[ChatRow],
 ) -> QueryResult<HashMap<TradeItem, ListingInfo>> {
-    let auction_ids: Vec<i64> = chats.iter().filter_map(|c| c.auction_id).collect();
-    let product_ids: Vec<i64> = chats.iter().filter_map(|c| c.product_id).collect();
-    let mut out = HashMap::new();
-    let thumb = |image: Option<String>| image.map(|name| format!("/uploads/{}", thumb_name(&name)));
+    let items: Vec<TradeItem> = chats.iter().filter_map(ChatRow::item).collect();
+    listings_of(conn, &items)
+}
+
+/// The listings `items` name that exist, in at most two queries (auctions, products).
+fn listings_of(
+    conn: &mut DbConnection,
+    items: &[TradeItem],
+) -> QueryResult<HashMap<TradeItem, ListingInfo>> {
+    let auction_ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            TradeItem::Auction(id) => Some(*id),
+            TradeItem::Product(_) => None,
+        })
+        .collect();
+    let product_ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            TradeItem::Product(id) => Some(*id),
+            TradeItem::Auction(_) => None,
+        })
+        .collect();
+    let mut rows: Vec<(TradeItem, String, i64, Option<String>)> = Vec::new();
     if !auction_ids.is_empty() {
-        for (id, title, seller_id, image) in auctions::table
-            .filter(auctions::id.eq_any(auction_ids))
-            .select((
-                auctions::id,
-                auctions::title,
-                auctions::seller_id,
-                auctions::image_name,
-            ))
-            .load::<(i64, String, i64, Option<String>)>(conn)?
-        {
-            let item = TradeItem::Auction(id);
-            out.insert(
-                item,
-                ListingInfo {
-                    item,
-                    title,
-                    seller_id,
-                    thumb_url: thumb(image),
-                },
-            );
-        }
+        rows.extend(
+            auctions::table
+                .filter(auctions::id.eq_any(auction_ids))
+                .select((
+                    auctions::id,
+                    auctions::title,
+                    auctions::seller_id,
+                    auctions::image_name,
+                ))
+                .load::<(i64, String, i64, Option<String>)>(conn)?
+                .into_iter()
+                .map(|(id, t, s, i)| (TradeItem::Auction(id), t, s, i)),
+        );
     }
     if !product_ids.is_empty() {
-        for (id, title, seller_id, image) in products::table
-            .filter(products::id.eq_any(product_ids))
-            .select((
-                products::id,
-                products::name,
-                products::seller_id,
-                products::image_path,
-            ))
-            .load::<(i64, String, i64, Option<String>)>(conn)?
-        {
-            let item = TradeItem::Product(id);
-            out.insert(
-                item,
-                ListingInfo {
-                    item,
-                    title,
-                    seller_id,
-                    thumb_url: thumb(image),
-                },
-            );
-        }
+        rows.extend(
+            products::table
+                .filter(products::id.eq_any(product_ids))
+                .select((
+                    products::id,
+                    products::name,
+                    products::seller_id,
+                    products::image_path,
+                ))
+                .load::<(i64, String, i64, Option<String>)>(conn)?
+                .into_iter()
+                .map(|(id, t, s, i)| (TradeItem::Product(id), t, s, i)),
+        );
     }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(item, title, seller_id, image)| {
+            let info = ListingInfo {
+                item,
+                title,
+                seller_id,
+                thumb_url: image.map(|name| format!("/uploads/{}", thumb_name(&name))),
+            };
+            (item, info)
+        })
+        .collect())
 }
 
 /// Whether `blocker` blocked `blocked`.
