@@ -33,7 +33,9 @@ pub struct DisputeRow {
     /// `Auction` or `Market`.
     pub item_kind: &'static str,
     pub item_name: String,
+    pub buyer_id: i64,
     pub buyer_name: String,
+    pub seller_id: i64,
     pub seller_name: String,
     pub price: crate::domain::Won,
     /// `card` or `vbank` when the buyer paid at checkout (a refund goes back there).
@@ -105,7 +107,9 @@ async fn disputes_page(
                     .collect(),
                 chat_id,
                 item_name: t.product_name,
+                buyer_id: t.trade.buyer_id,
                 buyer_name: t.buyer_name,
+                seller_id: t.trade.seller_id,
                 seller_name: t.seller_name,
             }
         })

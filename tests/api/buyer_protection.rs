@@ -355,6 +355,11 @@ async fn a_dispute_resolved_for_the_buyer_gives_the_held_money_back_and_both_rea
     assert!(page.contains(&format!("id=\"dispute-{trade}\"")), "{page}");
     assert!(page.contains("It never arrived."));
     assert!(page.contains("I left it at the door on Monday."));
+    // Both sides are named with a link to their profiles.
+    for name in ["buyer", "seller"] {
+        let id = app.user_id(name);
+        assert!(page.contains(&format!("href=\"/users/{id}\" class=\"profile-link\"")));
+    }
     let (_, dashboard) = app.get_html(&admin, "/admin").await;
     assert!(dashboard.contains("href=\"/admin/disputes\""));
 
