@@ -338,7 +338,14 @@ async fn uploads_beyond_the_concurrency_bound_are_answered_503_without_being_rea
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let busy = busy.expect("a second upload is answered 503 while the only slot is taken");
+    let Some(busy) = busy else {
+        // Say what became of the upload that should hold the slot (0: still no answer).
+        panic!(
+            "a second upload is answered 503 while the only slot is taken; the stalled upload \
+             was answered {}",
+            stalled.status().await
+        );
+    };
     assert!(busy.headers().contains_key("retry-after"));
     let r = post_product(&app, &other, "Lamp", Some(png_of(8, 8))).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
